@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# ferry's whole test suite: start the database servers (scripts/servers.sh),
+# then run cargo test. Extra arguments are passed to `cargo test`, e.g.
+#
+#   scripts/test.sh                     # everything
+#   scripts/test.sh --test postgres     # one integration test file
+#   FERRY_SKIP_SERVERS=1 scripts/test.sh   # servers already running elsewhere
+#
+# FERRY_TEST_PG_URL and FERRY_TEST_MYSQL_URL point the tests at the servers;
+# they default to the users and databases created by scripts/servers.sh.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/servers.sh
+
+export FERRY_TEST_PG_URL=${FERRY_TEST_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
+export FERRY_TEST_MYSQL_URL=${FERRY_TEST_MYSQL_URL:-mysql://ferry:ferry@127.0.0.1:3306/ferry_test}
+
+printf '\n==> cargo test %s\n' "$*"
+echo "FERRY_TEST_PG_URL=$FERRY_TEST_PG_URL"
+echo "FERRY_TEST_MYSQL_URL=$FERRY_TEST_MYSQL_URL"
+exec cargo test "$@"

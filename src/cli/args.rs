@@ -1,0 +1,140 @@
+//! The command line, declared with clap. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use ferry::sink::IfExists;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    internal error (a bug in ferry)
+  2    invalid arguments (bad flag, malformed URL, unknown scheme)
+  3    not found (file, table, column)
+  4    already exists (target table with --if-exists fail)
+  5    invalid data (a value that cannot be carried exactly)
+  6    integrity (snapshot file differs from its manifest, constraint violation)
+  7    I/O error
+  8    authentication failed
+  9    unsupported type or feature
+  130  cancelled";
+
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  ferry copy data/tpch.sqlite parquet://snapshot         # every table to a Parquet snapshot
+  ferry copy parquet://snapshot sqlite://copy.sqlite     # load the snapshot back
+  ferry inspect data/tpch.sqlite                         # tables, columns, types, row counts
+
+Endpoints: sqlite://PATH (or a .sqlite/.db path), parquet://PATH (a .parquet file or a
+directory), csv://PATH (a .csv file or a directory). Options go in the URL's query string,
+for example csv://out?delimiter=%7C&null=NULL.";
+
+/// ferry moves tables between databases and files through Apache Arrow, at bulk speed and
+/// without losing a value or a declared type.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, after_help = format!("{MAIN_EXAMPLES}\n\n{EXIT_CODES}"))]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Copy tables (or a query's result) from FROM to TO.
+    #[command(after_help = format!("{COPY_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Copy(CopyArgs),
+    /// Show the tables of an endpoint: columns, source types, Arrow types, row counts.
+    #[command(after_help = format!("{INSPECT_EXAMPLES}\n\n{EXIT_CODES}"))]
+    Inspect(InspectArgs),
+}
+
+const COPY_EXAMPLES: &str = "\
+Examples:
+  # every table of a SQLite database into a Parquet snapshot (zstd, with a manifest)
+  ferry copy sqlite://data/tpch.sqlite parquet://snap
+  # load the snapshot into a new SQLite database; the snapshot's files are verified first
+  ferry copy parquet://snap sqlite://copy.sqlite
+  # two tables, replacing them if they exist, with a JSON run report
+  ferry copy data/tpch.sqlite sqlite://copy.sqlite --table orders --table lineitem \\
+      --if-exists replace --report run.json
+  # a query's result into a CSV file with ; as delimiter
+  ferry copy data/tpch.sqlite 'csv://big.csv?delimiter=%3B' \\
+      --query 'SELECT * FROM orders WHERE o_totalprice > 500000' --target-table big_orders
+  # show what would be done, touching nothing
+  ferry copy data/tpch.sqlite parquet://snap --dry-run";
+
+const INSPECT_EXAMPLES: &str = "\
+Examples:
+  ferry inspect data/tpch.sqlite
+  ferry inspect parquet://snap --table lineitem --json";
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Where to read: a URL (sqlite://, parquet://, csv://) or a .sqlite/.db/.parquet/.csv path.
+    #[arg(value_name = "FROM")]
+    pub from: String,
+    /// Where to write, in the same forms.
+    #[arg(value_name = "TO")]
+    pub to: String,
+    /// Copy only this table (repeatable). Default: every table of FROM.
+    #[arg(long = "table", value_name = "NAME")]
+    pub tables: Vec<String>,
+    /// Copy the result of this SQL query (SQL sources), into --target-table.
+    #[arg(
+        long,
+        value_name = "SQL",
+        requires = "target_table",
+        conflicts_with = "tables"
+    )]
+    pub query: Option<String>,
+    /// The target table for --query (or to rename a single --table).
+    #[arg(long, value_name = "NAME")]
+    pub target_table: Option<String>,
+    /// What to do when a target table exists. `fail` and `replace` never leave a half-loaded
+    /// table: the load is committed or swapped in at the end, or not at all.
+    #[arg(long, value_enum, default_value_t = IfExists::Fail, value_name = "MODE")]
+    pub if_exists: IfExists,
+    /// Threads reading partitions in parallel (default: the number of cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Most rows in one Arrow batch.
+    #[arg(long, default_value_t = ferry::source::BatchLimits::DEFAULT_ROWS, value_name = "N")]
+    pub batch_rows: usize,
+    /// Most bytes in one Arrow batch (wide values make smaller batches).
+    #[arg(long, default_value_t = ferry::source::BatchLimits::DEFAULT_BYTES, value_name = "BYTES")]
+    pub batch_bytes: usize,
+    /// Print the plan (tables, partitions, target definitions) and touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The endpoint to inspect.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Only this table (repeatable).
+    #[arg(long = "table", value_name = "NAME")]
+    pub tables: Vec<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write the run report (per table: rows, bytes, seconds, rows/s, peak memory) as JSON.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub report: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Log what ferry does on stderr (-v info, -vv debug).
+    #[arg(long, short = 'v', action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}

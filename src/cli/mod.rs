@@ -1,0 +1,158 @@
+//! The command-line front end: parses arguments, builds a validated plan and runs it. The only
+//! place (with `main.rs`) that uses `anyhow` and knows about clap.
+
+pub mod args;
+pub mod plan;
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use args::{Cli, Command, CopyArgs, InspectArgs, OutputArgs};
+use ferry::pipeline::Pipeline;
+use ferry::progress::Progress;
+use ferry::report::RunReport;
+use ferry::source::{BatchLimits, TableRef};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Copy(args) => copy(args),
+        Command::Inspect(args) => inspect(args),
+    }
+}
+
+fn init_logging(out: &OutputArgs) {
+    let level = match (out.quiet, out.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(format!("ferry={level}")))
+        .try_init();
+}
+
+fn copy(args: CopyArgs) -> Result<()> {
+    init_logging(&args.output);
+    let started = Instant::now();
+    let plan = plan::copy_plan(&args)?;
+    if args.dry_run {
+        print!("{}", plan.describe());
+        return Ok(());
+    }
+    let total_rows = plan.tables.iter().filter_map(|t| t.plan.rows).sum();
+    let progress = Progress::new(!args.output.quiet, total_rows);
+    let mut report = RunReport {
+        ferry_version: env!("CARGO_PKG_VERSION").into(),
+        source: plan.source_name.clone(),
+        target: plan.target_name.clone(),
+        ..Default::default()
+    };
+    tracing::info!(source = %plan.source_name, target = %plan.target_name, tables = plan.tables.len(), "copy starts");
+    let result = Pipeline::new(&progress).run(&plan, &mut report);
+    progress.finish();
+    drop(plan);
+    report.total(started.elapsed().as_secs_f64());
+    match &result {
+        Ok(()) => report.status = "ok".into(),
+        Err(e) => {
+            report.status = "failed".into();
+            report.error = Some(e.chain());
+        }
+    }
+    if let Some(path) = &args.output.report {
+        write_json(path, &report)
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    result?;
+    if !args.output.quiet {
+        print!("{}", report.summary());
+    }
+    Ok(())
+}
+
+fn write_json(path: &std::path::Path, value: &impl Serialize) -> Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    serde_json::to_writer_pretty(&mut f, value)?;
+    f.write_all(b"\n")?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ColumnInfo {
+    name: String,
+    source_type: Option<String>,
+    arrow_type: String,
+    nullable: bool,
+}
+
+#[derive(Serialize)]
+struct TableInfo {
+    name: String,
+    rows: Option<u64>,
+    partitions: usize,
+    columns: Vec<ColumnInfo>,
+}
+
+fn inspect(args: InspectArgs) -> Result<()> {
+    init_logging(&args.output);
+    let endpoint = plan::endpoint(&args.url)?;
+    let source = ferry::source::open_source(&endpoint, BatchLimits::default())?;
+    let names = if args.tables.is_empty() {
+        source.tables()?
+    } else {
+        args.tables.clone()
+    };
+    let mut tables = Vec::new();
+    for name in names {
+        let plan = source.plan(&TableRef::Table(name.clone()))?;
+        let columns = plan
+            .schema
+            .fields()
+            .iter()
+            .map(|f| ColumnInfo {
+                name: f.name().clone(),
+                source_type: ferry::types::source_type(f).map(|(_, t)| t.to_string()),
+                arrow_type: f.data_type().to_string(),
+                nullable: f.is_nullable(),
+            })
+            .collect();
+        tables.push(TableInfo {
+            name,
+            rows: plan.rows,
+            partitions: plan.partitions.len(),
+            columns,
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &tables)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "{endpoint}")?;
+    for t in &tables {
+        let rows = t.rows.map(|r| r.to_string()).unwrap_or_else(|| "?".into());
+        writeln!(
+            out,
+            "\n{} ({rows} rows, {} partition(s))",
+            t.name, t.partitions
+        )?;
+        for c in &t.columns {
+            writeln!(
+                out,
+                "  {:<24} {:<20} {:<28}{}",
+                c.name,
+                c.source_type.as_deref().unwrap_or("-"),
+                c.arrow_type,
+                if c.nullable { "" } else { " NOT NULL" }
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Endpoints named by URL or path. `FromStr` parses them, `Display` never shows a password,
+//! and an unknown scheme is an error listing the known ones.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The schemes ferry reads and writes.
+pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv"];
+
+/// Schemes ferry knows by name but does not have in this version.
+const PLANNED: &[&str] = &[
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mariadb",
+    "adbc",
+    "duckdb",
+];
+
+/// What kind of store an endpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Sqlite,
+    Parquet,
+    Csv,
+}
+
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Sqlite => "sqlite",
+            Scheme::Parquet => "parquet",
+            Scheme::Csv => "csv",
+        }
+    }
+}
+
+/// A parsed endpoint: a scheme, a path and the options given as `?key=value` pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub scheme: Scheme,
+    pub path: PathBuf,
+    pub options: BTreeMap<String, String>,
+}
+
+impl Endpoint {
+    /// The value of option `key`, if given.
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options.get(key).map(String::as_str)
+    }
+
+    /// Fails naming the first option not in `known`.
+    pub fn check_options(&self, known: &[&str]) -> Result<()> {
+        match self.options.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(k) => Err(Error::invalid_args(format!(
+                "{self}: unknown option '{k}' (known: {})",
+                known.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme.name(), self.path.display())
+    }
+}
+
+fn scheme_of_path(path: &Path) -> Option<Scheme> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "sqlite" | "sqlite3" | "db" => Some(Scheme::Sqlite),
+        "parquet" => Some(Scheme::Parquet),
+        "csv" => Some(Scheme::Csv),
+        _ => None,
+    }
+}
+
+/// Shows a URL with its password replaced, for messages about input that did not parse.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => match (url.find("://"), url.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let creds = &url[s + 3..at];
+                match creds.find(':') {
+                    Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                    None => url.to_string(),
+                }
+            }
+            _ => url.to_string(),
+        },
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let (scheme, rest) = match s.split_once("://") {
+            Some((scheme, rest)) => {
+                let scheme_lc = scheme.to_ascii_lowercase();
+                let known = match scheme_lc.as_str() {
+                    "sqlite" => Scheme::Sqlite,
+                    "parquet" => Scheme::Parquet,
+                    "csv" => Scheme::Csv,
+                    other if PLANNED.contains(&other) => {
+                        return Err(Error::unsupported(format!(
+                            "{}: the {other} endpoint is not part of this version of ferry \
+                             (available: {})",
+                            redact(s),
+                            SCHEMES.join(", ")
+                        )))
+                    }
+                    other => {
+                        return Err(Error::invalid_args(format!(
+                            "{}: unknown scheme '{other}' (known schemes: {})",
+                            redact(s),
+                            SCHEMES.join(", ")
+                        )))
+                    }
+                };
+                (known, rest)
+            }
+            None => {
+                let path = Path::new(s.split('?').next().unwrap_or(s));
+                match scheme_of_path(path) {
+                    Some(scheme) => (scheme, s),
+                    None => {
+                        return Err(Error::invalid_args(format!(
+                            "{s}: cannot tell the endpoint from the path; write it as a URL \
+                             (known schemes: {}), or use a .sqlite, .db, .parquet or .csv path",
+                            SCHEMES
+                                .iter()
+                                .map(|s| format!("{s}://"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )))
+                    }
+                }
+            }
+        };
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (rest, ""),
+        };
+        if path.is_empty() {
+            return Err(Error::invalid_args(format!("{s}: the URL names no path")));
+        }
+        let options = url::form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Ok(Endpoint {
+            scheme,
+            path: PathBuf::from(path),
+            options,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls_and_paths() {
+        let e: Endpoint = "sqlite://data/tpch.sqlite".parse().unwrap();
+        assert_eq!(
+            (e.scheme, e.path.to_str().unwrap()),
+            (Scheme::Sqlite, "data/tpch.sqlite")
+        );
+        let e: Endpoint = "sqlite:///tmp/a.db".parse().unwrap();
+        assert_eq!(e.path.to_str().unwrap(), "/tmp/a.db");
+        let e: Endpoint = "out.parquet".parse().unwrap();
+        assert_eq!(e.scheme, Scheme::Parquet);
+        let e: Endpoint = "csv://dir?delimiter=%3B&header=false".parse().unwrap();
+        assert_eq!(e.option("delimiter"), Some(";"));
+        assert_eq!(e.option("header"), Some("false"));
+        assert_eq!(e.to_string(), "csv://dir");
+    }
+
+    #[test]
+    fn unknown_scheme_lists_known_ones_and_hides_password() {
+        let e = "oracle://scott:tiger@h/db".parse::<Endpoint>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv)"
+        );
+        let e = "postgres://u:secret@h/db".parse::<Endpoint>().unwrap_err();
+        assert!(!e.to_string().contains("secret"), "{e}");
+        let e = "data/thing".parse::<Endpoint>().unwrap_err();
+        assert!(e.to_string().contains("cannot tell the endpoint"), "{e}");
+    }
+}

@@ -1,0 +1,201 @@
+//! ferry's one error type. Every error has a [`ErrorKind`] that decides the exit code, and
+//! context (endpoint, table, column, partition, batch) is added by wrapping at each boundary:
+//! `Display` shows one layer, the cause sits in `source()`, so `{:#}` (anyhow) prints the chain once.
+
+use std::fmt;
+
+/// The broad class of a failure; it drives the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Bad flags, a malformed URL, an unknown scheme.
+    InvalidArguments,
+    /// A file, table or column that does not exist.
+    NotFound,
+    /// The target exists and `--if-exists fail` was asked for.
+    AlreadyExists,
+    /// A value that cannot be carried exactly (does not fit its type, unparsable).
+    InvalidData,
+    /// A snapshot whose files do not match its manifest, a constraint violation.
+    Integrity,
+    /// Reading or writing failed at the operating-system or network level.
+    Io,
+    /// Wrong credentials.
+    Unauthenticated,
+    /// A type or feature ferry does not handle.
+    Unsupported,
+    /// The run was interrupted.
+    Cancelled,
+    /// A bug in ferry.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The process exit code for this kind (documented in `ferry --help` and the README).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ErrorKind::Internal => 1,
+            ErrorKind::InvalidArguments => 2,
+            ErrorKind::NotFound => 3,
+            ErrorKind::AlreadyExists => 4,
+            ErrorKind::InvalidData => 5,
+            ErrorKind::Integrity => 6,
+            ErrorKind::Io => 7,
+            ErrorKind::Unauthenticated => 8,
+            ErrorKind::Unsupported => 9,
+            ErrorKind::Cancelled => 130,
+        }
+    }
+}
+
+type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The library's error: a kind, this layer's message, and an optional cause.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    #[source]
+    source: Option<Cause>,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// ferry's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A new error of `kind` with `message`, caused by `source`.
+    pub fn with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl Into<Cause>,
+    ) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The kind of the innermost ferry error in the chain, so a context layer keeps the
+    /// kind of what actually went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// This layer's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// This error and its causes on one line, `outer: inner: cause`.
+    pub fn chain(&self) -> String {
+        let mut out = self.message.clone();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            out.push_str(": ");
+            out.push_str(&c.to_string());
+            cause = c.source();
+        }
+        out
+    }
+
+    /// Wraps `self` in a layer of context that keeps its kind.
+    pub fn context(self, message: impl Into<String>) -> Self {
+        Error {
+            kind: self.kind,
+            message: message.into(),
+            source: Some(Box::new(self)),
+        }
+    }
+
+    /// Shorthand constructors.
+    pub fn invalid_args(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidArguments, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::NotFound, message)
+    }
+    pub fn invalid_data(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidData, message)
+    }
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unsupported, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
+    pub fn io(message: impl Into<String>, source: std::io::Error) -> Self {
+        let kind = match source.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
+            _ => ErrorKind::Io,
+        };
+        Error::with_source(kind, message, source)
+    }
+    pub fn arrow(message: impl Into<String>, source: arrow::error::ArrowError) -> Self {
+        let kind = match &source {
+            arrow::error::ArrowError::IoError(..) => ErrorKind::Io,
+            arrow::error::ArrowError::NotYetImplemented(_) => ErrorKind::Unsupported,
+            _ => ErrorKind::InvalidData,
+        };
+        Error::with_source(kind, message, source)
+    }
+    pub fn parquet(message: impl Into<String>, source: parquet::errors::ParquetError) -> Self {
+        Error::with_source(ErrorKind::InvalidData, message, source)
+    }
+    pub fn sqlite(message: impl Into<String>, source: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        let kind = match source.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) => ErrorKind::Integrity,
+            Some(ErrorCode::CannotOpen) => ErrorKind::NotFound,
+            Some(ErrorCode::PermissionDenied) | Some(ErrorCode::ReadOnly) => ErrorKind::Io,
+            Some(ErrorCode::NotADatabase) | Some(ErrorCode::DatabaseCorrupt) => {
+                ErrorKind::InvalidData
+            }
+            _ => ErrorKind::Io,
+        };
+        Error::with_source(kind, message, source)
+    }
+}
+
+/// Adds context to a `Result<_, Error>`.
+pub trait ResultExt<T> {
+    /// Wraps the error with a message computed only on failure.
+    fn context_with(self, f: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for Result<T> {
+    fn context_with(self, f: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| e.context(f()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keeps_kind_and_chains_once() {
+        let e = Error::not_found("table \"x\" not found").context("source sqlite://a.db");
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.to_string(), "source sqlite://a.db");
+        let chain = format!("{:#}", anyhow::Error::new(e));
+        assert_eq!(chain, "source sqlite://a.db: table \"x\" not found");
+    }
+}

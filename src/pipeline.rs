@@ -1,0 +1,394 @@
+//! The pipeline: runs a [`CopyPlan`] table by table. Partitions are read (and transformed) in
+//! parallel on a local rayon pool and sent through a bounded channel to the table's writer, so a
+//! slow sink slows the readers (backpressure) and memory stays flat whatever the table's size.
+//! A failure anywhere stops the readers, drops the writer unfinished (the target stays as it was)
+//! and returns one error naming the table and partition.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use crossbeam_channel::bounded;
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::progress::Progress;
+use crate::report::{peak_rss_bytes, RunReport, TableReport};
+use crate::sink::{IfExists, Sink};
+use crate::source::{BatchLimits, Partition, Source, TablePlan, TableRef};
+use crate::transform::Chain;
+
+/// One table to copy: what to read, where to write it, and the plans of both ends.
+pub struct TableJob {
+    pub source: TableRef,
+    pub target: String,
+    pub plan: TablePlan,
+    /// The schema after the transforms: what the target is created from.
+    pub output_schema: SchemaRef,
+    /// The target definition the sink would create.
+    pub target_ddl: String,
+}
+
+/// A validated copy: everything is planned, nothing has moved yet.
+pub struct CopyPlan {
+    pub source_name: String,
+    pub target_name: String,
+    pub source: Box<dyn Source>,
+    pub sink: Box<dyn Sink>,
+    pub tables: Vec<TableJob>,
+    pub transforms: Chain,
+    pub options: CopyOptions,
+}
+
+/// How a copy runs.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    pub if_exists: IfExists,
+    /// Reader (and transform) threads.
+    pub jobs: usize,
+    pub limits: BatchLimits,
+}
+
+impl CopyOptions {
+    /// Batches that may wait between readers and the writer, per reader thread.
+    pub const BATCHES_IN_FLIGHT_PER_JOB: usize = 2;
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            if_exists: IfExists::Fail,
+            jobs: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            limits: BatchLimits::default(),
+        }
+    }
+}
+
+impl CopyPlan {
+    /// Plans every table: schemas, partitions, transforms and target DDL. Fails before anything
+    /// moves on a missing table, an unsupported type, or (with `fail`) an existing target.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        source_name: String,
+        target_name: String,
+        source: Box<dyn Source>,
+        sink: Box<dyn Sink>,
+        tables: Vec<(TableRef, String)>,
+        transforms: Chain,
+        options: CopyOptions,
+    ) -> Result<Self> {
+        let mut jobs = Vec::new();
+        for (table, target) in tables {
+            let plan = source.plan(&table)?;
+            let output_schema = transforms
+                .output_schema(&plan.schema)
+                .map_err(|e| e.context(format!("{source_name}: {table}: transforms")))?;
+            let target_ddl = sink
+                .describe_target(&target, &output_schema)
+                .map_err(|e| e.context(format!("{target_name}: table \"{target}\"")))?;
+            if options.if_exists == IfExists::Fail && sink.exists(&target)? {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "{target_name}: table \"{target}\" exists (use --if-exists replace, truncate or append)"
+                    ),
+                ));
+            }
+            jobs.push(TableJob {
+                source: table,
+                target,
+                plan,
+                output_schema,
+                target_ddl,
+            });
+        }
+        Ok(CopyPlan {
+            source_name,
+            target_name,
+            source,
+            sink,
+            tables: jobs,
+            transforms,
+            options,
+        })
+    }
+
+    /// The plan as text, for `--dry-run`.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "copy {} -> {} (if exists: {:?}, jobs: {})\n",
+            self.source_name, self.target_name, self.options.if_exists, self.options.jobs
+        );
+        for t in &self.tables {
+            out.push_str(&format!(
+                "\n{} -> \"{}\": {} rows, {} partition(s)\n",
+                t.source,
+                t.target,
+                t.plan
+                    .rows
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                t.plan.partitions.len()
+            ));
+            for p in t.plan.partitions.iter().take(8) {
+                out.push_str(&format!("  partition {}: {}\n", p.index, p.label));
+            }
+            if t.plan.partitions.len() > 8 {
+                out.push_str(&format!("  ... {} more\n", t.plan.partitions.len() - 8));
+            }
+            for line in t.target_ddl.lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Figures gathered by the reading threads of one table.
+#[derive(Default)]
+struct ReadTimes {
+    read: Duration,
+    transform: Duration,
+}
+
+/// Runs copy plans.
+pub struct Pipeline<'a> {
+    progress: &'a Progress,
+}
+
+impl<'a> Pipeline<'a> {
+    pub fn new(progress: &'a Progress) -> Self {
+        Pipeline { progress }
+    }
+
+    /// Runs the plan. The report is filled as tables finish, so a failed run still tells what
+    /// was done before the error.
+    pub fn run(&self, plan: &CopyPlan, report: &mut RunReport) -> Result<()> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(plan.options.jobs.max(1))
+            .thread_name(|i| format!("ferry-read-{i}"))
+            .build()
+            .map_err(|e| {
+                Error::with_source(ErrorKind::Internal, "cannot start the reader pool", e)
+            })?;
+        for job in &plan.tables {
+            let t = self.copy_table(plan, job, &pool)?;
+            report.tables.push(t);
+        }
+        plan.sink
+            .commit()
+            .map_err(|e| e.context(format!("{}: commit", plan.target_name)))
+    }
+
+    fn copy_table(
+        &self,
+        plan: &CopyPlan,
+        job: &TableJob,
+        pool: &rayon::ThreadPool,
+    ) -> Result<TableReport> {
+        let started = Instant::now();
+        let mut bar = self.progress.table(&job.target, job.plan.rows);
+        let mut writer =
+            plan.sink
+                .prepare(&job.target, &job.output_schema, plan.options.if_exists)?;
+        let capacity = plan.options.jobs.max(1) * CopyOptions::BATCHES_IN_FLIGHT_PER_JOB;
+        let (tx, rx) = bounded::<Result<RecordBatch>>(capacity);
+        let stop = AtomicBool::new(false);
+        let times = Mutex::new(ReadTimes::default());
+        let (mut rows, mut bytes, mut write_time) = (0u64, 0u64, Duration::ZERO);
+        let mut failure: Option<Error> = None;
+        std::thread::scope(|scope| {
+            let readers = scope.spawn(|| {
+                let tx = tx;
+                pool.install(|| {
+                    job.plan.partitions.par_iter().for_each(|p| {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let result = catch_unwind(AssertUnwindSafe(|| {
+                            self.read_partition(plan, job, p, &tx, &stop, &times)
+                        }))
+                        .unwrap_or_else(|panic| Err(panicked(panic)));
+                        if let Err(e) = result {
+                            stop.store(true, Ordering::Relaxed);
+                            let e = e.context(format!(
+                                "{}: {}, partition {}",
+                                plan.source_name, job.source, p.label
+                            ));
+                            let _ = tx.send(Err(e));
+                        }
+                    })
+                });
+            });
+            for msg in rx.iter() {
+                let batch = match msg {
+                    Ok(b) => b,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                };
+                let t = Instant::now();
+                if let Err(e) = writer.write(&batch) {
+                    failure = Some(e);
+                    break;
+                }
+                write_time += t.elapsed();
+                let size = data_bytes(&batch) as u64;
+                rows += batch.num_rows() as u64;
+                bytes += size;
+                bar.add(batch.num_rows() as u64, size);
+            }
+            if failure.is_some() {
+                stop.store(true, Ordering::Relaxed);
+                // Unblock readers waiting on a full channel, then let them see `stop`.
+                while rx.try_recv().is_ok() {}
+                drop(rx);
+            }
+            let _ = readers.join();
+        });
+        bar.finish();
+        if let Some(e) = failure {
+            drop(writer);
+            return Err(e);
+        }
+        let t = Instant::now();
+        let stats = writer.finish()?;
+        write_time += t.elapsed();
+        let wall = started.elapsed().as_secs_f64();
+        let times = times.into_inner().unwrap_or_default();
+        Ok(TableReport {
+            source: match &job.source {
+                TableRef::Table(n) => n.clone(),
+                TableRef::Query(_) => "query".into(),
+            },
+            target: job.target.clone(),
+            rows,
+            bytes,
+            partitions: job.plan.partitions.len(),
+            read_seconds: times.read.as_secs_f64(),
+            transform_seconds: times.transform.as_secs_f64(),
+            write_seconds: write_time.as_secs_f64(),
+            wall_seconds: wall,
+            rows_per_second: if wall > 0.0 { rows as f64 / wall } else { 0.0 },
+            mb_per_second: if wall > 0.0 {
+                bytes as f64 / 1e6 / wall
+            } else {
+                0.0
+            },
+            lossy_values: job.plan.lossy.load(Ordering::Relaxed),
+            files: stats
+                .files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
+            peak_rss_bytes: peak_rss_bytes(),
+        })
+    }
+
+    fn read_partition(
+        &self,
+        plan: &CopyPlan,
+        job: &TableJob,
+        partition: &Partition,
+        tx: &crossbeam_channel::Sender<Result<RecordBatch>>,
+        stop: &AtomicBool,
+        times: &Mutex<ReadTimes>,
+    ) -> Result<()> {
+        let mut t = Instant::now();
+        let stream = plan.source.open(&job.plan, partition)?;
+        let (mut read, mut transform) = (Duration::ZERO, Duration::ZERO);
+        for batch in stream {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let batch = batch?;
+            read += t.elapsed();
+            for piece in split_by_bytes(batch, plan.options.limits.bytes) {
+                let tt = Instant::now();
+                let out = if plan.transforms.is_empty() {
+                    piece
+                } else {
+                    plan.transforms.apply(piece)?
+                };
+                transform += tt.elapsed();
+                if tx.send(Ok(out)).is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+            t = Instant::now();
+        }
+        if let Ok(mut times) = times.lock() {
+            times.read += read;
+            times.transform += transform;
+        }
+        Ok(())
+    }
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
+    let msg = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    Error::internal(format!("a reader failed unexpectedly: {msg}"))
+}
+
+/// The bytes of Arrow data a batch holds (its slice of the buffers, not their capacity).
+pub fn data_bytes(batch: &RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| {
+            c.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| c.get_array_memory_size())
+        })
+        .sum()
+}
+
+/// Slices a batch whose Arrow buffers exceed `max_bytes` into pieces of about that size, so one
+/// batch of very wide values does not have to be written (and buffered by the sink) whole.
+pub fn split_by_bytes(batch: RecordBatch, max_bytes: usize) -> Vec<RecordBatch> {
+    let size = data_bytes(&batch);
+    let rows = batch.num_rows();
+    if size <= max_bytes || rows <= 1 {
+        return vec![batch];
+    }
+    let pieces = size.div_ceil(max_bytes).min(rows);
+    let per = rows.div_ceil(pieces);
+    (0..rows)
+        .step_by(per)
+        .map(|start| batch.slice(start, per.min(rows - start)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::StringArray;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn splits_wide_batches_and_keeps_every_row() {
+        let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8, false)]));
+        let big = "x".repeat(1 << 20);
+        let values: Vec<&str> = (0..10).map(|_| big.as_str()).collect();
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(values))]).unwrap();
+        let pieces = split_by_bytes(batch.clone(), 3 << 20);
+        assert!(pieces.len() >= 4, "{} pieces", pieces.len());
+        assert_eq!(pieces.iter().map(|b| b.num_rows()).sum::<usize>(), 10);
+        assert_eq!(split_by_bytes(batch, 64 << 20).len(), 1);
+    }
+}

@@ -1,0 +1,351 @@
+//! Parquet sink: zstd by default, a configurable row-group size, a new file past a size. A
+//! directory target is a snapshot (see [`crate::snapshot`]); a `.parquet` file target holds one
+//! table, written under a temporary name and renamed at the end.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::{IfExists, Sink, TableWriter, WriteStats};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::snapshot::{HashingWriter, SnapshotDir};
+
+/// Options of the Parquet sink, from the URL's `?compression=&row_group_rows=&file_bytes=`.
+#[derive(Debug, Clone)]
+pub struct ParquetOptions {
+    pub compression: Compression,
+    pub row_group_rows: usize,
+    pub file_bytes: u64,
+}
+
+impl ParquetOptions {
+    pub const DEFAULT_ROW_GROUP_ROWS: usize = 262_144;
+    pub const DEFAULT_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+    fn from_endpoint(e: &Endpoint) -> Result<Self> {
+        let compression = match e.option("compression").unwrap_or("zstd") {
+            "zstd" => Compression::ZSTD(ZstdLevel::default()),
+            "snappy" => Compression::SNAPPY,
+            "none" | "uncompressed" => Compression::UNCOMPRESSED,
+            other => {
+                return Err(Error::invalid_args(format!(
+                    "{e}: compression={other} is not one of zstd, snappy, none"
+                )))
+            }
+        };
+        let number = |key: &str, default: u64| -> Result<u64> {
+            match e.option(key) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Error::invalid_args(format!("{e}: {key}={v} is not a positive number"))
+                }),
+            }
+        };
+        Ok(ParquetOptions {
+            compression,
+            row_group_rows: number("row_group_rows", Self::DEFAULT_ROW_GROUP_ROWS as u64)? as usize,
+            file_bytes: number("file_bytes", Self::DEFAULT_FILE_BYTES)?,
+        })
+    }
+
+    fn properties(&self) -> WriterProperties {
+        WriterProperties::builder()
+            .set_compression(self.compression)
+            .set_max_row_group_size(self.row_group_rows)
+            .set_created_by(format!("ferry {}", env!("CARGO_PKG_VERSION")))
+            .build()
+    }
+}
+
+enum Target {
+    Snapshot(SnapshotDir),
+    /// A single file: its path and, once written, its temporary file.
+    File {
+        path: PathBuf,
+        pending: Mutex<Option<(PathBuf, IfExists)>>,
+    },
+}
+
+/// Writes tables to Parquet.
+pub struct ParquetSink {
+    name: String,
+    target: Target,
+    options: ParquetOptions,
+}
+
+impl ParquetSink {
+    pub fn try_new(endpoint: &Endpoint) -> Result<Self> {
+        endpoint.check_options(&["compression", "row_group_rows", "file_bytes"])?;
+        let options = ParquetOptions::from_endpoint(endpoint)?;
+        let path = &endpoint.path;
+        let target = if path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
+        {
+            Target::File {
+                path: path.clone(),
+                pending: Mutex::new(None),
+            }
+        } else {
+            Target::Snapshot(SnapshotDir::open(path, "parquet")?)
+        };
+        Ok(ParquetSink {
+            name: endpoint.to_string(),
+            target,
+            options,
+        })
+    }
+}
+
+impl Sink for ParquetSink {
+    fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
+        let cols: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                format!(
+                    "  {} {}{}",
+                    f.name(),
+                    f.data_type(),
+                    if f.is_nullable() { "" } else { " NOT NULL" }
+                )
+            })
+            .collect();
+        let at = match &self.target {
+            Target::Snapshot(s) => s.root().join(table).display().to_string() + "/part-*.parquet",
+            Target::File { path, .. } => path.display().to_string(),
+        };
+        Ok(format!("{at}\n{}", cols.join("\n")))
+    }
+
+    fn exists(&self, table: &str) -> Result<bool> {
+        match &self.target {
+            Target::Snapshot(s) => s.exists(table),
+            Target::File { path, .. } => Ok(path.exists()),
+        }
+    }
+
+    fn prepare(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        if mode == IfExists::Fail && self.exists(table)? {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "{}: table \"{table}\" exists (use --if-exists replace or append)",
+                    self.name
+                ),
+            ));
+        }
+        let (dir, single) = match &self.target {
+            Target::Snapshot(s) => (s.staging_dir(table)?, None),
+            Target::File { path, pending } => {
+                if mode == IfExists::Append && path.exists() {
+                    return Err(Error::unsupported(format!(
+                        "{}: cannot append to a single Parquet file; write to a directory",
+                        self.name
+                    )));
+                }
+                let taken = pending
+                    .lock()
+                    .map_err(|_| Error::internal("lock"))?
+                    .is_some();
+                if taken {
+                    return Err(Error::invalid_args(format!(
+                        "{}: a single .parquet file holds one table; give a directory for several",
+                        self.name
+                    )));
+                }
+                let dir = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let tmp = dir.join(format!(
+                    ".{}.ferry-tmp",
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                ));
+                (dir.to_path_buf(), Some(tmp))
+            }
+        };
+        Ok(Box::new(ParquetTableWriter {
+            sink: self,
+            table: table.to_string(),
+            schema: schema.clone(),
+            mode,
+            dir,
+            single,
+            current: None,
+            done: Vec::new(),
+            rows: 0,
+        }))
+    }
+
+    fn commit(&self) -> Result<()> {
+        match &self.target {
+            Target::Snapshot(s) => s.commit(),
+            Target::File { path, pending } => {
+                let pending = pending.lock().map_err(|_| Error::internal("lock"))?.take();
+                if let Some((tmp, mode)) = pending {
+                    if mode == IfExists::Fail && path.exists() {
+                        let _ = fs::remove_file(&tmp);
+                        return Err(Error::new(
+                            ErrorKind::AlreadyExists,
+                            format!("{}: exists", self.name),
+                        ));
+                    }
+                    fs::rename(&tmp, path)
+                        .map_err(|e| Error::io(format!("{}: cannot rename", self.name), e))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for ParquetSink {
+    fn drop(&mut self) {
+        if let Target::File { pending, .. } = &self.target {
+            if let Ok(mut p) = pending.lock() {
+                if let Some((tmp, _)) = p.take() {
+                    let _ = fs::remove_file(tmp);
+                }
+            }
+        }
+    }
+}
+
+struct OpenFile {
+    path: PathBuf,
+    writer: ArrowWriter<HashingWriter>,
+    rows: u64,
+}
+
+struct ParquetTableWriter<'a> {
+    sink: &'a ParquetSink,
+    table: String,
+    schema: SchemaRef,
+    mode: IfExists,
+    dir: PathBuf,
+    single: Option<PathBuf>,
+    current: Option<OpenFile>,
+    /// Closed files: path, size, sha256, rows.
+    done: Vec<(PathBuf, u64, String, u64)>,
+    rows: u64,
+}
+
+impl ParquetTableWriter<'_> {
+    fn ctx(&self) -> String {
+        format!("{}: table \"{}\"", self.sink.name, self.table)
+    }
+
+    fn open_file(&mut self) -> Result<&mut OpenFile> {
+        if self.current.is_none() {
+            let path = match &self.single {
+                Some(tmp) => tmp.clone(),
+                None => self
+                    .dir
+                    .join(format!("part-{:05}.parquet", self.done.len())),
+            };
+            let out = HashingWriter::create(&path)?;
+            let writer = ArrowWriter::try_new(
+                out,
+                self.schema.clone(),
+                Some(self.sink.options.properties()),
+            )
+            .map_err(|e| Error::parquet(self.ctx(), e))?;
+            self.current = Some(OpenFile {
+                path,
+                writer,
+                rows: 0,
+            });
+        }
+        self.current
+            .as_mut()
+            .ok_or_else(|| Error::internal("no open file"))
+    }
+
+    fn close_file(&mut self) -> Result<()> {
+        if let Some(f) = self.current.take() {
+            let ctx = self.ctx();
+            let out = f
+                .writer
+                .into_inner()
+                .map_err(|e| Error::parquet(ctx.clone(), e))?;
+            let (bytes, sha) = out.close().map_err(|e| Error::io(ctx, e))?;
+            self.done.push((f.path, bytes, sha, f.rows));
+        }
+        Ok(())
+    }
+}
+
+impl TableWriter for ParquetTableWriter<'_> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let limit = self.sink.options.file_bytes;
+        let single = self.single.is_some();
+        let ctx = self.ctx();
+        let f = self.open_file()?;
+        f.writer.write(batch).map_err(|e| Error::parquet(ctx, e))?;
+        f.rows += batch.num_rows() as u64;
+        let size = f.writer.bytes_written() as u64 + f.writer.in_progress_size() as u64;
+        self.rows += batch.num_rows() as u64;
+        if !single && size >= limit {
+            self.close_file()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<WriteStats> {
+        if self.current.is_none() && self.done.is_empty() {
+            // An empty table still gets a file, so its schema travels.
+            self.open_file()?;
+        }
+        self.close_file()?;
+        let bytes = self.done.iter().map(|f| f.1).sum();
+        let files: Vec<PathBuf> = self.done.iter().map(|f| f.0.clone()).collect();
+        match &self.sink.target {
+            Target::Snapshot(s) => s.stage(
+                &self.table,
+                self.mode,
+                self.schema.as_ref().clone(),
+                std::mem::take(&mut self.done),
+            )?,
+            Target::File { pending, .. } => {
+                let tmp = self
+                    .single
+                    .clone()
+                    .ok_or_else(|| Error::internal("no temporary file"))?;
+                *pending.lock().map_err(|_| Error::internal("lock"))? = Some((tmp, self.mode));
+                self.done.clear();
+            }
+        }
+        Ok(WriteStats {
+            rows: self.rows,
+            bytes,
+            files,
+        })
+    }
+}
+
+impl Drop for ParquetTableWriter<'_> {
+    fn drop(&mut self) {
+        // Not finished: remove what was written.
+        if let Some(f) = self.current.take() {
+            let _ = fs::remove_file(&f.path);
+        }
+        for (path, ..) in &self.done {
+            let _ = fs::remove_file(path);
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! SQLite sink: rusqlite prepared statements in one large transaction per table. DDL is
+//! transactional in SQLite, so `fail` and `replace` create (or drop and create) the table in the
+//! same transaction that loads it: readers see the old table or the whole new one, and a
+//! failure rolls everything back. A database file the run created is removed if nothing commits.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::compute::{cast_with_options, CastOptions};
+use arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Decimal256Type, Float64Type, Int64Type, SchemaRef,
+    Time64MicrosecondType, TimeUnit, TimestampMicrosecondType, UInt64Type,
+};
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::FormatOptions;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::Connection;
+
+use super::{IfExists, Sink, TableWriter, WriteStats};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::{decimal, quote_ident, sqlite_affinity, sqlite_target_type, temporal, Affinity};
+
+/// Writes tables into one SQLite database file.
+pub struct SqliteSink {
+    path: PathBuf,
+    name: String,
+    /// The file did not exist when the run started.
+    created: bool,
+    committed: Mutex<bool>,
+}
+
+impl SqliteSink {
+    pub fn try_new(endpoint: &Endpoint) -> Result<Self> {
+        endpoint.check_options(&[])?;
+        let path = endpoint.path.clone();
+        let name = endpoint.to_string();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(Error::not_found(format!(
+                    "{name}: directory {} does not exist",
+                    parent.display()
+                )));
+            }
+        }
+        Ok(SqliteSink {
+            created: !path.exists(),
+            path,
+            name,
+            committed: Mutex::new(false),
+        })
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open(&self.path)
+            .map_err(|e| Error::sqlite(format!("{}: cannot open", self.name), e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| Error::sqlite(format!("{}: cannot configure", self.name), e))?;
+        Ok(conn)
+    }
+
+    fn ddl(&self, table: &str, schema: &SchemaRef) -> Result<String> {
+        let cols = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let t = sqlite_target_type(f)?;
+                Ok(format!(
+                    "{} {t}{}",
+                    quote_ident(f.name()),
+                    if f.is_nullable() { "" } else { " NOT NULL" }
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(format!(
+            "CREATE TABLE {} (\n  {}\n)",
+            quote_ident(table),
+            cols.join(",\n  ")
+        ))
+    }
+}
+
+fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+impl Sink for SqliteSink {
+    fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
+        self.ddl(table, schema)
+    }
+
+    fn exists(&self, table: &str) -> Result<bool> {
+        if !self.path.exists() {
+            return Ok(false);
+        }
+        let conn = self.connect()?;
+        table_exists(&conn, table)
+            .map_err(|e| Error::sqlite(format!("{}: cannot read the catalog", self.name), e))
+    }
+
+    fn prepare(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let ctx = format!("{}: table \"{table}\"", self.name);
+        // Every column's encoder is chosen before anything is written.
+        let binders = schema
+            .fields()
+            .iter()
+            .map(|f| Binder::for_field(f.name(), f.data_type(), &sqlite_target_type(f)?))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| e.context(ctx.clone()))?;
+        let ddl = self.ddl(table, schema)?;
+        let conn = self.connect()?;
+        let sqlerr = |e| Error::sqlite(ctx.clone(), e);
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlerr)?;
+        let mut writer = SqliteTableWriter {
+            sink: self,
+            conn,
+            ctx: ctx.clone(),
+            insert: String::new(),
+            binders,
+            rows: 0,
+            bytes: 0,
+            open: true,
+        };
+        let exists = table_exists(&writer.conn, table).map_err(sqlerr)?;
+        let q = quote_ident(table);
+        let setup = match (mode, exists) {
+            (IfExists::Fail, true) => {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{ctx} exists (use --if-exists replace, truncate or append)"),
+                ))
+            }
+            (IfExists::Replace, true) => format!("DROP TABLE {q};\n{ddl}"),
+            (IfExists::Truncate, true) => format!("DELETE FROM {q}"),
+            (IfExists::Append, true) => String::new(),
+            (_, false) => ddl,
+        };
+        writer.conn.execute_batch(&setup).map_err(sqlerr)?;
+        let cols: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| quote_ident(f.name()))
+            .collect();
+        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+        writer.insert = format!(
+            "INSERT INTO {q} ({}) VALUES ({})",
+            cols.join(", "),
+            marks.join(", ")
+        );
+        writer.conn.prepare_cached(&writer.insert).map_err(sqlerr)?;
+        Ok(Box::new(writer))
+    }
+}
+
+impl Drop for SqliteSink {
+    fn drop(&mut self) {
+        let committed = self.committed.lock().map(|c| *c).unwrap_or(true);
+        if self.created && !committed {
+            // Nothing was committed into a file this run created: leave no file behind.
+            let _ = std::fs::remove_file(&self.path);
+            let mut journal = self.path.clone().into_os_string();
+            journal.push("-journal");
+            let _ = std::fs::remove_file(journal);
+        }
+    }
+}
+
+struct SqliteTableWriter<'a> {
+    sink: &'a SqliteSink,
+    conn: Connection,
+    ctx: String,
+    insert: String,
+    binders: Vec<Binder>,
+    rows: u64,
+    bytes: u64,
+    open: bool,
+}
+
+impl TableWriter for SqliteTableWriter<'_> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(&self.binders)
+            .map(|(a, b)| b.convert(a))
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| e.context(format!("{}, batch at row {}", self.ctx, self.rows + 1)))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&self.insert)
+            .map_err(|e| Error::sqlite(self.ctx.clone(), e))?;
+        for row in 0..batch.num_rows() {
+            for (i, (col, binder)) in columns.iter().zip(&self.binders).enumerate() {
+                let value = binder.value(col, row).map_err(|why| {
+                    Error::new(
+                        ErrorKind::InvalidData,
+                        format!(
+                            "{}, column \"{}\", row {}: {why}",
+                            self.ctx,
+                            binder.column,
+                            self.rows + row as u64 + 1
+                        ),
+                    )
+                })?;
+                stmt.raw_bind_parameter(i + 1, value)
+                    .map_err(|e| Error::sqlite(self.ctx.clone(), e))?;
+            }
+            stmt.raw_execute().map_err(|e| {
+                Error::sqlite(
+                    format!("{}, row {}", self.ctx, self.rows + row as u64 + 1),
+                    e,
+                )
+            })?;
+        }
+        self.rows += batch.num_rows() as u64;
+        self.bytes += crate::pipeline::data_bytes(batch) as u64;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<WriteStats> {
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| Error::sqlite(format!("{}: commit failed", self.ctx), e))?;
+        self.open = false;
+        if let Ok(mut c) = self.sink.committed.lock() {
+            *c = true;
+        }
+        Ok(WriteStats {
+            rows: self.rows,
+            bytes: self.bytes,
+            files: Vec::new(),
+        })
+    }
+}
+
+impl Drop for SqliteTableWriter<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// How one column's Arrow values become SQLite values; chosen once per schema.
+#[derive(Debug)]
+struct Binder {
+    column: String,
+    kind: BindKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum BindKind {
+    Integer,
+    /// UInt64: integer up to i64::MAX, or text into a TEXT-affinity column.
+    Unsigned {
+        text: bool,
+    },
+    Real,
+    Boolean,
+    /// Decimals: text into a TEXT-affinity column, else integer or real when exact.
+    Decimal {
+        text: bool,
+        scale: i8,
+    },
+    Text,
+    Blob,
+    Date,
+    Time,
+    Timestamp {
+        tz: bool,
+    },
+}
+
+const STRICT: CastOptions<'static> = CastOptions {
+    safe: false,
+    format_options: FormatOptions::new(),
+};
+
+impl Binder {
+    fn for_field(column: &str, dt: &DataType, target: &str) -> Result<Self> {
+        use DataType as D;
+        let text = sqlite_affinity(target) == Affinity::Text;
+        let kind = match dt {
+            D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 => {
+                BindKind::Integer
+            }
+            D::UInt64 => BindKind::Unsigned { text },
+            D::Float16 | D::Float32 | D::Float64 => BindKind::Real,
+            D::Boolean => BindKind::Boolean,
+            D::Decimal128(_, s) | D::Decimal256(_, s) if *s >= 0 => {
+                BindKind::Decimal { text, scale: *s }
+            }
+            D::Utf8 | D::LargeUtf8 | D::Utf8View => BindKind::Text,
+            D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_) => BindKind::Blob,
+            D::Date32 | D::Date64 => BindKind::Date,
+            D::Time32(_) | D::Time64(_) => BindKind::Time,
+            D::Timestamp(_, tz) => BindKind::Timestamp { tz: tz.is_some() },
+            other => {
+                return Err(Error::unsupported(format!(
+                    "column \"{column}\": Arrow type {other} cannot be written to SQLite"
+                )))
+            }
+        };
+        Ok(Binder {
+            column: column.to_string(),
+            kind,
+        })
+    }
+
+    /// Converts a column to the one Arrow type this binder reads (a no-op for most).
+    fn convert(&self, a: &ArrayRef) -> Result<ArrayRef> {
+        let target = match (self.kind, a.data_type()) {
+            (BindKind::Integer, _) => DataType::Int64,
+            (BindKind::Real, _) => DataType::Float64,
+            (BindKind::Text, _) => DataType::Utf8,
+            (BindKind::Blob, _) => DataType::Binary,
+            (BindKind::Date, _) => DataType::Date32,
+            (BindKind::Time, DataType::Time64(TimeUnit::Nanosecond)) => {
+                exact_micros(a, &self.column)?;
+                DataType::Time64(TimeUnit::Microsecond)
+            }
+            (BindKind::Time, _) => DataType::Time64(TimeUnit::Microsecond),
+            (BindKind::Timestamp { .. }, DataType::Timestamp(unit, tz)) => {
+                if *unit == TimeUnit::Nanosecond {
+                    exact_micros(a, &self.column)?;
+                }
+                DataType::Timestamp(TimeUnit::Microsecond, tz.clone())
+            }
+            _ => return Ok(a.clone()),
+        };
+        if a.data_type() == &target {
+            return Ok(a.clone());
+        }
+        cast_with_options(a, &target, &STRICT).map_err(|e| {
+            Error::arrow(
+                format!(
+                    "column \"{}\": cannot convert {} to {target}",
+                    self.column,
+                    a.data_type()
+                ),
+                e,
+            )
+        })
+    }
+
+    /// The SQLite value of `row`, or why it cannot be stored exactly.
+    fn value<'a>(&self, a: &'a ArrayRef, row: usize) -> Result<ToSqlOutput<'a>, String> {
+        if a.is_null(row) {
+            return Ok(ToSqlOutput::Borrowed(ValueRef::Null));
+        }
+        let owned = |v: Value| Ok(ToSqlOutput::Owned(v));
+        match self.kind {
+            BindKind::Integer => owned(Value::Integer(a.as_primitive::<Int64Type>().value(row))),
+            BindKind::Unsigned { text } => {
+                let v = a.as_primitive::<UInt64Type>().value(row);
+                match (text, i64::try_from(v)) {
+                    (true, _) => owned(Value::Text(v.to_string())),
+                    (false, Ok(i)) => owned(Value::Integer(i)),
+                    (false, Err(_)) => {
+                        Err(format!("{v} does not fit SQLite's 64-bit signed integer"))
+                    }
+                }
+            }
+            BindKind::Real => {
+                let f = a.as_primitive::<Float64Type>().value(row);
+                if f.is_nan() {
+                    return Err("NaN: SQLite stores NaN as NULL, so it cannot be kept".into());
+                }
+                owned(Value::Real(f))
+            }
+            BindKind::Boolean => owned(Value::Integer(a.as_boolean().value(row) as i64)),
+            BindKind::Decimal { text, scale } => {
+                let v = match a.data_type() {
+                    DataType::Decimal128(..) => arrow::datatypes::i256::from_i128(
+                        a.as_primitive::<Decimal128Type>().value(row),
+                    ),
+                    _ => a.as_primitive::<Decimal256Type>().value(row),
+                };
+                decimal_value(v, scale, text).map(ToSqlOutput::Owned)
+            }
+            BindKind::Text => Ok(ToSqlOutput::Borrowed(ValueRef::Text(
+                a.as_string::<i32>().value(row).as_bytes(),
+            ))),
+            BindKind::Blob => Ok(ToSqlOutput::Borrowed(ValueRef::Blob(
+                a.as_binary::<i32>().value(row),
+            ))),
+            BindKind::Date => {
+                let d = a.as_primitive::<Date32Type>().value(row);
+                temporal::format_date(d)
+                    .map(|s| ToSqlOutput::Owned(Value::Text(s)))
+                    .ok_or_else(|| format!("date {d} is out of range"))
+            }
+            BindKind::Time => {
+                let t = a.as_primitive::<Time64MicrosecondType>().value(row);
+                temporal::format_time(t)
+                    .map(|s| ToSqlOutput::Owned(Value::Text(s)))
+                    .ok_or_else(|| format!("time {t} is out of range"))
+            }
+            BindKind::Timestamp { tz } => {
+                let t = a.as_primitive::<TimestampMicrosecondType>().value(row);
+                let s = temporal::format_timestamp(t)
+                    .ok_or_else(|| format!("timestamp {t} is out of range"))?;
+                owned(Value::Text(if tz { format!("{s}+00:00") } else { s }))
+            }
+        }
+    }
+}
+
+/// Fails if a nanosecond column holds sub-microsecond digits, which SQLite text would drop.
+fn exact_micros(a: &ArrayRef, column: &str) -> Result<()> {
+    let as_i64 = cast_with_options(a, &DataType::Int64, &STRICT)
+        .map_err(|e| Error::arrow(format!("column \"{column}\""), e))?;
+    let v = as_i64.as_primitive::<Int64Type>();
+    match v.iter().position(|x| x.is_some_and(|x| x % 1000 != 0)) {
+        Some(row) => Err(Error::invalid_data(format!(
+            "column \"{column}\", row {}: nanoseconds would be lost (ferry keeps microseconds in SQLite)",
+            row + 1
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A decimal as SQLite stores it exactly: text in a TEXT-affinity column; else an integer when
+/// it has no fraction and fits, else a real when the f64 gives the same decimal back.
+fn decimal_value(v: arrow::datatypes::i256, scale: i8, text: bool) -> Result<Value, String> {
+    let s = decimal::format(v, scale);
+    if text {
+        return Ok(Value::Text(s));
+    }
+    let ten_s = arrow::datatypes::i256::from_i128(10i128.pow(scale as u32));
+    if v.wrapping_rem(ten_s) == arrow::datatypes::i256::ZERO {
+        if let Some(i) = v
+            .wrapping_div(ten_s)
+            .to_i128()
+            .and_then(|i| i64::try_from(i).ok())
+        {
+            return Ok(Value::Integer(i));
+        }
+    }
+    let f: f64 = s.parse().map_err(|_| format!("{s} is not a number"))?;
+    if decimal::from_f64_exact(f, 76, scale) == Some(v) {
+        return Ok(Value::Real(f));
+    }
+    Err(format!(
+        "{s} has more digits than SQLite's NUMERIC storage keeps (15); declare the column \
+         DECIMAL_TEXT(p,s) to store decimals as exact text"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_are_stored_exactly_or_refused() {
+        let d = |s: &str, p, sc| decimal::parse_exact(s, p, sc).unwrap();
+        assert_eq!(
+            decimal_value(d("17.00", 15, 2), 2, false),
+            Ok(Value::Integer(17))
+        );
+        assert_eq!(
+            decimal_value(d("0.04", 15, 2), 2, false),
+            Ok(Value::Real(0.04))
+        );
+        assert_eq!(
+            decimal_value(d("-901.5", 15, 2), 2, false),
+            Ok(Value::Real(-901.5))
+        );
+        let wide = "12345678901234567890.12345678901234567890";
+        assert!(decimal_value(d(wide, 40, 20), 20, false)
+            .unwrap_err()
+            .contains("DECIMAL_TEXT"));
+        assert_eq!(
+            decimal_value(d(wide, 40, 20), 20, true),
+            Ok(Value::Text(wide.into()))
+        );
+    }
+}

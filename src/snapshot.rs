@@ -1,0 +1,449 @@
+//! File snapshots: a directory with one sub-directory of part files per table and a manifest
+//! (`_ferry_manifest.json`: tables, schemas with their source types, files, row counts, a
+//! SHA-256 per file). Writers stage their files and say what they wrote; one commit step moves
+//! them into place and publishes the manifest last, atomically (write, fsync, rename). A snapshot
+//! directory without a manifest but with the `_ferry_incomplete` marker is refused at load, and
+//! a file whose size or checksum differs from the manifest is refused, naming the file.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use arrow::datatypes::Schema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::sink::IfExists;
+
+/// The manifest's file name.
+pub const MANIFEST: &str = "_ferry_manifest.json";
+/// Present while a new snapshot is being written; removed when the manifest is published.
+pub const INCOMPLETE: &str = "_ferry_incomplete";
+const STAGING: &str = ".ferry-staging";
+const FORMAT: &str = "ferry-snapshot";
+
+/// The manifest of a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    /// `parquet` or `csv`.
+    pub file_format: String,
+    pub tables: Vec<TableEntry>,
+}
+
+/// One table of a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableEntry {
+    pub name: String,
+    pub rows: u64,
+    pub schema: Schema,
+    pub files: Vec<FileEntry>,
+}
+
+/// One file of a table, its path relative to the snapshot directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl Manifest {
+    /// Loads the manifest of `root`: `None` for a directory that is not a ferry snapshot, an
+    /// error for an incomplete snapshot or an unreadable manifest.
+    pub fn load(root: &Path) -> Result<Option<Manifest>> {
+        let path = root.join(MANIFEST);
+        if !path.exists() {
+            if root.join(INCOMPLETE).exists() {
+                return Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!(
+                        "snapshot {} is incomplete: it has no manifest ({MANIFEST}), so the run \
+                         that wrote it did not finish; write it again",
+                        root.display()
+                    ),
+                ));
+            }
+            return Ok(None);
+        }
+        let text = fs::read_to_string(&path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| {
+            Error::with_source(
+                ErrorKind::Integrity,
+                format!("{} is not a valid manifest", path.display()),
+                e,
+            )
+        })?;
+        if m.format != FORMAT {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!("{} is not a ferry snapshot manifest", path.display()),
+            ));
+        }
+        Ok(Some(m))
+    }
+
+    /// Checks every file of `table` against the manifest: present, same size, same SHA-256.
+    pub fn verify(&self, root: &Path, table: &TableEntry) -> Result<()> {
+        for f in &table.files {
+            let path = root.join(&f.path);
+            let refuse = |what: String| {
+                Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!(
+                        "snapshot {}: file {} {what}; the snapshot is refused",
+                        root.display(),
+                        f.path
+                    ),
+                ))
+            };
+            let meta = match fs::metadata(&path) {
+                Ok(m) => m,
+                Err(_) => return refuse("listed in the manifest is missing".into()),
+            };
+            if meta.len() != f.bytes {
+                return refuse(format!(
+                    "is {} bytes, the manifest says {}",
+                    meta.len(),
+                    f.bytes
+                ));
+            }
+            if sha256_file(&path)? != f.sha256 {
+                return refuse("does not match its SHA-256 checksum in the manifest".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut file =
+        File::open(path).map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// A file writer that counts bytes and computes the SHA-256 of what it writes.
+pub struct HashingWriter {
+    inner: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl HashingWriter {
+    pub fn create(path: &Path) -> Result<Self> {
+        let file = File::create(path)
+            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        Ok(HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    /// Flushes and syncs the file; returns its size and SHA-256.
+    pub fn close(mut self) -> io::Result<(u64, String)> {
+        self.inner.flush()?;
+        self.inner.get_ref().sync_all()?;
+        Ok((self.bytes, hex::encode(self.hasher.finalize())))
+    }
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A table staged by a finished writer, waiting for the commit step.
+struct Staged {
+    table: String,
+    mode: IfExists,
+    schema: Schema,
+    rows: u64,
+    /// Files in the staging directory, with entries whose paths are relative to the table dir.
+    files: Vec<(PathBuf, FileEntry)>,
+}
+
+/// A snapshot directory being written.
+pub struct SnapshotDir {
+    root: PathBuf,
+    file_format: &'static str,
+    created_root: bool,
+    staged: Mutex<Vec<Staged>>,
+    committed: Mutex<bool>,
+}
+
+impl SnapshotDir {
+    /// Opens `root` for writing, creating it (with the incomplete marker) if it does not exist.
+    pub fn open(root: &Path, file_format: &'static str) -> Result<Self> {
+        let created_root = !root.exists();
+        if created_root {
+            fs::create_dir_all(root)
+                .map_err(|e| Error::io(format!("cannot create {}", root.display()), e))?;
+            fs::write(root.join(INCOMPLETE), b"")
+                .map_err(|e| Error::io(format!("cannot write in {}", root.display()), e))?;
+        } else if !root.is_dir() {
+            return Err(Error::invalid_args(format!(
+                "{} exists and is not a directory",
+                root.display()
+            )));
+        } else {
+            // Refuse to add to a snapshot that is already broken.
+            Manifest::load(root)?;
+        }
+        Ok(SnapshotDir {
+            root: root.to_path_buf(),
+            file_format,
+            created_root,
+            staged: Mutex::new(Vec::new()),
+            committed: Mutex::new(false),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The manifest as it was before this run (none for a snapshot this run creates).
+    fn current_manifest(&self) -> Result<Option<Manifest>> {
+        if self.created_root {
+            return Ok(None);
+        }
+        Manifest::load(&self.root)
+    }
+
+    /// Whether the snapshot holds `table` (in its manifest or as a directory).
+    pub fn exists(&self, table: &str) -> Result<bool> {
+        let in_manifest = self
+            .current_manifest()?
+            .is_some_and(|m| m.tables.iter().any(|t| t.name == table));
+        Ok(in_manifest || self.root.join(table).exists())
+    }
+
+    /// A fresh staging directory for `table`.
+    pub fn staging_dir(&self, table: &str) -> Result<PathBuf> {
+        let dir = self.root.join(STAGING).join(table);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)
+                .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))?;
+        }
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        Ok(dir)
+    }
+
+    /// Records a finished table: `files` are (staged path, size, sha256, rows).
+    pub fn stage(
+        &self,
+        table: &str,
+        mode: IfExists,
+        schema: Schema,
+        files: Vec<(PathBuf, u64, String, u64)>,
+    ) -> Result<()> {
+        let rows = files.iter().map(|f| f.3).sum();
+        let files = files
+            .into_iter()
+            .map(|(path, bytes, sha256, rows)| {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (
+                    path,
+                    FileEntry {
+                        path: name,
+                        rows,
+                        bytes,
+                        sha256,
+                    },
+                )
+            })
+            .collect();
+        let mut staged = self
+            .staged
+            .lock()
+            .map_err(|_| Error::internal("snapshot lock poisoned"))?;
+        staged.push(Staged {
+            table: table.to_string(),
+            mode,
+            schema,
+            rows,
+            files,
+        });
+        Ok(())
+    }
+
+    /// Moves every staged table into place and publishes the manifest, last.
+    pub fn commit(&self) -> Result<()> {
+        let staged = std::mem::take(&mut *self.staged.lock().map_err(|_| Error::internal("lock"))?);
+        let mut manifest = self.current_manifest()?.unwrap_or(Manifest {
+            format: FORMAT.into(),
+            version: 1,
+            file_format: self.file_format.into(),
+            tables: Vec::new(),
+        });
+        // Every check first, so that a refusal moves nothing.
+        for s in &staged {
+            if s.mode == IfExists::Fail && self.exists(&s.table)? {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!(
+                        "{}: table \"{}\" exists (use --if-exists replace or append)",
+                        self.root.display(),
+                        s.table
+                    ),
+                ));
+            }
+            if s.mode == IfExists::Append {
+                if let Some(old) = manifest.tables.iter().find(|t| t.name == s.table) {
+                    if strip_meta(&old.schema) != strip_meta(&s.schema) {
+                        return Err(Error::new(
+                            ErrorKind::InvalidData,
+                            format!(
+                                "{}: cannot append to table \"{}\": its schema differs",
+                                self.root.display(),
+                                s.table
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        for s in staged {
+            let final_dir = self.root.join(&s.table);
+            let io_err = |e: io::Error, what: &str| {
+                Error::io(format!("{what} in {}", self.root.display()), e)
+            };
+            let mut entry = TableEntry {
+                name: s.table.clone(),
+                rows: 0,
+                schema: s.schema,
+                files: Vec::new(),
+            };
+            match s.mode {
+                IfExists::Append if final_dir.exists() => {
+                    if let Some(old) = manifest.tables.iter().find(|t| t.name == s.table) {
+                        entry.rows = old.rows;
+                        entry.files = old.files.clone();
+                    }
+                    let mut next = entry.files.len();
+                    for (path, mut f) in s.files {
+                        let name = loop {
+                            let name = format!("part-{next:05}.{}", self.file_format);
+                            next += 1;
+                            if !final_dir.join(&name).exists() {
+                                break name;
+                            }
+                        };
+                        fs::rename(&path, final_dir.join(&name))
+                            .map_err(|e| io_err(e, "cannot move a file"))?;
+                        f.path = format!("{}/{name}", s.table);
+                        entry.files.push(f);
+                    }
+                }
+                _ => {
+                    let staging = path_parent(&s.files)
+                        .unwrap_or_else(|| self.root.join(STAGING).join(&s.table));
+                    let old = self.root.join(STAGING).join(format!("{}.old", s.table));
+                    if final_dir.exists() {
+                        fs::rename(&final_dir, &old)
+                            .map_err(|e| io_err(e, "cannot move the old table aside"))?;
+                    }
+                    if staging.exists() {
+                        fs::rename(&staging, &final_dir)
+                            .map_err(|e| io_err(e, "cannot move the new table in"))?;
+                    } else {
+                        fs::create_dir_all(&final_dir)
+                            .map_err(|e| io_err(e, "cannot create a table directory"))?;
+                    }
+                    if old.exists() {
+                        fs::remove_dir_all(&old)
+                            .map_err(|e| io_err(e, "cannot remove the old table"))?;
+                    }
+                    for (_, mut f) in s.files {
+                        f.path = format!("{}/{}", s.table, f.path);
+                        entry.files.push(f);
+                    }
+                }
+            }
+            entry.rows += s.rows;
+            manifest.tables.retain(|t| t.name != s.table);
+            manifest.tables.push(entry);
+        }
+        self.publish(&manifest)?;
+        *self.committed.lock().map_err(|_| Error::internal("lock"))? = true;
+        Ok(())
+    }
+
+    fn publish(&self, manifest: &Manifest) -> Result<()> {
+        let tmp = self.root.join(format!("{MANIFEST}.tmp"));
+        let text = serde_json::to_string_pretty(manifest).map_err(|e| {
+            Error::with_source(ErrorKind::Internal, "cannot serialise the manifest", e)
+        })?;
+        let io_err = |e| {
+            Error::io(
+                format!("cannot write the manifest of {}", self.root.display()),
+                e,
+            )
+        };
+        {
+            let mut f = File::create(&tmp).map_err(io_err)?;
+            f.write_all(text.as_bytes()).map_err(io_err)?;
+            f.sync_all().map_err(io_err)?;
+        }
+        fs::rename(&tmp, self.root.join(MANIFEST)).map_err(io_err)?;
+        let _ = fs::remove_file(self.root.join(INCOMPLETE));
+        let _ = fs::remove_dir_all(self.root.join(STAGING));
+        Ok(())
+    }
+}
+
+fn path_parent(files: &[(PathBuf, FileEntry)]) -> Option<PathBuf> {
+    files
+        .first()
+        .and_then(|(p, _)| p.parent().map(Path::to_path_buf))
+}
+
+fn strip_meta(s: &Schema) -> Vec<(String, arrow::datatypes::DataType)> {
+    s.fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect()
+}
+
+impl Drop for SnapshotDir {
+    fn drop(&mut self) {
+        let committed = self.committed.lock().map(|c| *c).unwrap_or(false);
+        if committed {
+            return;
+        }
+        // Aborted: leave the target as it was.
+        if self.created_root {
+            let _ = fs::remove_dir_all(&self.root);
+        } else {
+            let _ = fs::remove_dir_all(self.root.join(STAGING));
+        }
+    }
+}

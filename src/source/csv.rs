@@ -1,0 +1,1000 @@
+//! CSV source: a `.csv` file (one table, named by its stem), a snapshot directory written by the
+//! CSV sink (tables, exact Arrow schemas and the dialect come from the manifest, and every file
+//! is checked against it before a row is read), or a plain directory of `.csv` files and
+//! sub-directories of them (one table each). Without a manifest the declared types are not
+//! known: column types are inferred by arrow-csv from the first `infer_rows` rows of the table's
+//! first file, and every column is nullable.
+//!
+//! Records are split here, not by arrow-csv's reader: arrow-csv 56 takes every empty field for
+//! NULL unless given a `regex::Regex`, so it cannot keep an empty string apart from NULL. The
+//! rules are RFC 4180 (a field may be quoted, a quote inside quotes is doubled, a record ends
+//! with LF, CRLF or CR) with PostgreSQL's NULL convention: an unquoted field equal to the null
+//! string (`\N` by default) is NULL, a quoted one is text. Values are then decoded exactly:
+//! decimals with [`decimal::parse_exact`] (arrow's parser drops digits past the scale), binary
+//! from hex, and times or timestamps with digits past their unit are refused, not truncated.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Cursor};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use arrow::array::timezone::Tz;
+use arrow::array::{
+    Array, ArrayRef, ArrowPrimitiveType, BinaryArray, BinaryViewArray, BooleanArray,
+    Decimal128Array, Decimal256Array, FixedSizeBinaryArray, LargeBinaryArray, LargeStringArray,
+    NullArray, PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray, StringBuilder,
+    StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray,
+    TimestampNanosecondArray, TimestampSecondArray,
+};
+use arrow::compute::kernels::cast_utils::{string_to_datetime, string_to_time_nanoseconds, Parser};
+use arrow::datatypes::*;
+use chrono::{TimeZone, Utc};
+
+use super::{BatchLimits, BatchStream, Partition, PartitionSpec, Source, TablePlan, TableRef};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::snapshot::Manifest;
+use crate::types::decimal;
+
+/// Schema-metadata key prefix under which the CSV sink records the dialect of a snapshot table.
+pub const META_DIALECT_PREFIX: &str = "ferry.csv.";
+
+/// The CSV dialect, from the URL's `?header=&delimiter=&quote=&null=`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvFormat {
+    /// The first record names the columns.
+    pub header: bool,
+    pub delimiter: u8,
+    pub quote: u8,
+    /// The text of NULL; an unquoted field equal to it is NULL.
+    pub null: String,
+}
+
+impl Default for CsvFormat {
+    fn default() -> Self {
+        CsvFormat {
+            header: true,
+            delimiter: Self::DEFAULT_DELIMITER,
+            quote: Self::DEFAULT_QUOTE,
+            null: Self::DEFAULT_NULL.to_string(),
+        }
+    }
+}
+
+impl CsvFormat {
+    pub const DEFAULT_DELIMITER: u8 = b',';
+    pub const DEFAULT_QUOTE: u8 = b'"';
+    pub const DEFAULT_NULL: &'static str = "\\N";
+    /// The URL options that set the dialect.
+    pub const OPTIONS: [&'static str; 4] = ["header", "delimiter", "quote", "null"];
+
+    /// The dialect an endpoint's options give.
+    pub fn from_endpoint(e: &Endpoint) -> Result<Self> {
+        Self::from_options(&e.to_string(), |k| e.option(k))
+    }
+
+    /// The dialect the CSV sink recorded in a table's schema metadata, if it did.
+    pub fn from_metadata(what: &str, meta: &HashMap<String, String>) -> Result<Option<Self>> {
+        let get = |k: &str| {
+            meta.get(&format!("{META_DIALECT_PREFIX}{k}"))
+                .map(String::as_str)
+        };
+        if Self::OPTIONS.iter().all(|k| get(k).is_none()) {
+            return Ok(None);
+        }
+        Self::from_options(what, get).map(Some)
+    }
+
+    /// The dialect as schema metadata, so a snapshot is read back the way it was written.
+    pub fn to_metadata(&self) -> HashMap<String, String> {
+        self.options()
+            .into_iter()
+            .map(|(k, v)| (format!("{META_DIALECT_PREFIX}{k}"), v))
+            .collect()
+    }
+
+    /// The dialect as URL option values.
+    fn options(&self) -> [(&'static str, String); 4] {
+        [
+            ("header", self.header.to_string()),
+            ("delimiter", char::from(self.delimiter).to_string()),
+            ("quote", char::from(self.quote).to_string()),
+            ("null", self.null.clone()),
+        ]
+    }
+
+    fn from_options<'a>(what: &str, get: impl Fn(&str) -> Option<&'a str>) -> Result<Self> {
+        let header = match get("header") {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(v) => {
+                return Err(Error::invalid_args(format!(
+                    "{what}: header={v} is not true or false"
+                )))
+            }
+        };
+        let byte = |key: &str, default: u8| -> Result<u8> {
+            match get(key).map(str::as_bytes) {
+                None => Ok(default),
+                Some(&[b]) if b.is_ascii() && b != b'\r' && b != b'\n' => Ok(b),
+                Some(_) => Err(Error::invalid_args(format!(
+                    "{what}: {key} must be one ASCII character other than a line break (a tab is %09)"
+                ))),
+            }
+        };
+        let delimiter = byte("delimiter", Self::DEFAULT_DELIMITER)?;
+        let quote = byte("quote", Self::DEFAULT_QUOTE)?;
+        if delimiter == quote {
+            return Err(Error::invalid_args(format!(
+                "{what}: delimiter and quote are the same character"
+            )));
+        }
+        let null = get("null").unwrap_or(Self::DEFAULT_NULL).to_string();
+        if null
+            .bytes()
+            .any(|b| b == delimiter || b == quote || b == b'\r' || b == b'\n')
+        {
+            return Err(Error::invalid_args(format!(
+                "{what}: null='{null}' holds the delimiter, the quote or a line break, so it would be \
+                 written quoted and read back as text; choose another ?null="
+            )));
+        }
+        Ok(CsvFormat {
+            header,
+            delimiter,
+            quote,
+            null,
+        })
+    }
+}
+
+impl std::fmt::Display for CsvFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (d, q) = (
+            char::from(self.delimiter).escape_default(),
+            char::from(self.quote),
+        );
+        write!(
+            f,
+            "header={} delimiter='{d}' quote='{q}' null='{}'",
+            self.header, self.null
+        )
+    }
+}
+
+/// Splits CSV text into records and remembers whether each field was quoted.
+struct Records<R> {
+    input: R,
+    delimiter: u8,
+    quote: u8,
+    /// Physical line the next record starts on, from 1.
+    line: u64,
+    /// The last record ended with CR: a LF right after it belongs to the same line break.
+    after_cr: bool,
+    /// The current record's fields back to back, and where each ends and whether it was quoted.
+    bytes: Vec<u8>,
+    ends: Vec<(usize, bool)>,
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: the field's end, or the first half of a doubled quote.
+    QuoteInQuoted,
+}
+
+fn malformed(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+impl<R: BufRead> Records<R> {
+    fn new(mut input: R, format: &CsvFormat) -> io::Result<Self> {
+        // A UTF-8 byte-order mark is not part of the first field.
+        if input.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+            input.consume(3);
+        }
+        let (delimiter, quote) = (format.delimiter, format.quote);
+        Ok(Records {
+            input,
+            delimiter,
+            quote,
+            line: 1,
+            after_cr: false,
+            bytes: Vec::new(),
+            ends: Vec::new(),
+        })
+    }
+
+    /// Reads the next record: `None` at the end of the input, else the line it starts on.
+    fn next_record(&mut self) -> io::Result<Option<u64>> {
+        use State::*;
+        self.bytes.clear();
+        self.ends.clear();
+        let start = self.line;
+        let (mut state, mut quoted, mut any) = (FieldStart, false, false);
+        loop {
+            let buf = self.input.fill_buf()?;
+            if buf.is_empty() {
+                return match state {
+                    Quoted => Err(malformed(format!(
+                        "line {start}: a quoted field is not closed"
+                    ))),
+                    _ if !any => Ok(None),
+                    _ => {
+                        self.ends.push((self.bytes.len(), quoted));
+                        self.line += 1;
+                        Ok(Some(start))
+                    }
+                };
+            }
+            let (mut used, mut done) = (0, false);
+            for &b in buf {
+                used += 1;
+                if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                    continue;
+                }
+                any = true;
+                match state {
+                    Quoted if b == self.quote => state = QuoteInQuoted,
+                    Quoted => {
+                        self.line += u64::from(b == b'\n');
+                        self.bytes.push(b);
+                    }
+                    QuoteInQuoted if b == self.quote => {
+                        self.bytes.push(b);
+                        state = Quoted;
+                    }
+                    FieldStart if b == self.quote => (quoted, state) = (true, Quoted),
+                    _ if b == self.delimiter => {
+                        self.ends.push((self.bytes.len(), quoted));
+                        (quoted, state) = (false, FieldStart);
+                    }
+                    _ if b == b'\n' || b == b'\r' => {
+                        self.ends.push((self.bytes.len(), quoted));
+                        self.after_cr = b == b'\r';
+                        self.line += 1;
+                        done = true;
+                        break;
+                    }
+                    QuoteInQuoted => {
+                        let line = self.line;
+                        return Err(malformed(format!(
+                            "line {line}: a character follows a closing quote"
+                        )));
+                    }
+                    FieldStart | Unquoted => {
+                        self.bytes.push(b);
+                        state = Unquoted;
+                    }
+                }
+            }
+            self.input.consume(used);
+            if done {
+                return Ok(Some(start));
+            }
+        }
+    }
+
+    /// The next record with `columns` fields; blank lines are skipped unless a table has one
+    /// column, where a blank line is an unquoted empty field.
+    fn next_row(&mut self, columns: Option<usize>) -> io::Result<Option<u64>> {
+        loop {
+            let Some(line) = self.next_record()? else {
+                return Ok(None);
+            };
+            if columns != Some(1) && self.ends.as_slice() == [(0, false)] {
+                continue;
+            }
+            match columns {
+                Some(n) if n != self.ends.len() => {
+                    let found = self.ends.len();
+                    return Err(malformed(format!(
+                        "line {line} has {found} fields, the table has {n} columns"
+                    )));
+                }
+                _ => return Ok(Some(line)),
+            }
+        }
+    }
+
+    /// Field `i` of the current record and whether it was quoted.
+    fn field(&self, i: usize) -> (&[u8], bool) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1].0 };
+        let (end, quoted) = self.ends[i];
+        (&self.bytes[start..end], quoted)
+    }
+
+    fn names(&self) -> Vec<String> {
+        (0..self.ends.len())
+            .map(|i| String::from_utf8_lossy(self.field(i).0).into_owned())
+            .collect()
+    }
+}
+
+/// Converts a CSV reading error, keeping malformed text apart from I/O failures.
+fn read_error(ctx: &str, e: io::Error) -> Error {
+    match e.kind() {
+        io::ErrorKind::InvalidData => Error::invalid_data(format!("{ctx}, {e}")),
+        _ => Error::io(ctx.to_string(), e),
+    }
+}
+
+fn open_records(ctx: &str, path: &Path, format: &CsvFormat) -> Result<Records<BufReader<File>>> {
+    let file = File::open(path).map_err(|e| Error::io(format!("{ctx}: cannot open"), e))?;
+    Records::new(BufReader::with_capacity(1 << 20, file), format).map_err(|e| read_error(ctx, e))
+}
+
+/// A value for a message: quoted, and cut if long.
+fn shown(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => format!("'{}...'", &s[..i]),
+        None => format!("'{s}'"),
+    }
+}
+
+type Decoded = std::result::Result<ArrayRef, (usize, String)>;
+
+fn parse_with<T: ArrowPrimitiveType>(
+    text: &StringArray,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T::Native>,
+) -> std::result::Result<PrimitiveArray<T>, (usize, String)> {
+    text.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(|s| parse(s).ok_or_else(|| (i, format!("{} is not a valid {what}", shown(s)))))
+                .transpose()
+        })
+        .collect()
+}
+
+fn primitive<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded {
+    Ok(Arc::new(parse_with::<T>(
+        text,
+        &T::DATA_TYPE.to_string(),
+        T::parse,
+    )?))
+}
+
+/// A count of `unit`s from nanoseconds, refused if it would drop digits.
+fn in_unit(nanos: i64, unit: &TimeUnit) -> Option<i64> {
+    let per = match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    };
+    (nanos % per == 0).then_some(nanos / per)
+}
+
+fn time<T: ArrowPrimitiveType>(text: &StringArray, unit: &TimeUnit) -> Decoded
+where
+    T::Native: TryFrom<i64>,
+{
+    let parse = |s: &str| {
+        let n = string_to_time_nanoseconds(s).ok()?;
+        in_unit(n, unit)?.try_into().ok()
+    };
+    Ok(Arc::new(parse_with::<T>(
+        text,
+        &format!("time with {unit:?} precision"),
+        parse,
+    )?))
+}
+
+fn instants<Z: TimeZone>(
+    text: &StringArray,
+    zone: &Z,
+    unit: &TimeUnit,
+) -> std::result::Result<Vec<Option<i64>>, (usize, String)> {
+    let parse = |s: &str| {
+        let t = string_to_datetime(zone, s).ok()?;
+        let sub = in_unit(i64::from(t.timestamp_subsec_nanos()), unit)?;
+        let per_second = in_unit(1_000_000_000, unit)?;
+        t.timestamp().checked_mul(per_second)?.checked_add(sub)
+    };
+    let what = format!("timestamp with {unit:?} precision");
+    text.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(|s| parse(s).ok_or_else(|| (i, format!("{} is not a valid {what}", shown(s)))))
+                .transpose()
+        })
+        .collect()
+}
+
+fn timestamp(text: &StringArray, unit: &TimeUnit, tz: &Option<Arc<str>>) -> Decoded {
+    // The sink writes an offset with every value of a zoned column, so a zone that arrow cannot
+    // load without chrono-tz (a name such as `UTC` or `Europe/Paris`) is not needed to read it.
+    let values = match tz.as_deref().map(str::parse::<Tz>) {
+        Some(Ok(zone)) => instants(text, &zone, unit)?,
+        _ => instants(text, &Utc, unit)?,
+    };
+    Ok(match unit {
+        TimeUnit::Second => {
+            Arc::new(TimestampSecondArray::from(values).with_timezone_opt(tz.clone()))
+        }
+        TimeUnit::Millisecond => {
+            Arc::new(TimestampMillisecondArray::from(values).with_timezone_opt(tz.clone()))
+        }
+        TimeUnit::Microsecond => {
+            Arc::new(TimestampMicrosecondArray::from(values).with_timezone_opt(tz.clone()))
+        }
+        TimeUnit::Nanosecond => {
+            Arc::new(TimestampNanosecondArray::from(values).with_timezone_opt(tz.clone()))
+        }
+    })
+}
+
+fn unhex(
+    text: &StringArray,
+    width: Option<i32>,
+) -> std::result::Result<Vec<Option<Vec<u8>>>, (usize, String)> {
+    text.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(|s| match hex::decode(s) {
+                Ok(b) if width.is_none_or(|w| b.len() == w as usize) => Ok(b),
+                Ok(b) => Err((
+                    i,
+                    format!(
+                        "{} is {} bytes, the column holds {}",
+                        shown(s),
+                        b.len(),
+                        width.unwrap_or(0)
+                    ),
+                )),
+                Err(e) => Err((i, format!("{} is not hexadecimal: {e}", shown(s)))),
+            })
+            .transpose()
+        })
+        .collect()
+}
+
+fn decimals(
+    text: &StringArray,
+    p: u8,
+    s: i8,
+) -> std::result::Result<Vec<Option<i256>>, (usize, String)> {
+    text.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.map(|t| {
+                decimal::parse_exact(t, p, s).ok_or_else(|| {
+                    (
+                        i,
+                        format!("{} does not fit DECIMAL({p},{s}) exactly", shown(t)),
+                    )
+                })
+            })
+            .transpose()
+        })
+        .collect()
+}
+
+/// Decodes one column of text (NULLs already found) into `data_type`; on failure, the row and why.
+/// The CSV sink writes only the types this reads back.
+pub fn decode_column(text: &StringArray, data_type: &DataType) -> Decoded {
+    use DataType::*;
+    let bad_type = |e: arrow::error::ArrowError| (0, e.to_string());
+    Ok(match data_type {
+        Null => match (0..text.len()).find(|&i| text.is_valid(i)) {
+            None => Arc::new(NullArray::new(text.len())),
+            Some(i) => {
+                return Err((
+                    i,
+                    format!("{} in a column of type Null", shown(text.value(i))),
+                ))
+            }
+        },
+        Boolean => {
+            let parse = |i: usize, s: &str| match s.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err((i, format!("{} is not true or false", shown(s)))),
+            };
+            let values: std::result::Result<BooleanArray, _> = text
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v.map(|s| parse(i, s)).transpose())
+                .collect();
+            Arc::new(values?)
+        }
+        Int8 => primitive::<Int8Type>(text)?,
+        Int16 => primitive::<Int16Type>(text)?,
+        Int32 => primitive::<Int32Type>(text)?,
+        Int64 => primitive::<Int64Type>(text)?,
+        UInt8 => primitive::<UInt8Type>(text)?,
+        UInt16 => primitive::<UInt16Type>(text)?,
+        UInt32 => primitive::<UInt32Type>(text)?,
+        UInt64 => primitive::<UInt64Type>(text)?,
+        Float16 => primitive::<Float16Type>(text)?,
+        Float32 => primitive::<Float32Type>(text)?,
+        Float64 => primitive::<Float64Type>(text)?,
+        Decimal128(p, s) => {
+            // At most 38 digits, as parse_exact checked: every value fits an i128.
+            let v = decimals(text, *p, *s)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    v.map(|v| v.to_i128().ok_or((i, "out of range".to_string())))
+                        .transpose()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Arc::new(
+                Decimal128Array::from(v)
+                    .with_precision_and_scale(*p, *s)
+                    .map_err(bad_type)?,
+            )
+        }
+        Decimal256(p, s) => Arc::new(
+            Decimal256Array::from(decimals(text, *p, *s)?)
+                .with_precision_and_scale(*p, *s)
+                .map_err(bad_type)?,
+        ),
+        Utf8 => Arc::new(text.clone()),
+        LargeUtf8 => Arc::new(text.iter().collect::<LargeStringArray>()),
+        Utf8View => Arc::new(text.iter().collect::<StringViewArray>()),
+        Binary => Arc::new(unhex(text, None)?.into_iter().collect::<BinaryArray>()),
+        LargeBinary => Arc::new(unhex(text, None)?.into_iter().collect::<LargeBinaryArray>()),
+        BinaryView => Arc::new(unhex(text, None)?.into_iter().collect::<BinaryViewArray>()),
+        FixedSizeBinary(w) => {
+            let values = unhex(text, Some(*w))?;
+            Arc::new(
+                FixedSizeBinaryArray::try_from_sparse_iter_with_size(values.into_iter(), *w)
+                    .map_err(bad_type)?,
+            )
+        }
+        // arrow's date parser also takes a timestamp and drops its time: only a date is a date.
+        Date32 => Arc::new(parse_with::<Date32Type>(text, "date (YYYY-MM-DD)", |s| {
+            (s.len() <= 10 || s.starts_with(['+', '-']))
+                .then(|| Date32Type::parse(s))
+                .flatten()
+        })?),
+        Date64 => primitive::<Date64Type>(text)?,
+        Time32(u @ TimeUnit::Second) => time::<Time32SecondType>(text, u)?,
+        Time32(u @ TimeUnit::Millisecond) => time::<Time32MillisecondType>(text, u)?,
+        Time64(u @ TimeUnit::Microsecond) => time::<Time64MicrosecondType>(text, u)?,
+        Time64(u @ TimeUnit::Nanosecond) => time::<Time64NanosecondType>(text, u)?,
+        Timestamp(unit, tz) => timestamp(text, unit, tz)?,
+        other => return Err((0, format!("CSV cannot carry values of type {other}"))),
+    })
+}
+
+/// Fails if CSV text cannot be read back into `data_type` exactly.
+pub fn check_readable(column: &str, data_type: &DataType) -> Result<()> {
+    decode_column(&StringArray::new_null(0), data_type)
+        .map(|_| ())
+        .map_err(|(_, why)| {
+            Error::unsupported(format!("column \"{column}\" has type {data_type}: {why}"))
+        })
+}
+
+/// Reads CSV files.
+pub struct CsvSource {
+    name: String,
+    root: PathBuf,
+    manifest: Option<Manifest>,
+    /// Table name -> its files, in order.
+    tables: Vec<(String, Vec<PathBuf>)>,
+    format: CsvFormat,
+    /// Dialect options given in the URL, which a snapshot's recorded dialect must agree with.
+    given: Vec<(&'static str, String)>,
+    infer_rows: usize,
+    limits: BatchLimits,
+}
+
+impl CsvSource {
+    /// Rows read to infer the column types of a table without a manifest.
+    pub const DEFAULT_INFER_ROWS: usize = 1000;
+
+    pub fn try_new(endpoint: &Endpoint, limits: BatchLimits) -> Result<Self> {
+        endpoint.check_options(&["header", "delimiter", "quote", "null", "infer_rows"])?;
+        let name = endpoint.to_string();
+        let format = CsvFormat::from_endpoint(endpoint)?;
+        let given = CsvFormat::OPTIONS
+            .iter()
+            .filter_map(|k| endpoint.option(k).map(|v| (*k, v.to_string())))
+            .collect();
+        let infer_rows = match endpoint.option("infer_rows") {
+            None => Self::DEFAULT_INFER_ROWS,
+            Some(v) => v.parse().map_err(|_| {
+                Error::invalid_args(format!("{name}: infer_rows={v} is not a number of rows"))
+            })?,
+        };
+        let root = endpoint.path.clone();
+        if !root.exists() {
+            return Err(Error::not_found(format!(
+                "{name}: no such file or directory"
+            )));
+        }
+        let (manifest, tables) = if root.is_file() {
+            (None, vec![(stem(&root), vec![root.clone()])])
+        } else {
+            match Manifest::load(&root).map_err(|e| e.context(name.clone()))? {
+                Some(m) if m.file_format != "csv" => {
+                    return Err(Error::invalid_args(format!(
+                        "{name}: the snapshot holds {} files; read it as {}://",
+                        m.file_format, m.file_format
+                    )))
+                }
+                Some(m) => {
+                    let tables = m
+                        .tables
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.name.clone(),
+                                t.files.iter().map(|f| root.join(&f.path)).collect(),
+                            )
+                        })
+                        .collect();
+                    (Some(m), tables)
+                }
+                None => (None, plain_tables(&root)?),
+            }
+        };
+        Ok(CsvSource {
+            name,
+            root,
+            manifest,
+            tables,
+            format,
+            given,
+            infer_rows,
+            limits,
+        })
+    }
+
+    /// The dialect of `table`: the one its snapshot recorded, else the URL's.
+    fn dialect(&self, table: &str) -> Result<CsvFormat> {
+        let Some(entry) = self
+            .manifest
+            .as_ref()
+            .and_then(|m| m.tables.iter().find(|t| t.name == table))
+        else {
+            return Ok(self.format.clone());
+        };
+        let what = format!("{}: table \"{table}\"", self.name);
+        let Some(recorded) = CsvFormat::from_metadata(&what, &entry.schema.metadata)? else {
+            return Ok(self.format.clone());
+        };
+        for (key, value) in recorded.options() {
+            if let Some((_, given)) = self.given.iter().find(|(k, _)| *k == key) {
+                if *given != value {
+                    return Err(Error::invalid_args(format!(
+                        "{what} was written with {key}='{value}', not '{given}'; drop ?{key}= from the URL"
+                    )));
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Infers a table's schema from its first file, as arrow-csv would.
+    fn infer(&self, table: &str, files: &[PathBuf], format: &CsvFormat) -> Result<Schema> {
+        let first = files.first().ok_or_else(|| {
+            Error::not_found(format!("{}: table \"{table}\" has no files", self.name))
+        })?;
+        let ctx = format!("{}: table \"{table}\", file {}", self.name, first.display());
+        let mut records = open_records(&ctx, first, format)?;
+        if records
+            .next_row(None)
+            .map_err(|e| read_error(&ctx, e))?
+            .is_none()
+        {
+            return Err(Error::invalid_data(format!("{ctx}: the file is empty")));
+        }
+        let names = if format.header {
+            records.names()
+        } else {
+            (1..=records.ends.len())
+                .map(|i| format!("column_{i}"))
+                .collect()
+        };
+        // arrow-csv takes empty fields for NULL and `\N` for text, so it is given the sample in
+        // its own terms: a NULL as an empty field, an empty string as `"` (text to it), any other
+        // value quoted.
+        let mut sample = Vec::new();
+        let mut push = |fields: &mut dyn Iterator<Item = Option<&[u8]>>| {
+            for (i, f) in fields.enumerate() {
+                if i > 0 {
+                    sample.push(b',');
+                }
+                match f {
+                    None => {}
+                    Some(b"") => sample.extend_from_slice(b"\"\"\"\""),
+                    Some(v) => {
+                        sample.push(b'"');
+                        for &b in v {
+                            sample.extend_from_slice(if b == b'"' {
+                                b"\"\""
+                            } else {
+                                std::slice::from_ref(&b)
+                            });
+                        }
+                        sample.push(b'"');
+                    }
+                }
+            }
+            sample.push(b'\n');
+        };
+        push(&mut names.iter().map(|n| Some(n.as_bytes())));
+        let mut rows = 0;
+        let mut have_row = !format.header;
+        while rows < self.infer_rows {
+            if !have_row
+                && records
+                    .next_row(Some(names.len()))
+                    .map_err(|e| read_error(&ctx, e))?
+                    .is_none()
+            {
+                break;
+            }
+            have_row = false;
+            let null = format.null.as_bytes();
+            push(&mut (0..names.len()).map(|i| match records.field(i) {
+                (v, false) if v == null => None,
+                (v, _) => Some(v),
+            }));
+            rows += 1;
+        }
+        let (inferred, _) = arrow::csv::reader::Format::default()
+            .with_header(true)
+            .infer_schema(Cursor::new(sample), None)
+            .map_err(|e| Error::arrow(format!("{ctx}: cannot infer the column types"), e))?;
+        let fields: Fields = inferred
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Null => Field::new(f.name(), DataType::Utf8, true),
+                t => Field::new(f.name(), t.clone(), true),
+            })
+            .collect();
+        for path in &files[1..] {
+            let ctx = format!("{}: table \"{table}\", file {}", self.name, path.display());
+            check_header(
+                &ctx,
+                &mut open_records(&ctx, path, format)?,
+                format,
+                &fields,
+            )?;
+        }
+        Ok(Schema::new(fields))
+    }
+}
+
+/// Reads a file's header, if it has one, and checks it names the table's columns.
+fn check_header<R: BufRead>(
+    ctx: &str,
+    records: &mut Records<R>,
+    format: &CsvFormat,
+    fields: &[FieldRef],
+) -> Result<()> {
+    if !format.header {
+        return Ok(());
+    }
+    let expected: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    match records.next_row(None).map_err(|e| read_error(ctx, e))? {
+        None => Err(Error::invalid_data(format!("{ctx}: the file is empty; it has no header"))),
+        Some(_) if records.names() != expected => Err(Error::invalid_data(format!(
+            "{ctx}: the header ({}) does not name the table's columns ({}); if the file has no header, use ?header=false",
+            records.names().join(", "),
+            expected.join(", ")
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn csv_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv")))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The tables of a directory without a manifest: each `.csv` file, then each sub-directory
+/// holding `.csv` files.
+fn plain_tables(root: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
+    let mut tables: Vec<(String, Vec<PathBuf>)> = csv_files(root)?
+        .into_iter()
+        .map(|p| (stem(&p), vec![p]))
+        .collect();
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
+        .map_err(|e| Error::io(format!("cannot list {}", root.display()), e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && !stem(p).starts_with('.'))
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        let files = csv_files(&d)?;
+        if !files.is_empty() {
+            tables.push((stem(&d), files));
+        }
+    }
+    Ok(tables)
+}
+
+impl Source for CsvSource {
+    fn tables(&self) -> Result<Vec<String>> {
+        Ok(self.tables.iter().map(|(n, _)| n.clone()).collect())
+    }
+
+    fn plan(&self, table: &TableRef) -> Result<TablePlan> {
+        let name = match table {
+            TableRef::Table(n) => n,
+            TableRef::Query(_) => {
+                return Err(Error::unsupported(format!(
+                    "{}: a CSV source has no SQL; pick tables with --table",
+                    self.name
+                )))
+            }
+        };
+        let Some((_, files)) = self.tables.iter().find(|(n, _)| n == name) else {
+            return Err(Error::not_found(format!(
+                "{}: table \"{name}\" not found (tables: {})",
+                self.name,
+                self.tables
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let format = self.dialect(name)?;
+        let entry = self
+            .manifest
+            .as_ref()
+            .and_then(|m| m.tables.iter().find(|t| &t.name == name).map(|t| (m, t)));
+        let (schema, rows) = match entry {
+            Some((m, entry)) => {
+                m.verify(&self.root, entry)?;
+                let mut schema = entry.schema.clone();
+                schema
+                    .metadata
+                    .retain(|k, _| !k.starts_with(META_DIALECT_PREFIX));
+                for f in schema.fields() {
+                    check_readable(f.name(), f.data_type())
+                        .map_err(|e| e.context(format!("{}: table \"{name}\"", self.name)))?;
+                }
+                (schema, Some(entry.rows))
+            }
+            None => (self.infer(name, files, &format)?, None),
+        };
+        let partitions = files
+            .iter()
+            .enumerate()
+            .map(|(index, path)| Partition {
+                index,
+                label: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                spec: PartitionSpec::File {
+                    path: path.clone(),
+                    row_groups: None,
+                },
+            })
+            .collect();
+        Ok(TablePlan {
+            name: name.clone(),
+            schema: Arc::new(schema),
+            partitions,
+            rows,
+            lossy: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream> {
+        let PartitionSpec::File { path, .. } = &partition.spec else {
+            return Err(Error::internal("a CSV partition names a file"));
+        };
+        let format = self.dialect(&plan.name)?;
+        let ctx = format!(
+            "{}: table \"{}\", file {}",
+            self.name,
+            plan.name,
+            path.display()
+        );
+        let mut records = open_records(&ctx, path, &format)?;
+        check_header(&ctx, &mut records, &format, plan.schema.fields())?;
+        Ok(Box::new(Batches {
+            records,
+            schema: plan.schema.clone(),
+            null: format.null.into_bytes(),
+            rows: self.limits.rows.clamp(1, 16_384),
+            ctx,
+            done: false,
+        }))
+    }
+}
+
+/// The batches of one file.
+struct Batches {
+    records: Records<BufReader<File>>,
+    schema: SchemaRef,
+    null: Vec<u8>,
+    rows: usize,
+    ctx: String,
+    done: bool,
+}
+
+impl Batches {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        let fields = self.schema.fields();
+        let mut columns: Vec<StringBuilder> = fields.iter().map(|_| StringBuilder::new()).collect();
+        let mut lines = Vec::new();
+        while lines.len() < self.rows {
+            let Some(line) = self
+                .records
+                .next_row(Some(fields.len()))
+                .map_err(|e| read_error(&self.ctx, e))?
+            else {
+                break;
+            };
+            for (i, column) in columns.iter_mut().enumerate() {
+                match self.records.field(i) {
+                    (v, false) if v == self.null.as_slice() => column.append_null(),
+                    (v, _) => column.append_value(std::str::from_utf8(v).map_err(|_| {
+                        Error::invalid_data(format!(
+                            "{}, line {line}, column \"{}\": the text is not UTF-8",
+                            self.ctx,
+                            fields[i].name()
+                        ))
+                    })?),
+                }
+            }
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return Ok(None);
+        }
+        let arrays = fields
+            .iter()
+            .zip(columns)
+            .map(|(f, mut text)| {
+                decode_column(&text.finish(), f.data_type()).map_err(|(row, why)| {
+                    Error::new(
+                        ErrorKind::InvalidData,
+                        format!(
+                            "{}, line {}, column \"{}\": {why}",
+                            self.ctx,
+                            lines[row],
+                            f.name()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let options = RecordBatchOptions::new().with_row_count(Some(lines.len()));
+        RecordBatch::try_new_with_options(self.schema.clone(), arrays, &options)
+            .map(Some)
+            .map_err(|e| Error::arrow(self.ctx.clone(), e))
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_batch();
+        self.done = !matches!(next, Ok(Some(_)));
+        next.transpose()
+    }
+}

@@ -1,0 +1,118 @@
+//! Sources: what can be read. A source lists its tables, plans each into an Arrow schema (with
+//! the declared source types in the field metadata) and partitions, and opens a partition as a
+//! stream of record batches. Partitions are read in parallel by the pipeline.
+
+pub mod csv;
+pub mod parquet;
+pub mod sqlite;
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use crate::endpoint::{Endpoint, Scheme};
+use crate::error::Result;
+
+/// A stream of batches from one partition. ferry's own error type instead of arrow's
+/// `RecordBatchReader`, so a failure keeps its kind and context (table, column, row).
+pub type BatchStream = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
+
+/// What a source is asked to read: a table, or the result of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableRef {
+    Table(String),
+    Query(String),
+}
+
+impl std::fmt::Display for TableRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableRef::Table(t) => write!(f, "table \"{t}\""),
+            TableRef::Query(_) => f.write_str("query"),
+        }
+    }
+}
+
+/// One independently readable slice of a table.
+#[derive(Debug, Clone)]
+pub struct Partition {
+    /// The partition's position in its table's plan.
+    pub index: usize,
+    /// A short human description (`rowid 1..=250000`, `part-00000.parquet row groups 0..4`).
+    pub label: String,
+    /// Where the partition's rows are.
+    pub spec: PartitionSpec,
+}
+
+/// Source-specific description of a partition.
+#[derive(Debug, Clone)]
+pub enum PartitionSpec {
+    /// Every row of the table.
+    Whole,
+    /// Every row of a query.
+    Query(String),
+    /// SQLite rowids in `lo..=hi`.
+    RowidRange { lo: i64, hi: i64 },
+    /// A file, and for Parquet some of its row groups.
+    File {
+        path: PathBuf,
+        row_groups: Option<Vec<usize>>,
+    },
+}
+
+/// A table's plan: its schema and partitions, planned before any row moves.
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    /// The name the table has at the source (the default target name).
+    pub name: String,
+    pub schema: SchemaRef,
+    pub partitions: Vec<Partition>,
+    /// Rows at the source, when known without reading them.
+    pub rows: Option<u64>,
+    /// Values the source replaced (for example by NULL) because the user allowed a lossy read;
+    /// the run report shows the count.
+    pub lossy: Arc<AtomicU64>,
+}
+
+/// A readable endpoint.
+pub trait Source: Send + Sync {
+    /// The tables this source holds, in a stable order.
+    fn tables(&self) -> Result<Vec<String>>;
+    /// Plans a table or query: schema and partitions.
+    fn plan(&self, table: &TableRef) -> Result<TablePlan>;
+    /// Opens one partition of a planned table.
+    fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream>;
+}
+
+/// Limits on the batches a source produces.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    pub rows: usize,
+    pub bytes: usize,
+}
+
+impl BatchLimits {
+    pub const DEFAULT_ROWS: usize = 65_536;
+    pub const DEFAULT_BYTES: usize = 16 * 1024 * 1024;
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            rows: Self::DEFAULT_ROWS,
+            bytes: Self::DEFAULT_BYTES,
+        }
+    }
+}
+
+/// Opens the source an endpoint names.
+pub fn open_source(endpoint: &Endpoint, limits: BatchLimits) -> Result<Box<dyn Source>> {
+    Ok(match endpoint.scheme {
+        Scheme::Sqlite => Box::new(sqlite::SqliteSource::try_new(endpoint, limits)?),
+        Scheme::Parquet => Box::new(parquet::ParquetSource::try_new(endpoint, limits)?),
+        Scheme::Csv => Box::new(csv::CsvSource::try_new(endpoint, limits)?),
+    })
+}

@@ -1,0 +1,680 @@
+//! SQLite source: a purpose-built streaming reader over rusqlite (the SQLite connectorx links).
+//!
+//! connectorx's SQLite reader infers a column's type from the first row when the declared type
+//! is not one it knows (every `DECIMAL(p,s)`), fails on NULL in that row and panics on a later
+//! value of another storage class. SQLite's dynamic typing needs a value-by-value decision, so
+//! ferry decides each column's Arrow type from its declared type (SQLite's affinity rules) and
+//! checks every value's storage class, naming table, column and rowid when one does not fit.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Decimal256Builder, Float64Builder, Int64Builder, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{BatchLimits, BatchStream, Partition, PartitionSpec, Source, TablePlan, TableRef};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::types::{decimal, field_with_source, quote_ident, sqlite_read, temporal, SqliteRead};
+
+/// What to do with a value whose storage class does not fit its column's declared type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// Fail, naming table, column and rowid (the default).
+    Error,
+    /// Load NULL instead, and count it in the report.
+    Null,
+}
+
+/// Reads tables and queries of one SQLite database file.
+pub struct SqliteSource {
+    path: PathBuf,
+    name: String,
+    limits: BatchLimits,
+    mismatch: Mismatch,
+    partition_rows: i64,
+}
+
+impl SqliteSource {
+    /// Rows per rowid-range partition unless `?partition_rows=` says otherwise.
+    pub const DEFAULT_PARTITION_ROWS: i64 = 250_000;
+
+    pub fn try_new(endpoint: &Endpoint, limits: BatchLimits) -> Result<Self> {
+        endpoint.check_options(&["mismatch", "partition_rows"])?;
+        let mismatch = match endpoint.option("mismatch") {
+            None | Some("error") => Mismatch::Error,
+            Some("null") => Mismatch::Null,
+            Some(other) => {
+                return Err(Error::invalid_args(format!(
+                    "{endpoint}: mismatch={other} is not one of error, null"
+                )))
+            }
+        };
+        let partition_rows = match endpoint.option("partition_rows") {
+            None => Self::DEFAULT_PARTITION_ROWS,
+            Some(v) => v.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::invalid_args(format!(
+                    "{endpoint}: partition_rows={v} is not a positive number"
+                ))
+            })?,
+        };
+        if !endpoint.path.is_file() {
+            return Err(Error::not_found(format!("{endpoint}: no such file")));
+        }
+        let source = SqliteSource {
+            path: endpoint.path.clone(),
+            name: endpoint.to_string(),
+            limits,
+            mismatch,
+            partition_rows,
+        };
+        let conn = source.connect()?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(|e| Error::sqlite(format!("{}: not a SQLite database", source.name), e))?;
+        Ok(source)
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        open_read_only(&self.path)
+            .map_err(|e| Error::sqlite(format!("{}: cannot open", self.name), e))
+    }
+
+    fn columns(&self, conn: &Connection, table: &str) -> Result<Vec<(String, String, bool)>> {
+        let sql = format!("PRAGMA table_info({})", quote_ident(table));
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(table, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let name: String = r.get(1)?;
+                let declared: String = r.get(2)?;
+                let notnull: bool = r.get(3)?;
+                let pk: i64 = r.get(5)?;
+                // An INTEGER PRIMARY KEY is the rowid: never NULL.
+                let rowid_alias = pk == 1 && declared.eq_ignore_ascii_case("INTEGER");
+                Ok((name, declared, notnull || rowid_alias))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(table, e))?;
+        Ok(rows)
+    }
+
+    fn err(&self, table: &str, e: rusqlite::Error) -> Error {
+        Error::sqlite(format!("{}: table \"{table}\"", self.name), e)
+    }
+
+    /// Decides the type of an untyped column from the storage classes it holds.
+    fn infer(&self, conn: &Connection, from: &str, column: &str) -> Result<SqliteRead> {
+        let sql = format!(
+            "SELECT DISTINCT typeof({}) FROM {from}",
+            quote_ident(column)
+        );
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(from, e))?;
+        let classes = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(from, e))?;
+        let has = |c: &str| classes.iter().any(|x| x == c);
+        Ok(
+            match (has("integer"), has("real"), has("text"), has("blob")) {
+                (_, false, false, false) => SqliteRead::Integer,
+                (_, true, false, false) => SqliteRead::Real,
+                (false, false, true, false) => SqliteRead::Text,
+                (false, false, false, true) => SqliteRead::Blob,
+                _ => {
+                    return Err(Error::unsupported(format!(
+                        "{}: {from}, column \"{column}\" has no declared type and holds values of \
+                     several storage classes ({}); declare its type or select it with a CAST \
+                     in --query",
+                        self.name,
+                        classes.join(", ")
+                    )))
+                }
+            },
+        )
+    }
+}
+
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+}
+
+impl Source for SqliteSource {
+    fn tables(&self) -> Result<Vec<String>> {
+        let conn = self.connect()?;
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+            )
+            .map_err(|e| Error::sqlite(format!("{}: cannot list tables", self.name), e))?;
+        let names = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| Error::sqlite(format!("{}: cannot list tables", self.name), e))?;
+        Ok(names)
+    }
+
+    fn plan(&self, table: &TableRef) -> Result<TablePlan> {
+        let conn = self.connect()?;
+        match table {
+            TableRef::Table(name) => {
+                let tables = self.tables()?;
+                if !tables.contains(name) {
+                    return Err(Error::not_found(format!(
+                        "{}: table \"{name}\" not found (tables: {})",
+                        self.name,
+                        if tables.is_empty() {
+                            "none".into()
+                        } else {
+                            tables.join(", ")
+                        }
+                    )));
+                }
+                let from = quote_ident(name);
+                let mut fields = Vec::new();
+                for (column, declared, not_null) in self.columns(&conn, name)? {
+                    let read = match sqlite_read(&declared) {
+                        SqliteRead::Infer => self.infer(&conn, &from, &column)?,
+                        r => r,
+                    };
+                    let dt = read
+                        .arrow_type()
+                        .ok_or_else(|| Error::internal("unresolved read"))?;
+                    fields.push(field_with_source(
+                        &column, dt, !not_null, "sqlite", &declared,
+                    ));
+                }
+                // Rowid ranges make partitions; a WITHOUT ROWID table is read whole.
+                let bounds = conn.query_row(
+                    &format!("SELECT min(rowid), max(rowid), count(*) FROM {from}"),
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<i64>>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    },
+                );
+                let (partitions, rows) = match bounds {
+                    Ok((Some(lo), Some(hi), count)) => (
+                        rowid_partitions(lo, hi, count, self.partition_rows),
+                        Some(count as u64),
+                    ),
+                    Ok((_, _, count)) => (vec![whole()], Some(count as u64)),
+                    Err(_) => (vec![whole()], None),
+                };
+                Ok(TablePlan {
+                    name: name.clone(),
+                    schema: Arc::new(Schema::new(fields)),
+                    partitions,
+                    rows,
+                    lossy: Arc::new(AtomicU64::new(0)),
+                })
+            }
+            TableRef::Query(sql) => {
+                let stmt = conn.prepare(sql).map_err(|e| {
+                    Error::sqlite(format!("{}: query does not prepare", self.name), e)
+                })?;
+                let cols: Vec<(String, String)> = stmt
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.name().to_string(),
+                            c.decl_type().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect();
+                drop(stmt);
+                let from = format!("({sql})");
+                let mut fields = Vec::new();
+                for (column, declared) in cols {
+                    let read = match sqlite_read(&declared) {
+                        SqliteRead::Infer => self.infer(&conn, &from, &column)?,
+                        r => r,
+                    };
+                    let dt = read
+                        .arrow_type()
+                        .ok_or_else(|| Error::internal("unresolved read"))?;
+                    fields.push(field_with_source(&column, dt, true, "sqlite", &declared));
+                }
+                Ok(TablePlan {
+                    name: "query".into(),
+                    schema: Arc::new(Schema::new(fields)),
+                    partitions: vec![Partition {
+                        index: 0,
+                        label: "query".into(),
+                        spec: PartitionSpec::Query(sql.clone()),
+                    }],
+                    rows: None,
+                    lossy: Arc::new(AtomicU64::new(0)),
+                })
+            }
+        }
+    }
+
+    fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream> {
+        let conn = self.connect()?;
+        let cols: Vec<String> = plan
+            .schema
+            .fields()
+            .iter()
+            .map(|f| quote_ident(f.name()))
+            .collect();
+        let table = quote_ident(&plan.name);
+        let (sql, has_rowid) = match &partition.spec {
+            PartitionSpec::RowidRange { lo, hi } => (
+                format!(
+                    "SELECT {}, rowid FROM {table} WHERE rowid BETWEEN {lo} AND {hi} ORDER BY rowid",
+                    cols.join(", "),
+                ),
+                true,
+            ),
+            PartitionSpec::Query(sql) => (sql.clone(), false),
+            PartitionSpec::Whole | PartitionSpec::File { .. } => {
+                (format!("SELECT {} FROM {table}", cols.join(", ")), false)
+            }
+        };
+        let reads: Vec<SqliteRead> = plan
+            .schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let declared = crate::types::source_type(f).map(|(_, t)| t).unwrap_or("");
+                match sqlite_read(declared) {
+                    SqliteRead::Infer => read_of_arrow(f.data_type()),
+                    r => r,
+                }
+            })
+            .collect();
+        let ctx = ReadContext {
+            source: self.name.clone(),
+            table: plan.name.clone(),
+            schema: plan.schema.clone(),
+            reads,
+            limits: self.limits,
+            mismatch: self.mismatch,
+            lossy: plan.lossy.clone(),
+        };
+        let (tx, rx) = sync_channel::<Result<RecordBatch>>(1);
+        std::thread::Builder::new()
+            .name(format!("ferry-sqlite-{}", partition.index))
+            .spawn(move || {
+                if let Err(e) = ctx.read(&conn, &sql, has_rowid, &tx) {
+                    let _ = tx.send(Err(e));
+                }
+            })
+            .map_err(|e| Error::io("cannot start a reader thread", e))?;
+        Ok(Box::new(ChannelStream { rx }))
+    }
+}
+
+fn whole() -> Partition {
+    Partition {
+        index: 0,
+        label: "whole table".into(),
+        spec: PartitionSpec::Whole,
+    }
+}
+
+/// Splits rowids `lo..=hi` into ranges of about `per` rows.
+fn rowid_partitions(lo: i64, hi: i64, count: i64, per: i64) -> Vec<Partition> {
+    let parts = ((count + per - 1) / per).max(1);
+    let span = (hi as i128 - lo as i128 + 1) as i128;
+    let step = (span + parts as i128 - 1) / parts as i128;
+    (0..parts)
+        .map(|i| {
+            let a = lo as i128 + step * i as i128;
+            let b = (a + step - 1).min(hi as i128);
+            (a as i64, b as i64)
+        })
+        .filter(|(a, b)| a <= b)
+        .enumerate()
+        .map(|(index, (a, b))| Partition {
+            index,
+            label: format!("rowid {a}..={b}"),
+            spec: PartitionSpec::RowidRange { lo: a, hi: b },
+        })
+        .collect()
+}
+
+fn read_of_arrow(dt: &arrow::datatypes::DataType) -> SqliteRead {
+    use arrow::datatypes::DataType as D;
+    match dt {
+        D::Int64 => SqliteRead::Integer,
+        D::Float64 => SqliteRead::Real,
+        D::Binary => SqliteRead::Blob,
+        _ => SqliteRead::Text,
+    }
+}
+
+struct ChannelStream {
+    rx: Receiver<Result<RecordBatch>>,
+}
+
+impl Iterator for ChannelStream {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.recv().ok()
+    }
+}
+
+struct ReadContext {
+    source: String,
+    table: String,
+    schema: SchemaRef,
+    reads: Vec<SqliteRead>,
+    limits: BatchLimits,
+    mismatch: Mismatch,
+    lossy: Arc<AtomicU64>,
+}
+
+impl ReadContext {
+    fn read(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        has_rowid: bool,
+        tx: &std::sync::mpsc::SyncSender<Result<RecordBatch>>,
+    ) -> Result<()> {
+        let where_ = format!("{}: table \"{}\"", self.source, self.table);
+        let mut stmt = conn
+            .prepare(sql)
+            .map_err(|e| Error::sqlite(where_.clone(), e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| Error::sqlite(where_.clone(), e))?;
+        let mut builders: Vec<ColumnBuilder> = self
+            .reads
+            .iter()
+            .map(|r| ColumnBuilder::new(*r, self.limits.rows))
+            .collect();
+        let ncols = self.reads.len();
+        let (mut n, mut bytes, mut row_number) = (0usize, 0usize, 0i64);
+        while let Some(row) = rows.next().map_err(|e| Error::sqlite(where_.clone(), e))? {
+            row_number += 1;
+            let rowid = if has_rowid {
+                row.get::<_, i64>(ncols).unwrap_or(row_number)
+            } else {
+                row_number
+            };
+            for (i, b) in builders.iter_mut().enumerate() {
+                let v = row
+                    .get_ref(i)
+                    .map_err(|e| Error::sqlite(where_.clone(), e))?;
+                match b.append(v) {
+                    Ok(size) => bytes += size,
+                    Err(found) => self.mismatched(b, i, rowid, has_rowid, &found)?,
+                }
+            }
+            n += 1;
+            if n >= self.limits.rows || bytes >= self.limits.bytes {
+                if tx.send(Ok(self.finish(&mut builders)?)).is_err() {
+                    return Ok(());
+                }
+                n = 0;
+                bytes = 0;
+            }
+        }
+        if n > 0 {
+            let _ = tx.send(Ok(self.finish(&mut builders)?));
+        }
+        Ok(())
+    }
+
+    fn mismatched(
+        &self,
+        b: &mut ColumnBuilder,
+        col: usize,
+        rowid: i64,
+        has_rowid: bool,
+        found: &str,
+    ) -> Result<()> {
+        let field = self.schema.field(col);
+        let declared = crate::types::source_type(field)
+            .map(|(_, t)| t)
+            .unwrap_or("");
+        match self.mismatch {
+            Mismatch::Null if field.is_nullable() => {
+                b.append_null();
+                self.lossy.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => {
+                Err(Error::new(
+                    ErrorKind::InvalidData,
+                    format!(
+                    "{}: table \"{}\", column \"{}\" (declared {}), {} {rowid}: {found} does not \
+                     fit the column's type; fix the value, or add ?mismatch=null to the source \
+                     URL to load it as NULL (counted in the report)",
+                    self.source,
+                    self.table,
+                    field.name(),
+                    if declared.is_empty() { "without a type" } else { declared },
+                    if has_rowid { "rowid" } else { "row" },
+                ),
+                ))
+            }
+        }
+    }
+
+    fn finish(&self, builders: &mut [ColumnBuilder]) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = builders.iter_mut().map(|b| b.finish()).collect();
+        RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| {
+            Error::arrow(
+                format!(
+                    "{}: table \"{}\": cannot build a batch",
+                    self.source, self.table
+                ),
+                e,
+            )
+        })
+    }
+}
+
+/// Describes a SQLite value for an error message, shortened.
+fn describe(v: ValueRef<'_>) -> String {
+    fn short(s: &str) -> String {
+        if s.chars().count() > 40 {
+            format!("{}...", s.chars().take(40).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    }
+    match v {
+        ValueRef::Null => "NULL".into(),
+        ValueRef::Integer(i) => format!("integer {i}"),
+        ValueRef::Real(f) => format!("real {f}"),
+        ValueRef::Text(t) => format!("text '{}'", short(&String::from_utf8_lossy(t))),
+        ValueRef::Blob(b) => format!("blob of {} bytes", b.len()),
+    }
+}
+
+/// One column's Arrow builder and the rule that accepts SQLite values into it.
+enum ColumnBuilder {
+    Integer(Int64Builder),
+    Real(Float64Builder),
+    Text(StringBuilder),
+    Blob(BinaryBuilder),
+    Decimal128(Decimal128Builder, u8, i8),
+    Decimal256(Decimal256Builder, u8, i8),
+    Boolean(BooleanBuilder),
+    Date(Date32Builder),
+    Time(Time64MicrosecondBuilder),
+    Timestamp(TimestampMicrosecondBuilder, bool),
+}
+
+/// The largest integer an f64 holds exactly.
+const F64_EXACT_INT: i64 = 1 << 53;
+
+impl ColumnBuilder {
+    fn new(read: SqliteRead, cap: usize) -> Self {
+        match read {
+            SqliteRead::Integer | SqliteRead::Infer => {
+                ColumnBuilder::Integer(Int64Builder::with_capacity(cap))
+            }
+            SqliteRead::Real => ColumnBuilder::Real(Float64Builder::with_capacity(cap)),
+            SqliteRead::Text => ColumnBuilder::Text(StringBuilder::new()),
+            SqliteRead::Blob => ColumnBuilder::Blob(BinaryBuilder::new()),
+            SqliteRead::Decimal { precision, scale } if precision <= 38 => {
+                ColumnBuilder::Decimal128(
+                    Decimal128Builder::with_capacity(cap)
+                        .with_precision_and_scale(precision, scale)
+                        .unwrap_or_default(),
+                    precision,
+                    scale,
+                )
+            }
+            SqliteRead::Decimal { precision, scale } => ColumnBuilder::Decimal256(
+                Decimal256Builder::with_capacity(cap)
+                    .with_precision_and_scale(precision, scale)
+                    .unwrap_or_default(),
+                precision,
+                scale,
+            ),
+            SqliteRead::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(cap)),
+            SqliteRead::Date => ColumnBuilder::Date(Date32Builder::with_capacity(cap)),
+            SqliteRead::Time => ColumnBuilder::Time(Time64MicrosecondBuilder::with_capacity(cap)),
+            SqliteRead::Timestamp => {
+                ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(cap), false)
+            }
+            SqliteRead::TimestampTz => ColumnBuilder::Timestamp(
+                TimestampMicrosecondBuilder::with_capacity(cap).with_timezone("+00:00"),
+                true,
+            ),
+        }
+    }
+
+    /// Appends a value; returns the bytes it adds, or a description of a value that does not fit.
+    fn append(&mut self, v: ValueRef<'_>) -> Result<usize, String> {
+        if let ValueRef::Null = v {
+            self.append_null();
+            return Ok(1);
+        }
+        let bad = || describe(v);
+        match (self, v) {
+            (ColumnBuilder::Integer(b), ValueRef::Integer(i)) => b.append_value(i),
+            (ColumnBuilder::Real(b), ValueRef::Real(f)) => b.append_value(f),
+            (ColumnBuilder::Real(b), ValueRef::Integer(i)) if i.abs() <= F64_EXACT_INT => {
+                b.append_value(i as f64)
+            }
+            (ColumnBuilder::Text(b), ValueRef::Text(t)) => {
+                let s = std::str::from_utf8(t)
+                    .map_err(|_| "text that is not valid UTF-8".to_string())?;
+                b.append_value(s);
+                return Ok(t.len() + 4);
+            }
+            (ColumnBuilder::Blob(b), ValueRef::Blob(x)) => {
+                b.append_value(x);
+                return Ok(x.len() + 4);
+            }
+            (ColumnBuilder::Decimal128(b, p, s), v) => {
+                let d = decimal_of(v, *p, *s).ok_or_else(bad)?;
+                b.append_value(d.as_i128());
+                return Ok(16);
+            }
+            (ColumnBuilder::Decimal256(b, p, s), v) => {
+                b.append_value(decimal_of(v, *p, *s).ok_or_else(bad)?);
+                return Ok(32);
+            }
+            (ColumnBuilder::Boolean(b), ValueRef::Integer(i @ (0 | 1))) => b.append_value(i == 1),
+            (ColumnBuilder::Date(b), ValueRef::Text(t)) => {
+                let d = std::str::from_utf8(t)
+                    .ok()
+                    .and_then(temporal::parse_date)
+                    .ok_or_else(bad)?;
+                b.append_value(d)
+            }
+            (ColumnBuilder::Time(b), ValueRef::Text(t)) => {
+                let d = std::str::from_utf8(t)
+                    .ok()
+                    .and_then(temporal::parse_time)
+                    .ok_or_else(bad)?;
+                b.append_value(d)
+            }
+            (ColumnBuilder::Timestamp(b, tz), ValueRef::Text(t)) => {
+                let s = std::str::from_utf8(t).map_err(|_| bad())?;
+                let s = if *tz {
+                    s.strip_suffix("+00:00").ok_or_else(bad)?
+                } else {
+                    s
+                };
+                b.append_value(temporal::parse_timestamp(s).ok_or_else(bad)?)
+            }
+            _ => return Err(bad()),
+        }
+        Ok(8)
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Integer(b) => b.append_null(),
+            ColumnBuilder::Real(b) => b.append_null(),
+            ColumnBuilder::Text(b) => b.append_null(),
+            ColumnBuilder::Blob(b) => b.append_null(),
+            ColumnBuilder::Decimal128(b, ..) => b.append_null(),
+            ColumnBuilder::Decimal256(b, ..) => b.append_null(),
+            ColumnBuilder::Boolean(b) => b.append_null(),
+            ColumnBuilder::Date(b) => b.append_null(),
+            ColumnBuilder::Time(b) => b.append_null(),
+            ColumnBuilder::Timestamp(b, _) => b.append_null(),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Integer(b) => Arc::new(b.finish()),
+            ColumnBuilder::Real(b) => Arc::new(b.finish()),
+            ColumnBuilder::Text(b) => Arc::new(b.finish()),
+            ColumnBuilder::Blob(b) => Arc::new(b.finish()),
+            ColumnBuilder::Decimal128(b, ..) => Arc::new(b.finish()),
+            ColumnBuilder::Decimal256(b, ..) => Arc::new(b.finish()),
+            ColumnBuilder::Boolean(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date(b) => Arc::new(b.finish()),
+            ColumnBuilder::Time(b) => Arc::new(b.finish()),
+            ColumnBuilder::Timestamp(b, _) => ArrayBuilder::finish(b),
+        }
+    }
+}
+
+/// A SQLite value as a decimal at `scale`, exactly, or `None`.
+fn decimal_of(v: ValueRef<'_>, precision: u8, scale: i8) -> Option<arrow::datatypes::i256> {
+    match v {
+        ValueRef::Integer(i) => decimal::parse_exact(&i.to_string(), precision, scale),
+        ValueRef::Real(f) => decimal::from_f64_exact(f, precision, scale),
+        ValueRef::Text(t) => decimal::parse_exact(std::str::from_utf8(t).ok()?, precision, scale),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rowid_ranges_cover_everything_once() {
+        let parts = rowid_partitions(1, 1000, 1000, 300);
+        let ranges: Vec<(i64, i64)> = parts
+            .iter()
+            .map(|p| match p.spec {
+                PartitionSpec::RowidRange { lo, hi } => (lo, hi),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(ranges, vec![(1, 250), (251, 500), (501, 750), (751, 1000)]);
+        let parts = rowid_partitions(i64::MIN, i64::MAX, 3, 250_000);
+        assert_eq!(parts.len(), 1);
+    }
+}

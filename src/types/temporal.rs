@@ -1,0 +1,111 @@
+//! Text forms of dates, times and timestamps, parsed strictly so that formatting a parsed
+//! value gives the same text back (the canonical-form check that makes a round trip exact).
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+
+const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => panic!("1970-01-01 is a date"),
+};
+
+/// `YYYY-MM-DD` -> days since 1970-01-01, only if the text is in canonical form.
+pub fn parse_date(s: &str) -> Option<i32> {
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    let days = (d - EPOCH).num_days() as i32;
+    (format_date(days).as_deref() == Some(s)).then_some(days)
+}
+
+/// Days since 1970-01-01 -> `YYYY-MM-DD`.
+pub fn format_date(days: i32) -> Option<String> {
+    let d = EPOCH.checked_add_signed(chrono::Duration::days(days as i64))?;
+    Some(d.format("%Y-%m-%d").to_string())
+}
+
+fn fraction(micros: u32) -> String {
+    if micros == 0 {
+        String::new()
+    } else if micros % 1000 == 0 {
+        format!(".{:03}", micros / 1000)
+    } else {
+        format!(".{micros:06}")
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` -> microseconds since the epoch, canonical form only.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok()?;
+    let micros = t.and_utc().timestamp_micros();
+    (format_timestamp(micros).as_deref() == Some(s)).then_some(micros)
+}
+
+/// Microseconds since the epoch -> `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]`.
+pub fn format_timestamp(micros: i64) -> Option<String> {
+    let t = chrono::DateTime::from_timestamp_micros(micros)?.naive_utc();
+    let frac = fraction(t.nanosecond() / 1000);
+    Some(format!("{}{}", t.format("%Y-%m-%d %H:%M:%S"), frac))
+}
+
+/// `HH:MM:SS[.fff|.ffffff]` -> microseconds since midnight, canonical form only.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let t = NaiveTime::parse_from_str(s, "%H:%M:%S%.f").ok()?;
+    let micros = t.num_seconds_from_midnight() as i64 * 1_000_000 + (t.nanosecond() / 1000) as i64;
+    (format_time(micros).as_deref() == Some(s)).then_some(micros)
+}
+
+/// Microseconds since midnight -> `HH:MM:SS[.fff|.ffffff]`.
+pub fn format_time(micros: i64) -> Option<String> {
+    if !(0..86_400_000_000).contains(&micros) {
+        return None;
+    }
+    let secs = micros / 1_000_000;
+    let frac = fraction((micros % 1_000_000) as u32);
+    Some(format!(
+        "{:02}:{:02}:{:02}{}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        frac
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_in_canonical_form_only() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(
+            parse_date("1996-03-13").and_then(format_date).as_deref(),
+            Some("1996-03-13")
+        );
+        assert_eq!(parse_date("1969-12-31"), Some(-1));
+        assert_eq!(parse_date("1996-3-13"), None);
+        assert_eq!(parse_date("1996-02-30"), None);
+        assert_eq!(parse_date("13/03/1996"), None);
+    }
+
+    #[test]
+    fn timestamps_and_times() {
+        for s in [
+            "2020-01-01 10:00:00",
+            "2020-01-01 10:00:00.500",
+            "1900-02-28 23:59:59.000001",
+        ] {
+            assert_eq!(
+                parse_timestamp(s).and_then(format_timestamp).as_deref(),
+                Some(s)
+            );
+        }
+        assert_eq!(
+            parse_timestamp("2020-01-01 10:00:00.000"),
+            None,
+            "not canonical"
+        );
+        assert_eq!(parse_timestamp("2020-01-01T10:00:00"), None);
+        for s in ["00:00:00", "23:59:59.999999", "12:30:00.250"] {
+            assert_eq!(parse_time(s).and_then(format_time).as_deref(), Some(s));
+        }
+        assert_eq!(format_time(86_400_000_000), None);
+    }
+}
