@@ -597,3 +597,762 @@ impl Drop for CsvTableWriter<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use arrow::array::*;
+    use arrow::compute::concat_batches;
+    use arrow::datatypes::{ArrowPrimitiveType, Float16Type, TimeUnit};
+
+    use super::*;
+    use crate::source::csv::CsvSource;
+    use crate::source::{BatchLimits, Source, TableRef};
+    use crate::types::field_with_source;
+
+    /// arrow's half-precision float (the `half` crate is not a dependency of ferry).
+    type F16 = <Float16Type as ArrowPrimitiveType>::Native;
+
+    fn endpoint(path: &Path, query: &str) -> Endpoint {
+        format!("csv://{}{query}", path.display()).parse().unwrap()
+    }
+
+    fn d256(s: &str, scale: i8) -> i256 {
+        decimal::parse_exact(s, 76, scale).unwrap()
+    }
+
+    /// Every type the sink writes, with the values that break naive CSV.
+    fn hard_batch() -> RecordBatch {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let us = TimeUnit::Microsecond;
+        let text = vec![
+            Some(""),
+            None,
+            Some("crab 🦀, e\u{301}, 漢字"),
+            Some("a,b \"quoted\" ; tab\tend\nline two\r\nthree"),
+            Some("\\n \\\\N N NULL null"),
+            Some("  spaced  "),
+        ];
+        let columns: Vec<(Field, ArrayRef)> = vec![
+            (
+                Field::new("n", DataType::Null, true),
+                Arc::new(NullArray::new(6)),
+            ),
+            (
+                Field::new("b", DataType::Boolean, true),
+                Arc::new(BooleanArray::from(vec![
+                    Some(true),
+                    Some(false),
+                    None,
+                    Some(true),
+                    Some(false),
+                    None,
+                ])),
+            ),
+            (
+                Field::new("i8", DataType::Int8, true),
+                Arc::new(Int8Array::from(vec![
+                    Some(i8::MIN),
+                    Some(i8::MAX),
+                    None,
+                    Some(0),
+                    Some(-1),
+                    Some(1),
+                ])),
+            ),
+            (
+                Field::new("i16", DataType::Int16, true),
+                Arc::new(Int16Array::from(vec![
+                    Some(i16::MIN),
+                    Some(i16::MAX),
+                    None,
+                    Some(0),
+                    Some(-1),
+                    Some(1),
+                ])),
+            ),
+            (
+                Field::new("i32", DataType::Int32, true),
+                Arc::new(Int32Array::from(vec![
+                    Some(i32::MIN),
+                    Some(i32::MAX),
+                    None,
+                    Some(0),
+                    Some(-1),
+                    Some(1),
+                ])),
+            ),
+            (
+                field_with_source("i64", DataType::Int64, true, "sqlite", "BIGINT"),
+                Arc::new(Int64Array::from(vec![
+                    Some(i64::MIN),
+                    Some(i64::MAX),
+                    None,
+                    Some(0),
+                    Some(-1),
+                    Some(1),
+                ])),
+            ),
+            (
+                Field::new("u8", DataType::UInt8, true),
+                Arc::new(UInt8Array::from(vec![
+                    Some(u8::MAX),
+                    Some(0),
+                    None,
+                    Some(1),
+                    Some(2),
+                    Some(3),
+                ])),
+            ),
+            (
+                Field::new("u16", DataType::UInt16, true),
+                Arc::new(UInt16Array::from(vec![
+                    Some(u16::MAX),
+                    Some(0),
+                    None,
+                    Some(1),
+                    Some(2),
+                    Some(3),
+                ])),
+            ),
+            (
+                Field::new("u32", DataType::UInt32, true),
+                Arc::new(UInt32Array::from(vec![
+                    Some(u32::MAX),
+                    Some(0),
+                    None,
+                    Some(1),
+                    Some(2),
+                    Some(3),
+                ])),
+            ),
+            (
+                Field::new("u64", DataType::UInt64, false),
+                Arc::new(UInt64Array::from(vec![u64::MAX, 0, 7, 1, 2, 3])),
+            ),
+            (
+                Field::new("f16", DataType::Float16, true),
+                Arc::new(PrimitiveArray::<Float16Type>::from(vec![
+                    Some(F16::NAN),
+                    Some(F16::MAX),
+                    None,
+                    Some(F16::NEG_INFINITY),
+                    Some(F16::from_f32(-0.0)),
+                    Some(F16::MIN_POSITIVE_SUBNORMAL),
+                ])),
+            ),
+            (
+                Field::new("f32", DataType::Float32, true),
+                Arc::new(Float32Array::from(vec![
+                    Some(f32::NAN),
+                    Some(f32::INFINITY),
+                    None,
+                    Some(-0.0),
+                    Some(0.1),
+                    Some(f32::MIN_POSITIVE),
+                ])),
+            ),
+            (
+                Field::new("f64", DataType::Float64, true),
+                Arc::new(Float64Array::from(vec![
+                    Some(f64::NAN),
+                    Some(f64::NEG_INFINITY),
+                    None,
+                    Some(-0.0),
+                    Some(0.1 + 0.2),
+                    Some(5e-324),
+                ])),
+            ),
+            (
+                Field::new("f64b", DataType::Float64, true),
+                Arc::new(Float64Array::from(vec![
+                    Some(f64::INFINITY),
+                    Some(f64::MAX),
+                    Some(f64::MIN),
+                    Some(1e300),
+                    Some(-1.5e-7),
+                    Some(123456789.0),
+                ])),
+            ),
+            (
+                field_with_source(
+                    "d15",
+                    DataType::Decimal128(15, 2),
+                    true,
+                    "sqlite",
+                    "DECIMAL(15,2)",
+                ),
+                Arc::new(
+                    Decimal128Array::from(vec![
+                        Some(9_999_999_999_999),
+                        Some(-9_999_999_999_999),
+                        None,
+                        Some(0),
+                        Some(-5),
+                        Some(100),
+                    ])
+                    .with_precision_and_scale(15, 2)
+                    .unwrap(),
+                ),
+            ),
+            (
+                Field::new("d40", DataType::Decimal256(40, 20), true),
+                Arc::new(
+                    Decimal256Array::from(vec![
+                        Some(d256("12345678901234567890.12345678901234567890", 20)),
+                        Some(d256("-99999999999999999999.99999999999999999999", 20)),
+                        None,
+                        Some(d256("0", 20)),
+                        Some(d256("-0.00000000000000000001", 20)),
+                        Some(d256("1", 20)),
+                    ])
+                    .with_precision_and_scale(40, 20)
+                    .unwrap(),
+                ),
+            ),
+            (
+                field_with_source("s", DataType::Utf8, true, "sqlite", "TEXT"),
+                Arc::new(StringArray::from(text.clone())),
+            ),
+            (
+                Field::new("ls", DataType::LargeUtf8, true),
+                Arc::new(LargeStringArray::from(text.clone())),
+            ),
+            (
+                Field::new("sv", DataType::Utf8View, true),
+                Arc::new(StringViewArray::from(text)),
+            ),
+            (
+                Field::new("bin", DataType::Binary, true),
+                Arc::new(BinaryArray::from(vec![
+                    Some(&bytes[..]),
+                    Some(&b""[..]),
+                    None,
+                    Some(&b"\\N"[..]),
+                    Some(&[0u8][..]),
+                    Some(&[255u8][..]),
+                ])),
+            ),
+            (
+                Field::new("lbin", DataType::LargeBinary, true),
+                Arc::new(LargeBinaryArray::from(vec![
+                    Some(&bytes[..]),
+                    Some(&b""[..]),
+                    None,
+                    Some(&b"x"[..]),
+                    Some(&[0u8][..]),
+                    Some(&[255u8][..]),
+                ])),
+            ),
+            (
+                Field::new("bv", DataType::BinaryView, true),
+                Arc::new(BinaryViewArray::from(vec![
+                    Some(&bytes[..]),
+                    Some(&b""[..]),
+                    None,
+                    Some(&b"x"[..]),
+                    Some(&[0u8][..]),
+                    Some(&[255u8][..]),
+                ])),
+            ),
+            (
+                Field::new("fsb", DataType::FixedSizeBinary(2), true),
+                Arc::new(
+                    FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                        vec![
+                            Some([0u8, 255]),
+                            Some([1, 2]),
+                            None,
+                            Some([0, 0]),
+                            Some([255, 255]),
+                            Some([16, 32]),
+                        ]
+                        .into_iter(),
+                        2,
+                    )
+                    .unwrap(),
+                ),
+            ),
+            (
+                Field::new("date", DataType::Date32, true),
+                Arc::new(Date32Array::from(vec![
+                    Some(-719_162),
+                    Some(2_932_896),
+                    None,
+                    Some(-1),
+                    Some(0),
+                    Some(-25_567),
+                ])),
+            ),
+            (
+                Field::new("date64", DataType::Date64, true),
+                Arc::new(Date64Array::from(vec![
+                    Some(-86_400_000),
+                    Some(0),
+                    None,
+                    Some(1_700_000_000_000),
+                    Some(86_400_000),
+                    Some(-62_135_596_800_000),
+                ])),
+            ),
+            (
+                Field::new("t32s", DataType::Time32(TimeUnit::Second), true),
+                Arc::new(Time32SecondArray::from(vec![
+                    Some(0),
+                    Some(86_399),
+                    None,
+                    Some(1),
+                    Some(3600),
+                    Some(45_296),
+                ])),
+            ),
+            (
+                Field::new("t32ms", DataType::Time32(TimeUnit::Millisecond), true),
+                Arc::new(Time32MillisecondArray::from(vec![
+                    Some(0),
+                    Some(86_399_999),
+                    None,
+                    Some(1),
+                    Some(1000),
+                    Some(45_296_789),
+                ])),
+            ),
+            (
+                Field::new("t64us", DataType::Time64(us), true),
+                Arc::new(Time64MicrosecondArray::from(vec![
+                    Some(0),
+                    Some(86_399_999_999),
+                    None,
+                    Some(1),
+                    Some(1_000),
+                    Some(45_296_000_001),
+                ])),
+            ),
+            (
+                Field::new("t64ns", DataType::Time64(TimeUnit::Nanosecond), true),
+                Arc::new(Time64NanosecondArray::from(vec![
+                    Some(0),
+                    Some(86_399_999_999_999),
+                    None,
+                    Some(1),
+                    Some(1_000),
+                    Some(45_296_000_000_001),
+                ])),
+            ),
+            (
+                Field::new("ts", DataType::Timestamp(us, None), true),
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(-1),
+                    Some(-14_182_940_000_001),
+                    None,
+                    Some(0),
+                    Some(1_700_000_000_123_456),
+                    Some(253_402_300_799_999_999),
+                ])),
+            ),
+            (
+                Field::new("tsz", DataType::Timestamp(us, Some("+05:30".into())), true),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![
+                        Some(-1),
+                        Some(-14_182_940_000_001),
+                        None,
+                        Some(0),
+                        Some(1_700_000_000_123_456),
+                        Some(1),
+                    ])
+                    .with_timezone("+05:30"),
+                ),
+            ),
+            (
+                Field::new("tsutc", DataType::Timestamp(us, Some("UTC".into())), true),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![
+                        Some(-1),
+                        Some(0),
+                        None,
+                        Some(1),
+                        Some(1_700_000_000_123_456),
+                        Some(2),
+                    ])
+                    .with_timezone("UTC"),
+                ),
+            ),
+            (
+                Field::new("tss", DataType::Timestamp(TimeUnit::Second, None), true),
+                Arc::new(TimestampSecondArray::from(vec![
+                    Some(-1),
+                    Some(0),
+                    None,
+                    Some(1),
+                    Some(1_700_000_000),
+                    Some(-62_135_596_800),
+                ])),
+            ),
+            (
+                Field::new(
+                    "tsns",
+                    DataType::Timestamp(TimeUnit::Nanosecond, Some("-08:00".into())),
+                    true,
+                ),
+                Arc::new(
+                    TimestampNanosecondArray::from(vec![
+                        Some(-1),
+                        Some(i64::MAX),
+                        None,
+                        Some(1),
+                        Some(i64::MIN + 1),
+                        Some(2),
+                    ])
+                    .with_timezone("-08:00"),
+                ),
+            ),
+        ];
+        let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns.into_iter().unzip();
+        let meta = HashMap::from([("ferry.test".to_string(), "schema metadata".to_string())]);
+        RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, meta)), arrays).unwrap()
+    }
+
+    fn write(path: &Path, query: &str, table: &str, batches: &[RecordBatch]) -> Result<WriteStats> {
+        let sink = CsvSink::try_new(&endpoint(path, query))?;
+        let mut w = sink.prepare(table, &batches[0].schema(), IfExists::Fail)?;
+        for b in batches {
+            w.write(b)?;
+        }
+        let stats = w.finish()?;
+        sink.commit()?;
+        Ok(stats)
+    }
+
+    fn read(path: &Path, query: &str, table: &str) -> Result<RecordBatch> {
+        let source = CsvSource::try_new(
+            &endpoint(path, query),
+            BatchLimits {
+                rows: 4,
+                bytes: 1 << 20,
+            },
+        )?;
+        let plan = source.plan(&TableRef::Table(table.into()))?;
+        let mut batches = Vec::new();
+        for p in &plan.partitions {
+            for b in source.open(&plan, p)? {
+                batches.push(b?);
+            }
+        }
+        Ok(concat_batches(&plan.schema, &batches).unwrap())
+    }
+
+    /// Equal schemas (with metadata) and values; floats by bit pattern, so NaN and -0.0 count.
+    fn assert_same(want: &RecordBatch, got: &RecordBatch) {
+        assert_eq!(want.schema(), got.schema());
+        assert_eq!(want.num_rows(), got.num_rows());
+        for (i, (w, g)) in want.columns().iter().zip(got.columns()).enumerate() {
+            let name = want.schema().field(i).name().clone();
+            match w.data_type() {
+                DataType::Float64 => {
+                    let bits = |a: &ArrayRef| {
+                        a.as_primitive::<arrow::datatypes::Float64Type>()
+                            .iter()
+                            .map(|v| v.map(f64::to_bits))
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(bits(w), bits(g), "column {name}");
+                }
+                DataType::Float32 => {
+                    let bits = |a: &ArrayRef| {
+                        a.as_primitive::<arrow::datatypes::Float32Type>()
+                            .iter()
+                            .map(|v| v.map(f32::to_bits))
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(bits(w), bits(g), "column {name}");
+                }
+                DataType::Float16 => {
+                    let bits = |a: &ArrayRef| {
+                        a.as_primitive::<Float16Type>()
+                            .iter()
+                            .map(|v| v.map(F16::to_bits))
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(bits(w), bits(g), "column {name}");
+                }
+                _ => assert_eq!(w.as_ref(), g.as_ref(), "column {name}"),
+            }
+        }
+    }
+
+    #[test]
+    fn hard_types_round_trip_through_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("snap");
+        let batch = hard_batch();
+        // Two batches and a small file size: several files, each with its header.
+        let stats = write(
+            &snap,
+            "?file_bytes=100",
+            "hard",
+            &[batch.clone(), batch.slice(2, 3)],
+        )
+        .unwrap();
+        assert_eq!(stats.rows, 9);
+        assert_eq!(stats.files.len(), 2);
+        let first = fs::read_to_string(snap.join("hard/part-00000.csv")).unwrap();
+        let second = fs::read_to_string(snap.join("hard/part-00001.csv")).unwrap();
+        assert!(
+            first.starts_with("n,b,i8,") && second.starts_with("n,b,i8,"),
+            "{first}"
+        );
+        assert!(!snap.join(crate::snapshot::INCOMPLETE).exists());
+        let got = read(&snap, "", "hard").unwrap();
+        let want = concat_batches(&batch.schema(), &[batch.clone(), batch.slice(2, 3)]).unwrap();
+        assert_same(&want, &got);
+    }
+
+    #[test]
+    fn text_forms_are_plain_and_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("snap");
+        write(&snap, "", "hard", &[hard_batch()]).unwrap();
+        let text = fs::read_to_string(snap.join("hard/part-00000.csv")).unwrap();
+        for expected in [
+            "-9223372036854775808",
+            "99999999999.99",
+            "-0.05",
+            "0.00",
+            "12345678901234567890.12345678901234567890",
+            "-0.00000000000000000001",
+            "1.00000000000000000000",
+            "NaN",
+            "-inf",
+            "-0.0",
+            "0.30000000000000004",
+            "0001-01-01",
+            "1969-12-31",
+            "1969-07-20T20:17:39.999999",
+            "2023-11-15T03:43:20.123456+05:30",
+            "1970-01-01T00:00:00.000001+00:00",
+            "23:59:59.999999",
+            "\"a,b \"\"quoted\"\" ; tab\tend\nline two\r\nthree\"",
+            &hex::encode((0..=255u8).collect::<Vec<_>>()),
+        ] {
+            assert!(text.contains(expected), "{expected} not in\n{text}");
+        }
+    }
+
+    #[test]
+    fn single_file_target_and_dialect_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.csv");
+        let hard = hard_batch();
+        let batch = hard.project(&[5, 13, 14, 16, 23]).unwrap(); // i64, f64b, d15, s, date
+        let q = "?delimiter=%3B&quote=%27&null=NULL&header=false";
+        write(&file, q, "hard", &[batch.clone()]).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.csv")]);
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("-9223372036854775808;inf;99999999999.99;;0001-01-01\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(";'a,b \"quoted\" ; tab\tend\nline two\r\nthree';"),
+            "{text}"
+        );
+        // Without a manifest the types are inferred (names too, without a header); every value
+        // comes back, the decimals as Float64.
+        let got = read(&file, q, "out").unwrap();
+        let types: Vec<DataType> = got
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                DataType::Int64,
+                DataType::Float64,
+                DataType::Float64,
+                DataType::Utf8,
+                DataType::Date32
+            ]
+        );
+        assert_eq!(got.schema().field(3).name(), "column_4");
+        for i in [0, 3, 4] {
+            assert_eq!(
+                got.column(i).as_ref(),
+                batch.column(i).as_ref(),
+                "column {i}"
+            );
+        }
+        let decimals_as_floats = arrow::compute::cast(batch.column(2), &DataType::Float64).unwrap();
+        assert_eq!(got.column(2).as_ref(), decimals_as_floats.as_ref());
+        let bits = |a: &ArrayRef| {
+            a.as_primitive::<arrow::datatypes::Float64Type>()
+                .iter()
+                .map(|v| v.map(f64::to_bits))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(got.column(1)), bits(batch.column(1)));
+    }
+
+    #[test]
+    fn a_value_equal_to_the_null_string_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int32, false),
+            Field::new("note", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int32Array::from(vec![1, 2, 3])),
+                Arc::new(StringArray::from(vec![Some("a"), None, Some("\\N")])),
+            ],
+        )
+        .unwrap();
+        let e = write(&dir.path().join("snap"), "", "t", &[batch.clone()]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidData);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "csv://{}: table \"t\", column \"note\", row 3: the value equals the null string '\\N' and would read \
+                 back as NULL; choose another null string with ?null=...",
+                dir.path().join("snap").display()
+            )
+        );
+        assert!(
+            !dir.path().join("snap").exists(),
+            "an aborted new snapshot leaves nothing"
+        );
+        // Another null string carries it.
+        write(
+            &dir.path().join("snap"),
+            "?null=NULL",
+            "t",
+            &[batch.clone()],
+        )
+        .unwrap();
+        assert_eq!(read(&dir.path().join("snap"), "", "t").unwrap(), batch);
+        // A null string that a non-text column could hold is refused before any row.
+        let e = write(&dir.path().join("other"), "?null=1", "t", &[batch]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArguments);
+        assert!(
+            e.to_string()
+                .contains("'1' is also a Int32 value of column \"id\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unsupported_types_are_refused_at_prepare() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = CsvSink::try_new(&endpoint(&dir.path().join("snap"), "")).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int32, false),
+            Field::new("tags", DataType::new_list(DataType::Utf8, true), true),
+        ]));
+        let e = sink.prepare("t", &schema, IfExists::Fail).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            crate::error::Error::chain(&e),
+            format!(
+                "csv://{}: table \"t\": column \"tags\" has type List(Field {{ name: \"item\", data_type: Utf8, nullable: true, dict_id: 0, dict_is_ordered: false, metadata: {{}} }}): CSV cannot carry values of type List(Field {{ name: \"item\", data_type: Utf8, nullable: true, dict_id: 0, dict_is_ordered: false, metadata: {{}} }})",
+                dir.path().join("snap").display()
+            )
+        );
+    }
+
+    #[test]
+    fn if_exists_and_unfinished_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("snap");
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batch = |v: Vec<i64>| {
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(v))]).unwrap()
+        };
+        write(&snap, "", "t", &[batch(vec![1, 2])]).unwrap();
+
+        let sink = CsvSink::try_new(&endpoint(&snap, "")).unwrap();
+        let e = sink.prepare("t", &schema, IfExists::Fail).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::AlreadyExists);
+        // Dropped without finish: its files are gone, the table is as it was.
+        let mut w = sink.prepare("t", &schema, IfExists::Replace).unwrap();
+        w.write(&batch(vec![9])).unwrap();
+        drop(w);
+        let mut w = sink.prepare("t", &schema, IfExists::Append).unwrap();
+        w.write(&batch(vec![3])).unwrap();
+        w.finish().unwrap();
+        sink.commit().unwrap();
+        drop(sink);
+        assert_eq!(read(&snap, "", "t").unwrap(), batch(vec![1, 2, 3]));
+
+        // Appending in another dialect is refused; replacing is not.
+        let sink = CsvSink::try_new(&endpoint(&snap, "?delimiter=%3B")).unwrap();
+        let e = sink.prepare("t", &schema, IfExists::Append).err().unwrap();
+        assert!(
+            e.to_string()
+                .contains("was written with header=true delimiter=','"),
+            "{e}"
+        );
+        let mut w = sink.prepare("t", &schema, IfExists::Replace).unwrap();
+        w.write(&batch(vec![4])).unwrap();
+        w.finish().unwrap();
+        sink.commit().unwrap();
+        assert_eq!(read(&snap, "", "t").unwrap(), batch(vec![4]));
+        assert_eq!(read(&snap, "", "t").unwrap().schema(), schema);
+        let e = read(&snap, "?delimiter=%7C", "t").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("was written with delimiter=';', not '|'"),
+            "{e}"
+        );
+
+        // A single file: an unfinished writer leaves no file.
+        let file = dir.path().join("one.csv");
+        let sink = CsvSink::try_new(&endpoint(&file, "")).unwrap();
+        let mut w = sink.prepare("t", &schema, IfExists::Fail).unwrap();
+        w.write(&batch(vec![1])).unwrap();
+        drop(w);
+        drop(sink);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "only the snapshot"
+        );
+    }
+
+    #[test]
+    fn empty_tables_keep_their_header_and_describe_names_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("snap");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Utf8, true),
+        ]));
+        write(
+            &snap,
+            "",
+            "empty",
+            &[RecordBatch::new_empty(schema.clone())],
+        )
+        .unwrap();
+        assert_eq!(
+            fs::read_to_string(snap.join("empty/part-00000.csv")).unwrap(),
+            "a,b\n"
+        );
+        assert_eq!(
+            read(&snap, "", "empty").unwrap(),
+            RecordBatch::new_empty(schema.clone())
+        );
+        let sink = CsvSink::try_new(&endpoint(&snap, "")).unwrap();
+        assert_eq!(
+            sink.describe_target("t", &schema).unwrap(),
+            format!("{}/t/part-*.csv (CSV header=true delimiter=',' quote='\"' null='\\N')\n  a Int64\n  b Utf8", snap.display())
+        );
+    }
+}

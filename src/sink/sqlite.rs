@@ -20,7 +20,10 @@ use rusqlite::Connection;
 use super::{IfExists, Sink, TableWriter, WriteStats};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::types::{decimal, quote_ident, sqlite_affinity, sqlite_target_type, temporal, Affinity};
+use crate::types::{
+    decimal, primary_key_position, quote_ident, sqlite_affinity, sqlite_target_type, temporal,
+    Affinity,
+};
 
 /// Writes tables into one SQLite database file.
 pub struct SqliteSink {
@@ -60,19 +63,32 @@ impl SqliteSink {
         Ok(conn)
     }
 
+    /// The CREATE TABLE statement: declared types, NOT NULL, and the primary key a source
+    /// recorded (a single INTEGER key column stays SQLite's rowid alias, `INTEGER PRIMARY KEY`).
     fn ddl(&self, table: &str, schema: &SchemaRef) -> Result<String> {
-        let cols = schema
+        let mut key: Vec<(u32, &str)> = schema
             .fields()
             .iter()
-            .map(|f| {
-                let t = sqlite_target_type(f)?;
-                Ok(format!(
-                    "{} {t}{}",
-                    quote_ident(f.name()),
-                    if f.is_nullable() { "" } else { " NOT NULL" }
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
+            .filter_map(|f| primary_key_position(f).map(|p| (p, f.name().as_str())))
+            .collect();
+        key.sort();
+        let mut cols = Vec::new();
+        let mut rowid_alias = false;
+        for f in schema.fields() {
+            let t = sqlite_target_type(f)?;
+            let mut col = format!("{} {t}", quote_ident(f.name()));
+            if key.len() == 1 && key[0].1 == f.name() && t.eq_ignore_ascii_case("INTEGER") {
+                col.push_str(" PRIMARY KEY");
+                rowid_alias = true;
+            } else if !f.is_nullable() {
+                col.push_str(" NOT NULL");
+            }
+            cols.push(col);
+        }
+        if !key.is_empty() && !rowid_alias {
+            let names: Vec<String> = key.iter().map(|(_, n)| quote_ident(n)).collect();
+            cols.push(format!("PRIMARY KEY ({})", names.join(", ")));
+        }
         Ok(format!(
             "CREATE TABLE {} (\n  {}\n)",
             quote_ident(table),

@@ -360,6 +360,61 @@ fn primitive<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded {
     )?))
 }
 
+/// The significant digits and power of ten of a number's text (`-12.50e3` -> (true, "125", 2)),
+/// zero as `(false, "", 0)`; `None` if the text is not a plain decimal number.
+fn significant(s: &str) -> Option<(bool, String, i64)> {
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (mantissa, exp) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], body[i + 1..].parse::<i64>().ok()?),
+        None => (body, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if !(int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let all = format!("{int}{frac}");
+    let digits = all.trim_start_matches('0').trim_end_matches('0');
+    if digits.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    let trailing = (all.len() - all.trim_end_matches('0').len()) as i64;
+    Some((
+        negative,
+        digits.to_string(),
+        exp - frac.len() as i64 + trailing,
+    ))
+}
+
+/// Parses a float, refusing text with more significant digits than the float keeps (a 40-digit
+/// decimal in a column inferred as Float64): the float's shortest text must be the same number.
+fn float<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded
+where
+    T::Native: std::fmt::LowerExp,
+{
+    let parse = |i: usize, s: &str| {
+        let f = T::parse(s)
+            .ok_or_else(|| (i, format!("{} is not a valid {}", shown(s), T::DATA_TYPE)))?;
+        match significant(s) {
+            Some(digits) if significant(&format!("{f:e}")).as_ref() != Some(&digits) => Err((i, format!(
+                "{} has more significant digits than {} keeps (a column whose type was inferred is read \
+                 as text with ?infer_rows=0)",
+                shown(s),
+                T::DATA_TYPE
+            ))),
+            _ => Ok(f), // the same number, or NaN or an infinity
+        }
+    };
+    let values: std::result::Result<PrimitiveArray<T>, _> = text
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v.map(|s| parse(i, s)).transpose())
+        .collect();
+    Ok(Arc::new(values?))
+}
+
 /// A count of `unit`s from nanoseconds, refused if it would drop digits.
 fn in_unit(nanos: i64, unit: &TimeUnit) -> Option<i64> {
     let per = match unit {
@@ -395,7 +450,10 @@ fn instants<Z: TimeZone>(
         let t = string_to_datetime(zone, s).ok()?;
         let sub = in_unit(i64::from(t.timestamp_subsec_nanos()), unit)?;
         let per_second = in_unit(1_000_000_000, unit)?;
-        t.timestamp().checked_mul(per_second)?.checked_add(sub)
+        // In i128: near the ends of the nanosecond range the whole seconds alone overflow.
+        (i128::from(t.timestamp()) * i128::from(per_second) + i128::from(sub))
+            .try_into()
+            .ok()
     };
     let what = format!("timestamp with {unit:?} precision");
     text.iter()
@@ -513,8 +571,8 @@ pub fn decode_column(text: &StringArray, data_type: &DataType) -> Decoded {
         UInt32 => primitive::<UInt32Type>(text)?,
         UInt64 => primitive::<UInt64Type>(text)?,
         Float16 => primitive::<Float16Type>(text)?,
-        Float32 => primitive::<Float32Type>(text)?,
-        Float64 => primitive::<Float64Type>(text)?,
+        Float32 => float::<Float32Type>(text)?,
+        Float64 => float::<Float64Type>(text)?,
         Decimal128(p, s) => {
             // At most 38 digits, as parse_exact checked: every value fits an i128.
             let v = decimals(text, *p, *s)?
@@ -996,5 +1054,308 @@ impl Iterator for Batches {
         let next = self.next_batch();
         self.done = !matches!(next, Ok(Some(_)));
         next.transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::compute::concat_batches;
+
+    use super::*;
+    use crate::sink::csv::CsvSink;
+    use crate::sink::{IfExists, Sink};
+
+    fn source(path: &Path, query: &str) -> Result<CsvSource> {
+        let e: Endpoint = format!("csv://{}{query}", path.display()).parse().unwrap();
+        CsvSource::try_new(&e, BatchLimits::default())
+    }
+
+    fn read(src: &CsvSource, table: &str) -> Result<RecordBatch> {
+        let plan = src.plan(&TableRef::Table(table.into()))?;
+        let mut batches = Vec::new();
+        for p in &plan.partitions {
+            for b in src.open(&plan, p)? {
+                batches.push(b?);
+            }
+        }
+        Ok(concat_batches(&plan.schema, &batches).unwrap())
+    }
+
+    fn records(text: &str, format: &CsvFormat) -> io::Result<Vec<(u64, Vec<(String, bool)>)>> {
+        let mut r = Records::new(text.as_bytes(), format)?;
+        let mut out = Vec::new();
+        while let Some(line) = r.next_record()? {
+            let fields = (0..r.ends.len()).map(|i| {
+                (
+                    String::from_utf8_lossy(r.field(i).0).into_owned(),
+                    r.field(i).1,
+                )
+            });
+            out.push((line, fields.collect()));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn records_follow_rfc_4180_and_remember_quoting() {
+        let f = CsvFormat::default();
+        let got = records("\u{feff}a,\"b\"\r\n\"x\"\"y\n z\",\r\n\n,\"\"\rlast", &f).unwrap();
+        let field = |s: &str, q: bool| (s.to_string(), q);
+        assert_eq!(
+            got,
+            vec![
+                (1, vec![field("a", false), field("b", true)]),
+                (2, vec![field("x\"y\n z", true), field("", false)]),
+                (4, vec![field("", false)]),
+                (5, vec![field("", false), field("", true)]),
+                (6, vec![field("last", false)]),
+            ]
+        );
+        let semi = CsvFormat {
+            delimiter: b';',
+            quote: b'\'',
+            ..CsvFormat::default()
+        };
+        assert_eq!(
+            records("'a;b''c';d\"e", &semi).unwrap(),
+            vec![(1, vec![field("a;b'c", true), field("d\"e", false)])]
+        );
+        let e = records("a\n\"b\nc", &f).unwrap_err();
+        assert_eq!(e.to_string(), "line 2: a quoted field is not closed");
+        let e = records("a\n\"b\"c", &f).unwrap_err();
+        assert_eq!(e.to_string(), "line 2: a character follows a closing quote");
+    }
+
+    #[test]
+    fn exact_decoding_refuses_what_it_cannot_keep() {
+        let text = |v: &[Option<&str>]| StringArray::from(v.to_vec());
+        let err = |v: &[Option<&str>], t: DataType| decode_column(&text(v), &t).unwrap_err();
+        let ok = decode_column(
+            &text(&[Some("-0.05"), None, Some("1e2")]),
+            &DataType::Decimal128(15, 2),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.as_primitive::<Decimal128Type>()
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![Some(-5), None, Some(10_000)]
+        );
+        assert_eq!(
+            err(&[Some("1"), Some("0.045")], DataType::Decimal128(15, 2)),
+            (1, "'0.045' does not fit DECIMAL(15,2) exactly".into())
+        );
+        assert_eq!(
+            err(&[Some("0g")], DataType::Binary).1,
+            "'0g' is not hexadecimal: Invalid character 'g' at position 1"
+        );
+        assert_eq!(
+            err(&[Some("00")], DataType::FixedSizeBinary(2)).1,
+            "'00' is 1 bytes, the column holds 2"
+        );
+        let us = DataType::Timestamp(TimeUnit::Microsecond, None);
+        assert_eq!(
+            err(&[Some("2020-01-01T00:00:00.0000001")], us).1,
+            "'2020-01-01T00:00:00.0000001' is not a valid timestamp with Microsecond precision"
+        );
+        assert_eq!(
+            err(&[Some("2020-01-01T10:00:00")], DataType::Date32).1,
+            "'2020-01-01T10:00:00' is not a valid date (YYYY-MM-DD)"
+        );
+        assert_eq!(
+            err(&[Some("10:00:00.5")], DataType::Time32(TimeUnit::Second)).1,
+            "'10:00:00.5' is not a valid time with Second precision"
+        );
+        assert_eq!(
+            err(&[Some("yes")], DataType::Boolean).1,
+            "'yes' is not true or false"
+        );
+        assert_eq!(err(&[Some("1e400")], DataType::Float64).1, "'1e400' has more significant digits than Float64 keeps (a column whose type was inferred is read as text with ?infer_rows=0)");
+        let floats = decode_column(
+            &text(&[
+                Some("0.10"),
+                Some("-0"),
+                Some("NaN"),
+                Some("-inf"),
+                Some("1E-2"),
+            ]),
+            &DataType::Float64,
+        )
+        .unwrap();
+        let bits: Vec<u64> = floats
+            .as_primitive::<Float64Type>()
+            .values()
+            .iter()
+            .map(|f| f.to_bits())
+            .collect();
+        assert_eq!(
+            bits,
+            [0.1f64, -0.0, f64::NAN, f64::NEG_INFINITY, 0.01].map(f64::to_bits)
+        );
+        assert!(check_readable("c", &DataType::Duration(TimeUnit::Second)).is_err());
+    }
+
+    #[test]
+    fn plain_directories_infer_types_and_keep_empty_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("people.csv"), "id,name,score,ok,born,seen\n1,,1.5,true,1960-01-02,2020-01-01T00:00:00.5\n\\N,\"\\N\",\\N,\\N,\\N,\\N\n3,\\N,-2,FALSE,1999-12-31,2020-01-01 10:11:12\n").unwrap();
+        fs::create_dir(dir.path().join("parts")).unwrap();
+        fs::write(dir.path().join("parts/a.csv"), "x\nfoo\n").unwrap();
+        fs::write(dir.path().join("parts/b.csv"), "x\n\n2\n").unwrap();
+        fs::create_dir(dir.path().join(".hidden")).unwrap();
+        fs::write(dir.path().join(".hidden/c.csv"), "x\n1\n").unwrap();
+        let src = source(dir.path(), "").unwrap();
+        assert_eq!(src.tables().unwrap(), ["people", "parts"]);
+
+        let got = read(&src, "people").unwrap();
+        let schema = got.schema();
+        let types: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| format!("{}:{}:{}", f.name(), f.data_type(), f.is_nullable()))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "id:Int64:true",
+                "name:Utf8:true",
+                "score:Float64:true",
+                "ok:Boolean:true",
+                "born:Date32:true",
+                "seen:Timestamp(Millisecond, None):true"
+            ]
+        );
+        assert_eq!(
+            got.column(0).as_ref(),
+            &Int64Array::from(vec![Some(1), None, Some(3)]) as &dyn Array
+        );
+        // Unquoted \N is NULL, quoted "\N" is text, an empty field is an empty string.
+        assert_eq!(
+            got.column(1).as_ref(),
+            &StringArray::from(vec![Some(""), Some("\\N"), None]) as &dyn Array
+        );
+
+        // In a one-column table a blank line is a value: here the empty string.
+        let parts = read(&src, "parts").unwrap();
+        assert_eq!(
+            parts.column(0).as_ref(),
+            &StringArray::from(vec!["foo", "", "2"]) as &dyn Array
+        );
+        // Every column as text.
+        let text = read(&source(dir.path(), "?infer_rows=0").unwrap(), "people").unwrap();
+        assert!(text
+            .schema()
+            .fields()
+            .iter()
+            .all(|f| f.data_type() == &DataType::Utf8));
+
+        let e = src.plan(&TableRef::Query("select 1".into())).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        let e = src.plan(&TableRef::Table("nope".into())).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "csv://{}: table \"nope\" not found (tables: people, parts)",
+                dir.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn errors_name_table_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        fs::write(&path, "a,b\n1,2\n3,4\n5,x\n").unwrap();
+        let e = read(&source(&path, "?infer_rows=2").unwrap(), "t").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidData);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "csv://{0}: table \"t\", file {0}, line 4, column \"b\": 'x' is not a valid Int64",
+                path.display()
+            )
+        );
+        fs::write(&path, "a,b\n1,2\n3\n").unwrap();
+        let e = read(&source(&path, "").unwrap(), "t").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "csv://{0}: table \"t\", file {0}, line 3 has 1 fields, the table has 2 columns",
+                path.display()
+            )
+        );
+        fs::write(dir.path().join("u.csv"), "a,b\n1,\"2\n").unwrap();
+        let e = read(&source(&dir.path().join("u.csv"), "").unwrap(), "u").unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("line 2: a quoted field is not closed"),
+            "{e}"
+        );
+        let e = source(&path, "?delimiter=ab").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::InvalidArguments);
+        let e = source(&path, "?null=a,b").err().unwrap();
+        assert!(
+            e.to_string().contains("null='a,b' holds the delimiter"),
+            "{e}"
+        );
+    }
+
+    fn snapshot(dir: &Path) -> PathBuf {
+        let snap = dir.join("snap");
+        let e: Endpoint = format!("csv://{}", snap.display()).parse().unwrap();
+        let sink = CsvSink::try_new(&e).unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "price",
+            DataType::Decimal128(15, 2),
+            true,
+        )]));
+        let mut w = sink.prepare("t", &schema, IfExists::Fail).unwrap();
+        let prices = Decimal128Array::from(vec![Some(100), None])
+            .with_precision_and_scale(15, 2)
+            .unwrap();
+        w.write(&RecordBatch::try_new(schema, vec![Arc::new(prices)]).unwrap())
+            .unwrap();
+        w.finish().unwrap();
+        sink.commit().unwrap();
+        assert_eq!(
+            fs::read_to_string(snap.join("t/part-00000.csv")).unwrap(),
+            "price\n1.00\n\\N\n"
+        );
+        snap
+    }
+
+    #[test]
+    fn a_snapshot_file_of_another_size_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snapshot(dir.path());
+        fs::write(snap.join("t/part-00000.csv"), "price\n1.00\n\\N\n2.00\n").unwrap();
+        let e = source(&snap, "")
+            .unwrap()
+            .plan(&TableRef::Table("t".into()))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity);
+        assert_eq!(
+            e.to_string(),
+            format!("snapshot {}: file t/part-00000.csv is 19 bytes, the manifest says 14; the snapshot is refused", snap.display())
+        );
+    }
+
+    #[test]
+    fn a_hand_edited_snapshot_file_is_refused_by_its_checksum() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = snapshot(dir.path());
+        // Same size, a value with a digit past the scale: refused before it could be read.
+        fs::write(snap.join("t/part-00000.csv"), "price\n1.005\n\\N").unwrap();
+        let e = source(&snap, "")
+            .unwrap()
+            .plan(&TableRef::Table("t".into()))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity);
+        assert!(
+            e.to_string()
+                .contains("file t/part-00000.csv does not match its SHA-256 checksum"),
+            "{e}"
+        );
     }
 }

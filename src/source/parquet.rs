@@ -153,14 +153,16 @@ impl Source for ParquetSource {
             let file_schema = meta.schema().clone();
             match &schema {
                 None => schema = Some(file_schema),
-                Some(s) if s.fields() != file_schema.fields() => return Err(Error::new(
-                    ErrorKind::InvalidData,
-                    format!(
+                Some(s) if s.fields() != file_schema.fields() => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidData,
+                        format!(
                         "{}: table \"{name}\": {} has another schema than the table's first file",
                         self.name,
                         path.display()
                     ),
-                )),
+                    ))
+                }
                 Some(_) => {}
             }
             let md = meta.metadata();

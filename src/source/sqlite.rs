@@ -24,7 +24,9 @@ use rusqlite::{Connection, OpenFlags};
 use super::{BatchLimits, BatchStream, Partition, PartitionSpec, Source, TablePlan, TableRef};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::types::{decimal, field_with_source, quote_ident, sqlite_read, temporal, SqliteRead};
+use crate::types::{
+    decimal, field_with_source, quote_ident, sqlite_read, temporal, SqliteRead, META_PRIMARY_KEY,
+};
 
 /// What to do with a value whose storage class does not fit its column's declared type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +90,8 @@ impl SqliteSource {
             .map_err(|e| Error::sqlite(format!("{}: cannot open", self.name), e))
     }
 
-    fn columns(&self, conn: &Connection, table: &str) -> Result<Vec<(String, String, bool)>> {
+    /// (name, declared type, NOT NULL, position in the primary key or 0) of each column.
+    fn columns(&self, conn: &Connection, table: &str) -> Result<Vec<(String, String, bool, i64)>> {
         let sql = format!("PRAGMA table_info({})", quote_ident(table));
         let mut stmt = conn.prepare(&sql).map_err(|e| self.err(table, e))?;
         let rows = stmt
@@ -99,7 +102,7 @@ impl SqliteSource {
                 let pk: i64 = r.get(5)?;
                 // An INTEGER PRIMARY KEY is the rowid: never NULL.
                 let rowid_alias = pk == 1 && declared.eq_ignore_ascii_case("INTEGER");
-                Ok((name, declared, notnull || rowid_alias))
+                Ok((name, declared, notnull || rowid_alias, pk))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(table, e))?;
@@ -183,7 +186,7 @@ impl Source for SqliteSource {
                 }
                 let from = quote_ident(name);
                 let mut fields = Vec::new();
-                for (column, declared, not_null) in self.columns(&conn, name)? {
+                for (column, declared, not_null, pk) in self.columns(&conn, name)? {
                     let read = match sqlite_read(&declared) {
                         SqliteRead::Infer => self.infer(&conn, &from, &column)?,
                         r => r,
@@ -191,9 +194,13 @@ impl Source for SqliteSource {
                     let dt = read
                         .arrow_type()
                         .ok_or_else(|| Error::internal("unresolved read"))?;
-                    fields.push(field_with_source(
-                        &column, dt, !not_null, "sqlite", &declared,
-                    ));
+                    let mut field = field_with_source(&column, dt, !not_null, "sqlite", &declared);
+                    if pk > 0 {
+                        let mut meta = field.metadata().clone();
+                        meta.insert(META_PRIMARY_KEY.to_string(), pk.to_string());
+                        field = field.with_metadata(meta);
+                    }
+                    fields.push(field);
                 }
                 // Rowid ranges make partitions; a WITHOUT ROWID table is read whole.
                 let bounds = conn.query_row(

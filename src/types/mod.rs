@@ -16,6 +16,9 @@ pub const META_SOURCE_TYPE: &str = "ferry.source_type";
 /// Field-metadata key naming the dialect of [`META_SOURCE_TYPE`] (`sqlite`, `postgres`, ...).
 pub const META_SOURCE: &str = "ferry.source";
 
+/// Field-metadata key marking a primary-key column: its 1-based position in the key.
+pub const META_PRIMARY_KEY: &str = "ferry.primary_key";
+
 /// The largest decimal precision SQLite's NUMERIC storage holds exactly: an f64 carries any
 /// 15-digit decimal and gives it back (DBL_DIG).
 pub const SQLITE_EXACT_REAL_DIGITS: u8 = 15;
@@ -54,6 +57,11 @@ pub fn field_with_source(
     }
     meta.insert(META_SOURCE.to_string(), dialect.to_string());
     Field::new(name, data_type, nullable).with_metadata(meta)
+}
+
+/// The field's position in its table's primary key, if a source recorded one.
+pub fn primary_key_position(field: &Field) -> Option<u32> {
+    field.metadata().get(META_PRIMARY_KEY)?.parse().ok()
 }
 
 /// The declared source type of a field and its dialect, if a source recorded them.

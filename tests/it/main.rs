@@ -1,1 +1,8 @@
+//! ferry's integration tests: one binary, one module per area.
 
+mod cli;
+mod docs;
+mod failures;
+mod hard_types;
+mod roundtrip;
+mod support;
