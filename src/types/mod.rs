@@ -316,8 +316,8 @@ const SQLITE_SOURCE_ROWS: &[(&str, &str)] = &[
     ("DECIMAL(p,s), NUMERIC(p,s), DECIMAL_TEXT(p,s)", "integer, real or text; exact at scale s, else an error"),
     ("BOOLEAN, BOOL", "integer 0 or 1"),
     ("DATE", "text YYYY-MM-DD"),
-    ("TIME", "text HH:MM:SS[.fff|.ffffff]"),
-    ("DATETIME, TIMESTAMP", "text YYYY-MM-DD HH:MM:SS[.fff|.ffffff]"),
+    ("TIME", "text HH:MM:SS[.fff or .ffffff]"),
+    ("DATETIME, TIMESTAMP", "text YYYY-MM-DD HH:MM:SS[.fff or .ffffff]"),
     ("TIMESTAMPTZ", "text as TIMESTAMP with +00:00, UTC"),
     ("no type, NUMERIC, other (BLOB/NUMERIC affinity)", "decided by a scan: all integer -> Int64, integer/real -> Float64, text -> Utf8, blob -> Binary; mixed -> an error"),
 ];
@@ -381,9 +381,12 @@ pub fn mapping_markdown() -> String {
         "### SQLite source\n\n| declared type | values accepted | Arrow type |\n|---|---|---|\n",
     );
     for ((decl, accepted), example) in SQLITE_SOURCE_ROWS.iter().zip(SQLITE_SOURCE_EXAMPLES) {
-        let arrow = match sqlite_read(example).arrow_type() {
-            Some(t) => format!("`{t}`"),
-            None => "by scan".to_string(),
+        let arrow = match sqlite_read(example) {
+            SqliteRead::Decimal { .. } => "`Decimal128(p, s)`; `Decimal256(p, s)` above 38 digits".into(),
+            read => match read.arrow_type() {
+                Some(t) => format!("`{t}`"),
+                None => "by scan".to_string(),
+            },
         };
         out.push_str(&format!("| {decl} | {accepted} | {arrow} |\n"));
     }
