@@ -1147,7 +1147,7 @@ mod tests {
         let hard = hard_batch();
         let batch = hard.project(&[5, 13, 14, 16, 23]).unwrap(); // i64, f64b, d15, s, date
         let q = "?delimiter=%3B&quote=%27&null=NULL&header=false";
-        write(&file, q, "hard", &[batch.clone()]).unwrap();
+        write(&file, q, "hard", std::slice::from_ref(&batch)).unwrap();
         let names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -1215,7 +1215,13 @@ mod tests {
             ],
         )
         .unwrap();
-        let e = write(&dir.path().join("snap"), "", "t", &[batch.clone()]).unwrap_err();
+        let e = write(
+            &dir.path().join("snap"),
+            "",
+            "t",
+            std::slice::from_ref(&batch),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidData);
         assert_eq!(
             e.to_string(),
@@ -1234,7 +1240,7 @@ mod tests {
             &dir.path().join("snap"),
             "?null=NULL",
             "t",
-            &[batch.clone()],
+            std::slice::from_ref(&batch),
         )
         .unwrap();
         assert_eq!(read(&dir.path().join("snap"), "", "t").unwrap(), batch);

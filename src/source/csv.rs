@@ -22,11 +22,10 @@ use std::sync::Arc;
 
 use arrow::array::timezone::Tz;
 use arrow::array::{
-    Array, ArrayRef, ArrowPrimitiveType, BinaryArray, BinaryViewArray, BooleanArray,
-    Decimal128Array, Decimal256Array, FixedSizeBinaryArray, LargeBinaryArray, LargeStringArray,
-    NullArray, PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray, StringBuilder,
-    StringViewArray, TimestampMicrosecondArray, TimestampMillisecondArray,
-    TimestampNanosecondArray, TimestampSecondArray,
+    make_array, Array, ArrayRef, ArrowPrimitiveType, BinaryArray, BinaryViewArray, BooleanArray,
+    Date32Array, Decimal128Array, Decimal256Array, FixedSizeBinaryArray, Int64Array,
+    LargeBinaryArray, LargeStringArray, NullArray, PrimitiveArray, RecordBatch, RecordBatchOptions,
+    StringArray, StringBuilder, StringViewArray,
 };
 use arrow::compute::kernels::cast_utils::{string_to_datetime, string_to_time_nanoseconds, Parser};
 use arrow::datatypes::*;
@@ -336,28 +335,25 @@ fn shown(s: &str) -> String {
     }
 }
 
-type Decoded = std::result::Result<ArrayRef, (usize, String)>;
+/// A decoded column, or the row that failed and why.
+type Decoded<T = ArrayRef> = std::result::Result<T, (usize, String)>;
 
-fn parse_with<T: ArrowPrimitiveType>(
+/// Decodes each non-null value with `f`, stopping at the first failure.
+fn each<T, C: FromIterator<Option<T>>>(
     text: &StringArray,
-    what: &str,
-    parse: impl Fn(&str) -> Option<T::Native>,
-) -> std::result::Result<PrimitiveArray<T>, (usize, String)> {
-    text.iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.map(|s| parse(s).ok_or_else(|| (i, format!("{} is not a valid {what}", shown(s)))))
-                .transpose()
-        })
-        .collect()
+    f: impl Fn(&str) -> std::result::Result<T, String>,
+) -> Decoded<C> {
+    let value = |(i, v): (usize, Option<&str>)| v.map(|s| f(s).map_err(|why| (i, why))).transpose();
+    text.iter().enumerate().map(value).collect()
+}
+
+fn invalid(s: &str, what: impl std::fmt::Display) -> String {
+    format!("{} is not a valid {what}", shown(s))
 }
 
 fn primitive<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded {
-    Ok(Arc::new(parse_with::<T>(
-        text,
-        &T::DATA_TYPE.to_string(),
-        T::parse,
-    )?))
+    let parse = |s: &str| T::parse(s).ok_or_else(|| invalid(s, T::DATA_TYPE));
+    Ok(Arc::new(each::<_, PrimitiveArray<T>>(text, parse)?))
 }
 
 /// The significant digits and power of ten of a number's text (`-12.50e3` -> (true, "125", 2)),
@@ -394,25 +390,21 @@ fn float<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded
 where
     T::Native: std::fmt::LowerExp,
 {
-    let parse = |i: usize, s: &str| {
-        let f = T::parse(s)
-            .ok_or_else(|| (i, format!("{} is not a valid {}", shown(s), T::DATA_TYPE)))?;
+    let parse = |s: &str| {
+        let f = T::parse(s).ok_or_else(|| invalid(s, T::DATA_TYPE))?;
         match significant(s) {
-            Some(digits) if significant(&format!("{f:e}")).as_ref() != Some(&digits) => Err((i, format!(
-                "{} has more significant digits than {} keeps (a column whose type was inferred is read \
-                 as text with ?infer_rows=0)",
+            Some(digits) if significant(&format!("{f:e}")).as_ref() != Some(&digits) => {
+                Err(format!(
+                "{} has more significant digits than {} keeps (a column whose type was inferred \
+                 is read as text with ?infer_rows=0)",
                 shown(s),
                 T::DATA_TYPE
-            ))),
+            ))
+            }
             _ => Ok(f), // the same number, or NaN or an infinity
         }
     };
-    let values: std::result::Result<PrimitiveArray<T>, _> = text
-        .iter()
-        .enumerate()
-        .map(|(i, v)| v.map(|s| parse(i, s)).transpose())
-        .collect();
-    Ok(Arc::new(values?))
+    Ok(Arc::new(each::<_, PrimitiveArray<T>>(text, parse)?))
 }
 
 /// A count of `unit`s from nanoseconds, refused if it would drop digits.
@@ -431,114 +423,50 @@ where
     T::Native: TryFrom<i64>,
 {
     let parse = |s: &str| {
-        let n = string_to_time_nanoseconds(s).ok()?;
-        in_unit(n, unit)?.try_into().ok()
+        let n = string_to_time_nanoseconds(s).ok();
+        let v = n.and_then(|n| in_unit(n, unit)?.try_into().ok());
+        v.ok_or_else(|| invalid(s, format!("time with {unit:?} precision")))
     };
-    Ok(Arc::new(parse_with::<T>(
-        text,
-        &format!("time with {unit:?} precision"),
-        parse,
-    )?))
+    Ok(Arc::new(each::<_, PrimitiveArray<T>>(text, parse)?))
 }
 
-fn instants<Z: TimeZone>(
-    text: &StringArray,
-    zone: &Z,
-    unit: &TimeUnit,
-) -> std::result::Result<Vec<Option<i64>>, (usize, String)> {
+fn instants<Z: TimeZone>(text: &StringArray, zone: &Z, unit: &TimeUnit) -> Decoded<Int64Array> {
     let parse = |s: &str| {
-        let t = string_to_datetime(zone, s).ok()?;
-        let sub = in_unit(i64::from(t.timestamp_subsec_nanos()), unit)?;
-        let per_second = in_unit(1_000_000_000, unit)?;
-        // In i128: near the ends of the nanosecond range the whole seconds alone overflow.
-        (i128::from(t.timestamp()) * i128::from(per_second) + i128::from(sub))
-            .try_into()
-            .ok()
+        let t = string_to_datetime(zone, s).ok();
+        let v = t.and_then(|t| {
+            let sub = in_unit(i64::from(t.timestamp_subsec_nanos()), unit)?;
+            let per_second = in_unit(1_000_000_000, unit)?;
+            // In i128: near the ends of the nanosecond range the whole seconds alone overflow.
+            let v = i128::from(t.timestamp()) * i128::from(per_second) + i128::from(sub);
+            v.try_into().ok()
+        });
+        v.ok_or_else(|| invalid(s, format!("timestamp with {unit:?} precision")))
     };
-    let what = format!("timestamp with {unit:?} precision");
-    text.iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.map(|s| parse(s).ok_or_else(|| (i, format!("{} is not a valid {what}", shown(s)))))
-                .transpose()
-        })
-        .collect()
+    each(text, parse)
 }
 
-fn timestamp(text: &StringArray, unit: &TimeUnit, tz: &Option<Arc<str>>) -> Decoded {
-    // The sink writes an offset with every value of a zoned column, so a zone that arrow cannot
-    // load without chrono-tz (a name such as `UTC` or `Europe/Paris`) is not needed to read it.
-    let values = match tz.as_deref().map(str::parse::<Tz>) {
-        Some(Ok(zone)) => instants(text, &zone, unit)?,
-        _ => instants(text, &Utc, unit)?,
-    };
-    Ok(match unit {
-        TimeUnit::Second => {
-            Arc::new(TimestampSecondArray::from(values).with_timezone_opt(tz.clone()))
-        }
-        TimeUnit::Millisecond => {
-            Arc::new(TimestampMillisecondArray::from(values).with_timezone_opt(tz.clone()))
-        }
-        TimeUnit::Microsecond => {
-            Arc::new(TimestampMicrosecondArray::from(values).with_timezone_opt(tz.clone()))
-        }
-        TimeUnit::Nanosecond => {
-            Arc::new(TimestampNanosecondArray::from(values).with_timezone_opt(tz.clone()))
-        }
-    })
-}
-
-fn unhex(
-    text: &StringArray,
-    width: Option<i32>,
-) -> std::result::Result<Vec<Option<Vec<u8>>>, (usize, String)> {
-    text.iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.map(|s| match hex::decode(s) {
-                Ok(b) if width.is_none_or(|w| b.len() == w as usize) => Ok(b),
-                Ok(b) => Err((
-                    i,
-                    format!(
-                        "{} is {} bytes, the column holds {}",
-                        shown(s),
-                        b.len(),
-                        width.unwrap_or(0)
-                    ),
-                )),
-                Err(e) => Err((i, format!("{} is not hexadecimal: {e}", shown(s)))),
-            })
-            .transpose()
-        })
-        .collect()
-}
-
-fn decimals(
-    text: &StringArray,
-    p: u8,
-    s: i8,
-) -> std::result::Result<Vec<Option<i256>>, (usize, String)> {
-    text.iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.map(|t| {
-                decimal::parse_exact(t, p, s).ok_or_else(|| {
-                    (
-                        i,
-                        format!("{} does not fit DECIMAL({p},{s}) exactly", shown(t)),
-                    )
-                })
-            })
-            .transpose()
-        })
-        .collect()
+fn unhex(s: &str, width: Option<i32>) -> std::result::Result<Vec<u8>, String> {
+    match hex::decode(s) {
+        Ok(b) if width.is_none_or(|w| b.len() == w as usize) => Ok(b),
+        Ok(b) => Err(format!(
+            "{} is {} bytes, the column holds {}",
+            shown(s),
+            b.len(),
+            width.unwrap_or(0)
+        )),
+        Err(e) => Err(format!("{} is not hexadecimal: {e}", shown(s))),
+    }
 }
 
 /// Decodes one column of text (NULLs already found) into `data_type`; on failure, the row and why.
 /// The CSV sink writes only the types this reads back.
 pub fn decode_column(text: &StringArray, data_type: &DataType) -> Decoded {
     use DataType::*;
-    let bad_type = |e: arrow::error::ArrowError| (0, e.to_string());
+    let arrow_error = |e: arrow::error::ArrowError| (0, e.to_string());
+    let exact = |s: &str, p: u8, sc: i8| {
+        decimal::parse_exact(s, p, sc)
+            .ok_or_else(|| format!("{} does not fit DECIMAL({p},{sc}) exactly", shown(s)))
+    };
     Ok(match data_type {
         Null => match (0..text.len()).find(|&i| text.is_valid(i)) {
             None => Arc::new(NullArray::new(text.len())),
@@ -549,19 +477,13 @@ pub fn decode_column(text: &StringArray, data_type: &DataType) -> Decoded {
                 ))
             }
         },
-        Boolean => {
-            let parse = |i: usize, s: &str| match s.to_ascii_lowercase().as_str() {
+        Boolean => Arc::new(each::<_, BooleanArray>(text, |s| {
+            match s.to_ascii_lowercase().as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err((i, format!("{} is not true or false", shown(s)))),
-            };
-            let values: std::result::Result<BooleanArray, _> = text
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v.map(|s| parse(i, s)).transpose())
-                .collect();
-            Arc::new(values?)
-        }
+                _ => Err(format!("{} is not true or false", shown(s))),
+            }
+        })?),
         Int8 => primitive::<Int8Type>(text)?,
         Int16 => primitive::<Int16Type>(text)?,
         Int32 => primitive::<Int32Type>(text)?,
@@ -573,52 +495,58 @@ pub fn decode_column(text: &StringArray, data_type: &DataType) -> Decoded {
         Float16 => primitive::<Float16Type>(text)?,
         Float32 => float::<Float32Type>(text)?,
         Float64 => float::<Float64Type>(text)?,
-        Decimal128(p, s) => {
-            // At most 38 digits, as parse_exact checked: every value fits an i128.
-            let v = decimals(text, *p, *s)?
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    v.map(|v| v.to_i128().ok_or((i, "out of range".to_string())))
-                        .transpose()
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            Arc::new(
-                Decimal128Array::from(v)
-                    .with_precision_and_scale(*p, *s)
-                    .map_err(bad_type)?,
-            )
-        }
-        Decimal256(p, s) => Arc::new(
-            Decimal256Array::from(decimals(text, *p, *s)?)
-                .with_precision_and_scale(*p, *s)
-                .map_err(bad_type)?,
+        // At most 38 digits, as parse_exact checks: every value fits an i128.
+        Decimal128(p, sc) => Arc::new(
+            each::<_, Decimal128Array>(text, |s| {
+                exact(s, *p, *sc)?
+                    .to_i128()
+                    .ok_or_else(|| invalid(s, data_type))
+            })?
+            .with_precision_and_scale(*p, *sc)
+            .map_err(arrow_error)?,
+        ),
+        Decimal256(p, sc) => Arc::new(
+            each::<_, Decimal256Array>(text, |s| exact(s, *p, *sc))?
+                .with_precision_and_scale(*p, *sc)
+                .map_err(arrow_error)?,
         ),
         Utf8 => Arc::new(text.clone()),
         LargeUtf8 => Arc::new(text.iter().collect::<LargeStringArray>()),
         Utf8View => Arc::new(text.iter().collect::<StringViewArray>()),
-        Binary => Arc::new(unhex(text, None)?.into_iter().collect::<BinaryArray>()),
-        LargeBinary => Arc::new(unhex(text, None)?.into_iter().collect::<LargeBinaryArray>()),
-        BinaryView => Arc::new(unhex(text, None)?.into_iter().collect::<BinaryViewArray>()),
+        Binary => Arc::new(each::<_, BinaryArray>(text, |s| unhex(s, None))?),
+        LargeBinary => Arc::new(each::<_, LargeBinaryArray>(text, |s| unhex(s, None))?),
+        BinaryView => Arc::new(each::<_, BinaryViewArray>(text, |s| unhex(s, None))?),
         FixedSizeBinary(w) => {
-            let values = unhex(text, Some(*w))?;
-            Arc::new(
-                FixedSizeBinaryArray::try_from_sparse_iter_with_size(values.into_iter(), *w)
-                    .map_err(bad_type)?,
-            )
+            let values: Vec<Option<Vec<u8>>> = each(text, |s| unhex(s, Some(*w)))?;
+            let array =
+                FixedSizeBinaryArray::try_from_sparse_iter_with_size(values.into_iter(), *w);
+            Arc::new(array.map_err(arrow_error)?)
         }
         // arrow's date parser also takes a timestamp and drops its time: only a date is a date.
-        Date32 => Arc::new(parse_with::<Date32Type>(text, "date (YYYY-MM-DD)", |s| {
-            (s.len() <= 10 || s.starts_with(['+', '-']))
-                .then(|| Date32Type::parse(s))
-                .flatten()
+        Date32 => Arc::new(each::<_, Date32Array>(text, |s| {
+            let date = (s.len() <= 10 || s.starts_with(['+', '-'])).then(|| Date32Type::parse(s));
+            date.flatten()
+                .ok_or_else(|| invalid(s, "date (YYYY-MM-DD)"))
         })?),
         Date64 => primitive::<Date64Type>(text)?,
         Time32(u @ TimeUnit::Second) => time::<Time32SecondType>(text, u)?,
         Time32(u @ TimeUnit::Millisecond) => time::<Time32MillisecondType>(text, u)?,
         Time64(u @ TimeUnit::Microsecond) => time::<Time64MicrosecondType>(text, u)?,
         Time64(u @ TimeUnit::Nanosecond) => time::<Time64NanosecondType>(text, u)?,
-        Timestamp(unit, tz) => timestamp(text, unit, tz)?,
+        Timestamp(unit, tz) => {
+            // The sink writes an offset with every value of a zoned column, so a zone arrow cannot
+            // load without chrono-tz (a name such as `UTC` or `Europe/Paris`) is not needed here.
+            let values = match tz.as_deref().map(str::parse::<Tz>) {
+                Some(Ok(zone)) => instants(text, &zone, unit)?,
+                _ => instants(text, &Utc, unit)?,
+            };
+            let data = values
+                .into_data()
+                .into_builder()
+                .data_type(data_type.clone())
+                .build();
+            make_array(data.map_err(arrow_error)?)
+        }
         other => return Err((0, format!("CSV cannot carry values of type {other}"))),
     })
 }
@@ -754,52 +682,33 @@ impl CsvSource {
                 .map(|i| format!("column_{i}"))
                 .collect()
         };
-        // arrow-csv takes empty fields for NULL and `\N` for text, so it is given the sample in
-        // its own terms: a NULL as an empty field, an empty string as `"` (text to it), any other
+        // arrow-csv takes an empty field for NULL and `\N` for text, so it is given the sample in
+        // its own terms: NULL as an empty field, an empty string as `"` (text to it), any other
         // value quoted.
-        let mut sample = Vec::new();
-        let mut push = |fields: &mut dyn Iterator<Item = Option<&[u8]>>| {
-            for (i, f) in fields.enumerate() {
-                if i > 0 {
-                    sample.push(b',');
-                }
-                match f {
-                    None => {}
-                    Some(b"") => sample.extend_from_slice(b"\"\"\"\""),
-                    Some(v) => {
-                        sample.push(b'"');
-                        for &b in v {
-                            sample.extend_from_slice(if b == b'"' {
-                                b"\"\""
-                            } else {
-                                std::slice::from_ref(&b)
-                            });
-                        }
-                        sample.push(b'"');
-                    }
-                }
-            }
-            sample.push(b'\n');
+        let quote = |f: Option<&[u8]>| match f {
+            None => String::new(),
+            Some(b"") => "\"\"\"\"".to_string(),
+            Some(v) => format!("\"{}\"", String::from_utf8_lossy(v).replace('"', "\"\"")),
         };
-        push(&mut names.iter().map(|n| Some(n.as_bytes())));
-        let mut rows = 0;
+        let header: Vec<String> = names.iter().map(|n| quote(Some(n.as_bytes()))).collect();
+        let mut sample = header.join(",") + "\n";
+        let null = format.null.as_bytes();
         let mut have_row = !format.header;
-        while rows < self.infer_rows {
-            if !have_row
-                && records
-                    .next_row(Some(names.len()))
-                    .map_err(|e| read_error(&ctx, e))?
-                    .is_none()
-            {
+        for _ in 0..self.infer_rows {
+            let next = |r: &mut Records<_>| {
+                r.next_row(Some(names.len()))
+                    .map_err(|e| read_error(&ctx, e))
+            };
+            if !std::mem::take(&mut have_row) && next(&mut records)?.is_none() {
                 break;
             }
-            have_row = false;
-            let null = format.null.as_bytes();
-            push(&mut (0..names.len()).map(|i| match records.field(i) {
-                (v, false) if v == null => None,
-                (v, _) => Some(v),
-            }));
-            rows += 1;
+            let row: Vec<String> = (0..names.len())
+                .map(|i| match records.field(i) {
+                    (v, false) if v == null => quote(None),
+                    (v, _) => quote(Some(v)),
+                })
+                .collect();
+            sample += &(row.join(",") + "\n");
         }
         let (inferred, _) = arrow::csv::reader::Format::default()
             .with_header(true)
@@ -1059,7 +968,7 @@ impl Iterator for Batches {
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::{AsArray, Int64Array};
+    use arrow::array::AsArray;
     use arrow::compute::concat_batches;
 
     use super::*;
@@ -1082,7 +991,10 @@ mod tests {
         Ok(concat_batches(&plan.schema, &batches).unwrap())
     }
 
-    fn records(text: &str, format: &CsvFormat) -> io::Result<Vec<(u64, Vec<(String, bool)>)>> {
+    /// Each record's line, and its fields with whether they were quoted.
+    type Split = Vec<(u64, Vec<(String, bool)>)>;
+
+    fn records(text: &str, format: &CsvFormat) -> io::Result<Split> {
         let mut r = Records::new(text.as_bytes(), format)?;
         let mut out = Vec::new();
         while let Some(line) = r.next_record()? {

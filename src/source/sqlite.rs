@@ -339,7 +339,7 @@ fn whole() -> Partition {
 /// Splits rowids `lo..=hi` into ranges of about `per` rows.
 fn rowid_partitions(lo: i64, hi: i64, count: i64, per: i64) -> Vec<Partition> {
     let parts = ((count + per - 1) / per).max(1);
-    let span = (hi as i128 - lo as i128 + 1) as i128;
+    let span = hi as i128 - lo as i128 + 1;
     let step = (span + parts as i128 - 1) / parts as i128;
     (0..parts)
         .map(|i| {

@@ -366,9 +366,9 @@ fn csv_form(t: &DataType) -> &'static str {
         DataType::Decimal128(..) | DataType::Decimal256(..) => "plain decimal text, exact",
         DataType::Binary => "hex",
         DataType::Date32 => "YYYY-MM-DD",
-        DataType::Time64(_) => "HH:MM:SS.ffffff",
-        DataType::Timestamp(_, None) => "YYYY-MM-DDTHH:MM:SS.ffffff",
-        DataType::Timestamp(_, Some(_)) => "RFC 3339 with offset",
+        DataType::Time64(_) => "HH:MM:SS[.fraction]",
+        DataType::Timestamp(_, None) => "YYYY-MM-DDTHH:MM:SS[.fraction]",
+        DataType::Timestamp(_, Some(_)) => "YYYY-MM-DDTHH:MM:SS[.fraction]+HH:MM",
         DataType::Utf8 => "text; NULL is the null string (default \\N)",
         _ => "decimal text",
     }
@@ -382,7 +382,9 @@ pub fn mapping_markdown() -> String {
     );
     for ((decl, accepted), example) in SQLITE_SOURCE_ROWS.iter().zip(SQLITE_SOURCE_EXAMPLES) {
         let arrow = match sqlite_read(example) {
-            SqliteRead::Decimal { .. } => "`Decimal128(p, s)`; `Decimal256(p, s)` above 38 digits".into(),
+            SqliteRead::Decimal { .. } => {
+                "`Decimal128(p, s)`; `Decimal256(p, s)` above 38 digits".into()
+            }
             read => match read.arrow_type() {
                 Some(t) => format!("`{t}`"),
                 None => "by scan".to_string(),
