@@ -33,7 +33,9 @@ measure() {
     local name=$1 rows=$2; shift 2
     local walls=() rss=0 out
     for _ in $(seq "$RUNS"); do
-        out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        /usr/bin/time -o "$DATA/time.out" -f '%e %M' "$@" >/dev/null 2>"$DATA/stderr.out" ||
+            { cat "$DATA/stderr.out" >&2; echo "$name failed" >&2; exit 1; }
+        out=$(tail -1 "$DATA/time.out")
         walls+=("${out% *}")
         local kb=${out#* }
         (( kb > rss )) && rss=$kb

@@ -26,7 +26,7 @@ pub struct ParquetOptions {
 }
 
 impl ParquetOptions {
-    pub const DEFAULT_ROW_GROUP_ROWS: usize = 262_144;
+    pub const DEFAULT_ROW_GROUP_ROWS: usize = 131_072;
     pub const DEFAULT_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
     fn from_endpoint(e: &Endpoint) -> Result<Self> {

@@ -95,7 +95,7 @@ pub struct BatchLimits {
 }
 
 impl BatchLimits {
-    pub const DEFAULT_ROWS: usize = 65_536;
+    pub const DEFAULT_ROWS: usize = 16_384;
     pub const DEFAULT_BYTES: usize = 16 * 1024 * 1024;
 }
 
