@@ -287,6 +287,7 @@ enum BindKind {
     /// Decimals: text into a TEXT-affinity column, else integer or real when exact.
     Decimal {
         text: bool,
+        precision: u8,
         scale: i8,
     },
     Text,
@@ -314,9 +315,11 @@ impl Binder {
             D::UInt64 => BindKind::Unsigned { text },
             D::Float16 | D::Float32 | D::Float64 => BindKind::Real,
             D::Boolean => BindKind::Boolean,
-            D::Decimal128(_, s) | D::Decimal256(_, s) if *s >= 0 => {
-                BindKind::Decimal { text, scale: *s }
-            }
+            D::Decimal128(p, s) | D::Decimal256(p, s) if *s >= 0 => BindKind::Decimal {
+                text,
+                precision: *p,
+                scale: *s,
+            },
             D::Utf8 | D::LargeUtf8 | D::Utf8View => BindKind::Text,
             D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_) => BindKind::Blob,
             D::Date32 | D::Date64 => BindKind::Date,
@@ -396,14 +399,18 @@ impl Binder {
                 owned(Value::Real(f))
             }
             BindKind::Boolean => owned(Value::Integer(a.as_boolean().value(row) as i64)),
-            BindKind::Decimal { text, scale } => {
+            BindKind::Decimal {
+                text,
+                precision,
+                scale,
+            } => {
                 let v = match a.data_type() {
                     DataType::Decimal128(..) => arrow::datatypes::i256::from_i128(
                         a.as_primitive::<Decimal128Type>().value(row),
                     ),
                     _ => a.as_primitive::<Decimal256Type>().value(row),
                 };
-                decimal_value(v, scale, text).map(ToSqlOutput::Owned)
+                decimal_value(v, precision, scale, text).map(ToSqlOutput::Owned)
             }
             BindKind::Text => Ok(ToSqlOutput::Borrowed(ValueRef::Text(
                 a.as_string::<i32>().value(row).as_bytes(),
@@ -447,12 +454,22 @@ fn exact_micros(a: &ArrayRef, column: &str) -> Result<()> {
     }
 }
 
+/// Powers of ten that an f64 holds exactly.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 /// A decimal as SQLite stores it exactly: text in a TEXT-affinity column; else an integer when
 /// it has no fraction and fits, else a real when the f64 gives the same decimal back.
-fn decimal_value(v: arrow::datatypes::i256, scale: i8, text: bool) -> Result<Value, String> {
-    let s = decimal::format(v, scale);
+fn decimal_value(
+    v: arrow::datatypes::i256,
+    precision: u8,
+    scale: i8,
+    text: bool,
+) -> Result<Value, String> {
     if text {
-        return Ok(Value::Text(s));
+        return Ok(Value::Text(decimal::format(v, scale)));
     }
     let ten_s = arrow::datatypes::i256::from_i128(10i128.pow(scale as u32));
     if v.wrapping_rem(ten_s) == arrow::datatypes::i256::ZERO {
@@ -464,6 +481,15 @@ fn decimal_value(v: arrow::datatypes::i256, scale: i8, text: bool) -> Result<Val
             return Ok(Value::Integer(i));
         }
     }
+    // Up to 15 digits an f64 holds the decimal exactly (DBL_DIG), and dividing the exact
+    // integer by the exact power of ten rounds once, to the same f64 that parsing the text
+    // gives: no text round trip on this hot path.
+    if precision <= crate::types::SQLITE_EXACT_REAL_DIGITS && scale <= 22 {
+        if let Some(i) = v.to_i128() {
+            return Ok(Value::Real(i as f64 / POW10[scale as usize]));
+        }
+    }
+    let s = decimal::format(v, scale);
     let f: f64 = s.parse().map_err(|_| format!("{s} is not a number"))?;
     if decimal::from_f64_exact(f, 76, scale) == Some(v) {
         return Ok(Value::Real(f));
@@ -479,26 +505,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fast_decimal_to_real_equals_parsing_the_text() {
+        let mut x: i64 = 1;
+        for i in 0..200_000i64 {
+            // A spread of magnitudes up to 15 digits, both signs.
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = (x % 10i64.pow((i % 15 + 1) as u32)) as i128;
+            for scale in [1i8, 2, 4, 7, 12] {
+                let d = arrow::datatypes::i256::from_i128(v);
+                let text: f64 = decimal::format(d, scale).parse().unwrap();
+                match decimal_value(d, 15, scale, false).unwrap() {
+                    Value::Real(f) => assert_eq!(f.to_bits(), text.to_bits(), "{v} scale {scale}"),
+                    Value::Integer(n) => assert_eq!(n as f64, text),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
     fn decimals_are_stored_exactly_or_refused() {
         let d = |s: &str, p, sc| decimal::parse_exact(s, p, sc).unwrap();
         assert_eq!(
-            decimal_value(d("17.00", 15, 2), 2, false),
+            decimal_value(d("17.00", 15, 2), 15, 2, false),
             Ok(Value::Integer(17))
         );
         assert_eq!(
-            decimal_value(d("0.04", 15, 2), 2, false),
+            decimal_value(d("0.04", 15, 2), 15, 2, false),
             Ok(Value::Real(0.04))
         );
         assert_eq!(
-            decimal_value(d("-901.5", 15, 2), 2, false),
+            decimal_value(d("-901.5", 15, 2), 15, 2, false),
             Ok(Value::Real(-901.5))
         );
         let wide = "12345678901234567890.12345678901234567890";
-        assert!(decimal_value(d(wide, 40, 20), 20, false)
+        assert!(decimal_value(d(wide, 40, 20), 40, 20, false)
             .unwrap_err()
             .contains("DECIMAL_TEXT"));
         assert_eq!(
-            decimal_value(d(wide, 40, 20), 20, true),
+            decimal_value(d(wide, 40, 20), 40, 20, true),
             Ok(Value::Text(wide.into()))
         );
     }
