@@ -4,6 +4,7 @@
 //! them into place and publishes the manifest last, atomically (write, fsync, rename). A snapshot
 //! directory without a manifest but with the `_ferry_incomplete` marker is refused at load, and
 //! a file whose size or checksum differs from the manifest is refused, naming the file.
+//! A file sink writes to a [`FileTarget`]: such a snapshot, or a single file holding one table.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
@@ -260,7 +261,7 @@ impl SnapshotDir {
         table: &str,
         mode: IfExists,
         schema: Schema,
-        files: Vec<(PathBuf, u64, String, u64)>,
+        files: Vec<WrittenFile>,
     ) -> Result<()> {
         let rows = files.iter().map(|f| f.3).sum();
         let files = files
@@ -444,6 +445,186 @@ impl Drop for SnapshotDir {
             let _ = fs::remove_dir_all(&self.root);
         } else {
             let _ = fs::remove_dir_all(self.root.join(STAGING));
+        }
+    }
+}
+
+/// Where a file sink writes: a snapshot directory, or a single file that holds one table,
+/// written under a temporary name and renamed into place at commit.
+pub enum FileTarget {
+    Snapshot(SnapshotDir),
+    /// A single file: its path, the format's name for messages and, once written, its
+    /// temporary file.
+    File {
+        path: PathBuf,
+        format_name: &'static str,
+        file_format: &'static str,
+        pending: Mutex<Option<(PathBuf, IfExists)>>,
+    },
+}
+
+/// A table's files as a writer closed them: path, size, SHA-256, rows.
+pub type WrittenFile = (PathBuf, u64, String, u64);
+
+impl FileTarget {
+    /// Whether `path` names a single file of `file_format` (its extension, in any case).
+    pub fn is_single_file(path: &Path, file_format: &str) -> bool {
+        path.extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case(file_format))
+    }
+
+    /// Opens `path`: a single file if its extension is `file_format`, else a snapshot directory
+    /// (see [`SnapshotDir::open`]). `format_name` names the format in messages (`Parquet`).
+    pub fn open(path: &Path, file_format: &'static str, format_name: &'static str) -> Result<Self> {
+        if Self::is_single_file(path, file_format) {
+            Ok(FileTarget::File {
+                path: path.to_path_buf(),
+                format_name,
+                file_format,
+                pending: Mutex::new(None),
+            })
+        } else {
+            Ok(FileTarget::Snapshot(SnapshotDir::open(path, file_format)?))
+        }
+    }
+
+    /// The snapshot directory, if the target is one.
+    pub fn snapshot(&self) -> Option<&SnapshotDir> {
+        match self {
+            FileTarget::Snapshot(s) => Some(s),
+            FileTarget::File { .. } => None,
+        }
+    }
+
+    /// Whether `table` exists: in the snapshot, or as the single file.
+    pub fn exists(&self, table: &str) -> Result<bool> {
+        match self {
+            FileTarget::Snapshot(s) => s.exists(table),
+            FileTarget::File { path, .. } => Ok(path.exists()),
+        }
+    }
+
+    /// Where `table` is written, for messages: the part files' pattern or the file's path.
+    pub fn location(&self, table: &str) -> String {
+        match self {
+            FileTarget::Snapshot(s) => format!(
+                "{}/part-*.{}",
+                s.root().join(table).display(),
+                s.file_format
+            ),
+            FileTarget::File { path, .. } => path.display().to_string(),
+        }
+    }
+
+    /// Starts writing `table`, after the checks of `mode`: returns the directory for its part
+    /// files and, for a single file, the temporary file to write instead.
+    pub fn start(
+        &self,
+        sink_name: &str,
+        table: &str,
+        mode: IfExists,
+    ) -> Result<(PathBuf, Option<PathBuf>)> {
+        if mode == IfExists::Fail && self.exists(table)? {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "{sink_name}: table \"{table}\" exists (use --if-exists replace or append)"
+                ),
+            ));
+        }
+        match self {
+            FileTarget::Snapshot(s) => Ok((s.staging_dir(table)?, None)),
+            FileTarget::File {
+                path,
+                format_name,
+                file_format,
+                pending,
+            } => {
+                if mode == IfExists::Append && path.exists() {
+                    return Err(Error::unsupported(format!(
+                        "{sink_name}: cannot append to a single {format_name} file; write to a directory"
+                    )));
+                }
+                let taken = pending
+                    .lock()
+                    .map_err(|_| Error::internal("lock"))?
+                    .is_some();
+                if taken {
+                    return Err(Error::invalid_args(format!(
+                        "{sink_name}: a single .{file_format} file holds one table; give a directory for several"
+                    )));
+                }
+                let dir = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let tmp = dir.join(format!(
+                    ".{}.ferry-tmp",
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                ));
+                Ok((dir.to_path_buf(), Some(tmp)))
+            }
+        }
+    }
+
+    /// Records a finished table: stages `files` in the snapshot, or keeps the temporary file
+    /// `single` for the commit. `files` is emptied once they are handed over.
+    pub fn finish_table(
+        &self,
+        table: &str,
+        mode: IfExists,
+        schema: Schema,
+        files: &mut Vec<WrittenFile>,
+        single: Option<&Path>,
+    ) -> Result<()> {
+        match self {
+            FileTarget::Snapshot(s) => s.stage(table, mode, schema, std::mem::take(files)),
+            FileTarget::File { pending, .. } => {
+                let tmp = single
+                    .map(Path::to_path_buf)
+                    .ok_or_else(|| Error::internal("no temporary file"))?;
+                *pending.lock().map_err(|_| Error::internal("lock"))? = Some((tmp, mode));
+                files.clear();
+                Ok(())
+            }
+        }
+    }
+
+    /// Commits the snapshot, or renames the temporary file into place (refused if the file
+    /// appeared meanwhile and the table was written with `fail`).
+    pub fn commit(&self, sink_name: &str) -> Result<()> {
+        match self {
+            FileTarget::Snapshot(s) => s.commit(),
+            FileTarget::File { path, pending, .. } => {
+                let pending = pending.lock().map_err(|_| Error::internal("lock"))?.take();
+                if let Some((tmp, mode)) = pending {
+                    if mode == IfExists::Fail && path.exists() {
+                        let _ = fs::remove_file(&tmp);
+                        return Err(Error::new(
+                            ErrorKind::AlreadyExists,
+                            format!("{sink_name}: exists"),
+                        ));
+                    }
+                    fs::rename(&tmp, path)
+                        .map_err(|e| Error::io(format!("{sink_name}: cannot rename"), e))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for FileTarget {
+    fn drop(&mut self) {
+        // Not committed: remove the temporary file.
+        if let FileTarget::File { pending, .. } = self {
+            if let Ok(p) = pending.get_mut() {
+                if let Some((tmp, _)) = p.take() {
+                    let _ = fs::remove_file(tmp);
+                }
+            }
         }
     }
 }

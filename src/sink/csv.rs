@@ -14,8 +14,8 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use arrow::array::timezone::Tz;
 use arrow::array::{make_array, Array, ArrayRef, AsArray, RecordBatch, StringArray};
@@ -25,23 +25,14 @@ use arrow::datatypes::{i256, DataType, Decimal128Type, Decimal256Type, Field, Sc
 use super::{IfExists, Sink, TableWriter, WriteStats};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::snapshot::{HashingWriter, Manifest, SnapshotDir};
+use crate::snapshot::{FileTarget, HashingWriter, Manifest, WrittenFile};
 use crate::source::csv::{check_readable, decode_column, CsvFormat};
 use crate::types::decimal;
-
-enum Target {
-    Snapshot(SnapshotDir),
-    /// A single file: its path and, once written, its temporary file.
-    File {
-        path: PathBuf,
-        pending: Mutex<Option<(PathBuf, IfExists)>>,
-    },
-}
 
 /// Writes tables to CSV.
 pub struct CsvSink {
     name: String,
-    target: Target,
+    target: FileTarget,
     format: CsvFormat,
     file_bytes: u64,
 }
@@ -61,27 +52,17 @@ impl CsvSink {
             })?,
         };
         let path = &endpoint.path;
-        let target = if path
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
-        {
-            Target::File {
-                path: path.clone(),
-                pending: Mutex::new(None),
-            }
-        } else {
-            if path.is_dir() {
-                if let Some(m) = Manifest::load(path)? {
-                    if m.file_format != "csv" {
-                        return Err(Error::invalid_args(format!(
-                            "{name}: the snapshot holds {} files; CSV tables cannot join it",
-                            m.file_format
-                        )));
-                    }
+        if !FileTarget::is_single_file(path, "csv") && path.is_dir() {
+            if let Some(m) = Manifest::load(path)? {
+                if m.file_format != "csv" {
+                    return Err(Error::invalid_args(format!(
+                        "{name}: the snapshot holds {} files; CSV tables cannot join it",
+                        m.file_format
+                    )));
                 }
             }
-            Target::Snapshot(SnapshotDir::open(path, "csv")?)
-        };
+        }
+        let target = FileTarget::open(path, "csv", "CSV")?;
         Ok(CsvSink {
             name,
             target,
@@ -92,7 +73,7 @@ impl CsvSink {
 
     /// Refuses to append in another dialect than the table's files were written in.
     fn check_append(&self, table: &str) -> Result<()> {
-        let Target::Snapshot(s) = &self.target else {
+        let Some(s) = self.target.snapshot() else {
             return Ok(());
         };
         let Some(m) = Manifest::load(s.root())? else {
@@ -185,18 +166,12 @@ impl Sink for CsvSink {
                 )
             })
             .collect();
-        let at = match &self.target {
-            Target::Snapshot(s) => s.root().join(table).display().to_string() + "/part-*.csv",
-            Target::File { path, .. } => path.display().to_string(),
-        };
+        let at = self.target.location(table);
         Ok(format!("{at} (CSV {})\n{}", self.format, cols.join("\n")))
     }
 
     fn exists(&self, table: &str) -> Result<bool> {
-        match &self.target {
-            Target::Snapshot(s) => s.exists(table),
-            Target::File { path, .. } => Ok(path.exists()),
-        }
+        self.target.exists(table)
     }
 
     fn prepare(
@@ -229,47 +204,10 @@ impl Sink for CsvSink {
             text_fields.push(Field::new(f.name(), encoder.text_type(f.data_type()), true));
             encoders.push(encoder);
         }
-        if mode == IfExists::Fail && self.exists(table)? {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!("{ctx} exists (use --if-exists replace or append)"),
-            ));
-        }
         if mode == IfExists::Append {
             self.check_append(table)?;
         }
-        let (dir, single) = match &self.target {
-            Target::Snapshot(s) => (s.staging_dir(table)?, None),
-            Target::File { path, pending } => {
-                if mode == IfExists::Append && path.exists() {
-                    return Err(Error::unsupported(format!(
-                        "{}: cannot append to a single CSV file; write to a directory",
-                        self.name
-                    )));
-                }
-                let taken = pending
-                    .lock()
-                    .map_err(|_| Error::internal("lock"))?
-                    .is_some();
-                if taken {
-                    return Err(Error::invalid_args(format!(
-                        "{}: a single .csv file holds one table; give a directory for several",
-                        self.name
-                    )));
-                }
-                let dir = path
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let tmp = dir.join(format!(
-                    ".{}.ferry-tmp",
-                    path.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                ));
-                (dir.to_path_buf(), Some(tmp))
-            }
-        };
+        let (dir, single) = self.target.start(&self.name, table, mode)?;
         let mut staged = schema.as_ref().clone();
         staged.metadata.extend(self.format.to_metadata());
         Ok(Box::new(CsvTableWriter {
@@ -289,36 +227,7 @@ impl Sink for CsvSink {
     }
 
     fn commit(&self) -> Result<()> {
-        match &self.target {
-            Target::Snapshot(s) => s.commit(),
-            Target::File { path, pending } => {
-                let pending = pending.lock().map_err(|_| Error::internal("lock"))?.take();
-                if let Some((tmp, mode)) = pending {
-                    if mode == IfExists::Fail && path.exists() {
-                        let _ = fs::remove_file(&tmp);
-                        return Err(Error::new(
-                            ErrorKind::AlreadyExists,
-                            format!("{}: exists", self.name),
-                        ));
-                    }
-                    fs::rename(&tmp, path)
-                        .map_err(|e| Error::io(format!("{}: cannot rename", self.name), e))?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Drop for CsvSink {
-    fn drop(&mut self) {
-        if let Target::File { pending, .. } = &self.target {
-            if let Ok(mut p) = pending.lock() {
-                if let Some((tmp, _)) = p.take() {
-                    let _ = fs::remove_file(tmp);
-                }
-            }
-        }
+        self.target.commit(&self.name)
     }
 }
 
@@ -362,7 +271,7 @@ struct CsvTableWriter<'a> {
     single: Option<PathBuf>,
     current: Option<OpenFile>,
     /// Closed files: path, size, sha256, rows.
-    done: Vec<(PathBuf, u64, String, u64)>,
+    done: Vec<WrittenFile>,
     rows: u64,
 }
 
@@ -562,22 +471,13 @@ impl TableWriter for CsvTableWriter<'_> {
         self.close_file()?;
         let bytes = self.done.iter().map(|f| f.1).sum();
         let files: Vec<PathBuf> = self.done.iter().map(|f| f.0.clone()).collect();
-        match &self.sink.target {
-            Target::Snapshot(s) => s.stage(
-                &self.table,
-                self.mode,
-                self.staged.clone(),
-                std::mem::take(&mut self.done),
-            )?,
-            Target::File { pending, .. } => {
-                let tmp = self
-                    .single
-                    .clone()
-                    .ok_or_else(|| Error::internal("no temporary file"))?;
-                *pending.lock().map_err(|_| Error::internal("lock"))? = Some((tmp, self.mode));
-                self.done.clear();
-            }
-        }
+        self.sink.target.finish_table(
+            &self.table,
+            self.mode,
+            self.staged.clone(),
+            &mut self.done,
+            self.single.as_deref(),
+        )?;
         Ok(WriteStats {
             rows: self.rows,
             bytes,
@@ -601,6 +501,7 @@ impl Drop for CsvTableWriter<'_> {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+    use std::path::Path;
 
     use arrow::array::*;
     use arrow::compute::concat_batches;

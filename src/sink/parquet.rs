@@ -3,8 +3,7 @@
 //! table, written under a temporary name and renamed at the end.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -14,8 +13,8 @@ use parquet::file::properties::WriterProperties;
 
 use super::{IfExists, Sink, TableWriter, WriteStats};
 use crate::endpoint::Endpoint;
-use crate::error::{Error, ErrorKind, Result};
-use crate::snapshot::{HashingWriter, SnapshotDir};
+use crate::error::{Error, Result};
+use crate::snapshot::{FileTarget, HashingWriter, WrittenFile};
 
 /// Options of the Parquet sink, from the URL's `?compression=&row_group_rows=&file_bytes=`.
 #[derive(Debug, Clone)]
@@ -64,19 +63,10 @@ impl ParquetOptions {
     }
 }
 
-enum Target {
-    Snapshot(SnapshotDir),
-    /// A single file: its path and, once written, its temporary file.
-    File {
-        path: PathBuf,
-        pending: Mutex<Option<(PathBuf, IfExists)>>,
-    },
-}
-
 /// Writes tables to Parquet.
 pub struct ParquetSink {
     name: String,
-    target: Target,
+    target: FileTarget,
     options: ParquetOptions,
 }
 
@@ -84,18 +74,7 @@ impl ParquetSink {
     pub fn try_new(endpoint: &Endpoint) -> Result<Self> {
         endpoint.check_options(&["compression", "row_group_rows", "file_bytes"])?;
         let options = ParquetOptions::from_endpoint(endpoint)?;
-        let path = &endpoint.path;
-        let target = if path
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
-        {
-            Target::File {
-                path: path.clone(),
-                pending: Mutex::new(None),
-            }
-        } else {
-            Target::Snapshot(SnapshotDir::open(path, "parquet")?)
-        };
+        let target = FileTarget::open(&endpoint.path, "parquet", "Parquet")?;
         Ok(ParquetSink {
             name: endpoint.to_string(),
             target,
@@ -118,18 +97,12 @@ impl Sink for ParquetSink {
                 )
             })
             .collect();
-        let at = match &self.target {
-            Target::Snapshot(s) => s.root().join(table).display().to_string() + "/part-*.parquet",
-            Target::File { path, .. } => path.display().to_string(),
-        };
+        let at = self.target.location(table);
         Ok(format!("{at}\n{}", cols.join("\n")))
     }
 
     fn exists(&self, table: &str) -> Result<bool> {
-        match &self.target {
-            Target::Snapshot(s) => s.exists(table),
-            Target::File { path, .. } => Ok(path.exists()),
-        }
+        self.target.exists(table)
     }
 
     fn prepare(
@@ -138,47 +111,7 @@ impl Sink for ParquetSink {
         schema: &SchemaRef,
         mode: IfExists,
     ) -> Result<Box<dyn TableWriter + '_>> {
-        if mode == IfExists::Fail && self.exists(table)? {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!(
-                    "{}: table \"{table}\" exists (use --if-exists replace or append)",
-                    self.name
-                ),
-            ));
-        }
-        let (dir, single) = match &self.target {
-            Target::Snapshot(s) => (s.staging_dir(table)?, None),
-            Target::File { path, pending } => {
-                if mode == IfExists::Append && path.exists() {
-                    return Err(Error::unsupported(format!(
-                        "{}: cannot append to a single Parquet file; write to a directory",
-                        self.name
-                    )));
-                }
-                let taken = pending
-                    .lock()
-                    .map_err(|_| Error::internal("lock"))?
-                    .is_some();
-                if taken {
-                    return Err(Error::invalid_args(format!(
-                        "{}: a single .parquet file holds one table; give a directory for several",
-                        self.name
-                    )));
-                }
-                let dir = path
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."));
-                let tmp = dir.join(format!(
-                    ".{}.ferry-tmp",
-                    path.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                ));
-                (dir.to_path_buf(), Some(tmp))
-            }
-        };
+        let (dir, single) = self.target.start(&self.name, table, mode)?;
         Ok(Box::new(ParquetTableWriter {
             sink: self,
             table: table.to_string(),
@@ -193,36 +126,7 @@ impl Sink for ParquetSink {
     }
 
     fn commit(&self) -> Result<()> {
-        match &self.target {
-            Target::Snapshot(s) => s.commit(),
-            Target::File { path, pending } => {
-                let pending = pending.lock().map_err(|_| Error::internal("lock"))?.take();
-                if let Some((tmp, mode)) = pending {
-                    if mode == IfExists::Fail && path.exists() {
-                        let _ = fs::remove_file(&tmp);
-                        return Err(Error::new(
-                            ErrorKind::AlreadyExists,
-                            format!("{}: exists", self.name),
-                        ));
-                    }
-                    fs::rename(&tmp, path)
-                        .map_err(|e| Error::io(format!("{}: cannot rename", self.name), e))?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Drop for ParquetSink {
-    fn drop(&mut self) {
-        if let Target::File { pending, .. } = &self.target {
-            if let Ok(mut p) = pending.lock() {
-                if let Some((tmp, _)) = p.take() {
-                    let _ = fs::remove_file(tmp);
-                }
-            }
-        }
+        self.target.commit(&self.name)
     }
 }
 
@@ -241,7 +145,7 @@ struct ParquetTableWriter<'a> {
     single: Option<PathBuf>,
     current: Option<OpenFile>,
     /// Closed files: path, size, sha256, rows.
-    done: Vec<(PathBuf, u64, String, u64)>,
+    done: Vec<WrittenFile>,
     rows: u64,
 }
 
@@ -314,22 +218,13 @@ impl TableWriter for ParquetTableWriter<'_> {
         self.close_file()?;
         let bytes = self.done.iter().map(|f| f.1).sum();
         let files: Vec<PathBuf> = self.done.iter().map(|f| f.0.clone()).collect();
-        match &self.sink.target {
-            Target::Snapshot(s) => s.stage(
-                &self.table,
-                self.mode,
-                self.schema.as_ref().clone(),
-                std::mem::take(&mut self.done),
-            )?,
-            Target::File { pending, .. } => {
-                let tmp = self
-                    .single
-                    .clone()
-                    .ok_or_else(|| Error::internal("no temporary file"))?;
-                *pending.lock().map_err(|_| Error::internal("lock"))? = Some((tmp, self.mode));
-                self.done.clear();
-            }
-        }
+        self.sink.target.finish_table(
+            &self.table,
+            self.mode,
+            self.schema.as_ref().clone(),
+            &mut self.done,
+            self.single.as_deref(),
+        )?;
         Ok(WriteStats {
             rows: self.rows,
             bytes,
