@@ -59,7 +59,7 @@ impl Progress {
 
 fn style(name: &str) -> ProgressStyle {
     let template = format!(
-        "{:<20} {{bar:30}} {{human_pos:>11}}/{{human_len:11}} rows {{per_sec:>14}} {{msg:>10}} ETA {{eta}}",
+        "{:<20} {{bar:30}} {{human_pos:>11}}/{{human_len:11}} rows {{msg:>26}} ETA {{eta}}",
         truncate(name, 20)
     );
     ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -83,8 +83,11 @@ impl TableProgress {
         self.bar.inc(rows);
         self.total.inc(rows);
         let secs = self.bar.elapsed().as_secs_f64().max(1e-3);
-        self.bar
-            .set_message(format!("{:.1} MB/s", self.bytes as f64 / 1e6 / secs));
+        let rows_per_sec = self.bar.position() as f64 / secs;
+        self.bar.set_message(format!(
+            "{rows_per_sec:.0} rows/s {:.1} MB/s",
+            self.bytes as f64 / 1e6 / secs
+        ));
     }
 
     pub fn finish(&self) {
