@@ -311,11 +311,7 @@ impl<'a> Pipeline<'a> {
             read += t.elapsed();
             for piece in split_by_bytes(batch, plan.options.limits.bytes) {
                 let tt = Instant::now();
-                let out = if plan.transforms.is_empty() {
-                    piece
-                } else {
-                    plan.transforms.apply(piece)?
-                };
+                let out = plan.transforms.apply(piece)?;
                 transform += tt.elapsed();
                 if tx.send(Ok(out)).is_err() {
                     stop.store(true, Ordering::Relaxed);

@@ -16,7 +16,7 @@ use arrow::array::{
     Decimal256Builder, Float64Builder, Int64Builder, StringBuilder, Time64MicrosecondBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -113,6 +113,26 @@ impl SqliteSource {
         Error::sqlite(format!("{}: table \"{table}\"", self.name), e)
     }
 
+    /// The Arrow field of a column of `from` (a quoted table or a parenthesised query): its type
+    /// from the declared type, or from a scan of the values when the declared type says nothing.
+    fn field(
+        &self,
+        conn: &Connection,
+        from: &str,
+        column: &str,
+        declared: &str,
+        nullable: bool,
+    ) -> Result<Field> {
+        let read = match sqlite_read(declared) {
+            SqliteRead::Infer => self.infer(conn, from, column)?,
+            r => r,
+        };
+        let dt = read
+            .arrow_type()
+            .ok_or_else(|| Error::internal("unresolved read"))?;
+        Ok(field_with_source(column, dt, nullable, "sqlite", declared))
+    }
+
     /// Decides the type of an untyped column from the storage classes it holds.
     fn infer(&self, conn: &Connection, from: &str, column: &str) -> Result<SqliteRead> {
         let sql = format!(
@@ -187,14 +207,7 @@ impl Source for SqliteSource {
                 let from = quote_ident(name);
                 let mut fields = Vec::new();
                 for (column, declared, not_null, pk) in self.columns(&conn, name)? {
-                    let read = match sqlite_read(&declared) {
-                        SqliteRead::Infer => self.infer(&conn, &from, &column)?,
-                        r => r,
-                    };
-                    let dt = read
-                        .arrow_type()
-                        .ok_or_else(|| Error::internal("unresolved read"))?;
-                    let mut field = field_with_source(&column, dt, !not_null, "sqlite", &declared);
+                    let mut field = self.field(&conn, &from, &column, &declared, !not_null)?;
                     if pk > 0 {
                         let mut meta = field.metadata().clone();
                         meta.insert(META_PRIMARY_KEY.to_string(), pk.to_string());
@@ -246,17 +259,10 @@ impl Source for SqliteSource {
                     .collect();
                 drop(stmt);
                 let from = format!("({sql})");
-                let mut fields = Vec::new();
-                for (column, declared) in cols {
-                    let read = match sqlite_read(&declared) {
-                        SqliteRead::Infer => self.infer(&conn, &from, &column)?,
-                        r => r,
-                    };
-                    let dt = read
-                        .arrow_type()
-                        .ok_or_else(|| Error::internal("unresolved read"))?;
-                    fields.push(field_with_source(&column, dt, true, "sqlite", &declared));
-                }
+                let fields = cols
+                    .iter()
+                    .map(|(column, declared)| self.field(&conn, &from, column, declared, true))
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(TablePlan {
                     name: "query".into(),
                     schema: Arc::new(Schema::new(fields)),

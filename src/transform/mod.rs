@@ -40,10 +40,6 @@ impl Chain {
         Chain { steps }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
     /// The schema after every step.
     pub fn output_schema(&self, input: &SchemaRef) -> Result<SchemaRef> {
         self.steps
