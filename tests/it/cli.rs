@@ -3,20 +3,7 @@
 
 use std::fs;
 
-use crate::support::{dump, ferry, tpch};
-
-fn stderr_of(args: &[&str], code: i32) -> String {
-    let out = ferry()
-        .args(args)
-        .assert()
-        .code(code)
-        .get_output()
-        .stderr
-        .clone();
-    let text = String::from_utf8(out).unwrap();
-    assert_eq!(text.lines().count(), 1, "exactly one error line: {text}");
-    text
-}
+use crate::support::{dump, ferry, stderr_of, tpch};
 
 fn tpch_url() -> String {
     format!("sqlite://{}", tpch().display())
@@ -150,20 +137,14 @@ fn snapshot_with_a_missing_file_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let snap = snapshot(dir.path());
     fs::remove_file(dir.path().join("snap/region/part-00000.parquet")).unwrap();
-    let err = stderr_of(
-        &[
-            "copy",
-            &snap,
-            "sqlite:///tmp/never-written.sqlite",
-            "--table",
-            "region",
-        ],
-        6,
-    );
+    let db = dir.path().join("out.sqlite");
+    let dst = format!("sqlite://{}", db.display());
+    let err = stderr_of(&["copy", &snap, &dst, "--table", "region"], 6);
     assert!(
         err.contains("file region/part-00000.parquet listed in the manifest is missing"),
         "{err}"
     );
+    assert!(!db.exists());
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
-use crate::support::{assert_same_table, dump, ferry, Cell};
+use crate::support::{assert_same_table, dump, ferry, stderr_of, Cell};
 
 const DDL: &str = "CREATE TABLE hard (
     id INTEGER PRIMARY KEY,
@@ -224,24 +224,19 @@ fn integer_column_holding_text_fails_naming_table_column_and_rowid() {
     )
     .unwrap();
     let snap = dir.path().join("snap");
-    let out = ferry()
-        .args([
+    let err = stderr_of(
+        &[
             "copy",
             &sqlite_url(&src),
             &format!("parquet://{}", snap.display()),
-        ])
-        .assert()
-        .code(5)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
+        ],
+        5,
+    );
     assert!(
         err.contains("table \"bad\", column \"n\" (declared INTEGER), rowid 7: text 'abc' does not fit the column's type"),
         "{err}"
     );
     assert!(err.contains("?mismatch=null"), "{err}");
-    assert_eq!(err.lines().count(), 1, "one error line: {err}");
     assert!(
         !snap.exists(),
         "a failed run left the snapshot directory behind"
@@ -289,18 +284,14 @@ fn decimal_that_does_not_fit_its_scale_fails() {
     let conn = Connection::open(&src).unwrap();
     conn.execute_batch("CREATE TABLE m (id INTEGER PRIMARY KEY, p DECIMAL(15,2)); INSERT INTO m VALUES (1, 0.5), (2, 0.125);")
         .unwrap();
-    let err = ferry()
-        .args([
+    let err = stderr_of(
+        &[
             "copy",
             &sqlite_url(&src),
             &format!("parquet://{}", dir.path().join("s").display()),
-        ])
-        .assert()
-        .code(5)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+        ],
+        5,
+    );
     assert!(
         err.contains("column \"p\" (declared DECIMAL(15,2)), rowid 2: real 0.125 does not fit"),
         "{err}"
@@ -332,18 +323,14 @@ fn nan_cannot_be_stored_in_sqlite_and_says_so() {
     w.write(&batch).unwrap();
     w.close().unwrap();
     let db = dir.path().join("x.sqlite");
-    let err = ferry()
-        .args([
+    let err = stderr_of(
+        &[
             "copy",
             &format!("parquet://{}", file.display()),
             &sqlite_url(&db),
-        ])
-        .assert()
-        .code(5)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(err).unwrap();
+        ],
+        5,
+    );
     assert!(
         err.contains("table \"f\", column \"x\", row 2: NaN: SQLite stores NaN as NULL"),
         "{err}"

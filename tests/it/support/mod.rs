@@ -25,6 +25,21 @@ pub fn ferry() -> Command {
     cmd
 }
 
+/// Runs `ferry ARGS`, asserts its exit code and that it printed exactly one error line on
+/// stderr, and returns that line.
+pub fn stderr_of(args: &[&str], code: i32) -> String {
+    let out = ferry()
+        .args(args)
+        .assert()
+        .code(code)
+        .get_output()
+        .stderr
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 1, "exactly one error line: {text}");
+    text
+}
+
 /// A cell as SQLite stores it, comparable exactly (reals by their bits, so -0.0 != 0.0).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cell {
