@@ -19,13 +19,15 @@ use crate::progress::Progress;
 use crate::report::{peak_rss_bytes, RunReport, TableReport};
 use crate::sink::{IfExists, Sink};
 use crate::source::{BatchLimits, Partition, Source, TablePlan, TableRef};
-use crate::transform::Chain;
+use crate::transform::{Chain, StepContext, StepSpec};
 
 /// One table to copy: what to read, where to write it, and the plans of both ends.
 pub struct TableJob {
     pub source: TableRef,
     pub target: String,
     pub plan: TablePlan,
+    /// The steps applied to the table's batches (filters pushed into the source left out).
+    pub transforms: Chain,
     /// The schema after the transforms: what the target is created from.
     pub output_schema: SchemaRef,
     /// The target definition the sink would create.
@@ -39,8 +41,15 @@ pub struct CopyPlan {
     pub source: Box<dyn Source>,
     pub sink: Box<dyn Sink>,
     pub tables: Vec<TableJob>,
-    pub transforms: Chain,
     pub options: CopyOptions,
+}
+
+/// One table to plan: what to read, the target table, and the steps on the way.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub source: TableRef,
+    pub target: String,
+    pub steps: Vec<StepSpec>,
 }
 
 /// How a copy runs.
@@ -71,23 +80,47 @@ impl Default for CopyOptions {
 
 impl CopyPlan {
     /// Plans every table: schemas, partitions, transforms and target DDL. Fails before anything
-    /// moves on a missing table, an unsupported type, or (with `fail`) an existing target.
-    #[allow(clippy::too_many_arguments)]
+    /// moves on a missing table, an unsupported type, a step that does not fit the table's
+    /// columns, or (with `fail`) an existing target. `context` carries the run's load time and
+    /// mask keys; each table gets its own name and lossy counter in it. Filters the source can
+    /// evaluate are handed to it in its plan (`TablePlan::filter`).
     pub fn build(
         source_name: String,
         target_name: String,
         source: Box<dyn Source>,
         sink: Box<dyn Sink>,
-        tables: Vec<(TableRef, String)>,
-        transforms: Chain,
+        tables: Vec<TableSpec>,
+        context: StepContext,
         options: CopyOptions,
     ) -> Result<Self> {
         let mut jobs = Vec::new();
-        for (table, target) in tables {
-            let plan = source.plan(&table)?;
+        for TableSpec {
+            source: table,
+            target,
+            steps,
+        } in tables
+        {
+            let mut plan = source.plan(&table)?;
+            let at = || format!("{source_name}: {table}");
+            let ctx = StepContext {
+                table: plan.name.clone(),
+                lossy: plan.lossy.clone(),
+                ..context.clone()
+            };
+            let chain = Chain::bind(&steps, &ctx).map_err(|e| e.context(at()))?;
+            // Checked on the whole chain first, so an error names the step as written.
+            chain
+                .output_schema(&plan.schema)
+                .map_err(|e| e.context(at()))?;
+            let (transforms, pushed) = chain
+                .push_filters(&plan.schema, source.filter_dialect())
+                .map_err(|e| e.context(at()))?;
+            if !pushed.is_empty() {
+                plan.filter = Some(pushed.join(" AND "));
+            }
             let output_schema = transforms
                 .output_schema(&plan.schema)
-                .map_err(|e| e.context(format!("{source_name}: {table}: transforms")))?;
+                .map_err(|e| e.context(at()))?;
             let target_ddl = sink
                 .describe_target(&target, &output_schema)
                 .map_err(|e| e.context(format!("{target_name}: table \"{target}\"")))?;
@@ -103,6 +136,7 @@ impl CopyPlan {
                 source: table,
                 target,
                 plan,
+                transforms,
                 output_schema,
                 target_ddl,
             });
@@ -113,7 +147,6 @@ impl CopyPlan {
             source,
             sink,
             tables: jobs,
-            transforms,
             options,
         })
     }
@@ -141,6 +174,12 @@ impl CopyPlan {
             if t.plan.partitions.len() > 8 {
                 out.push_str(&format!("  ... {} more\n", t.plan.partitions.len() - 8));
             }
+            if let Some(filter) = &t.plan.filter {
+                out.push_str(&format!("  filter at the source: {filter}\n"));
+            }
+            for step in t.transforms.describe() {
+                out.push_str(&format!("  transform: {step}\n"));
+            }
             for line in t.target_ddl.lines() {
                 out.push_str(&format!("  {line}\n"));
             }
@@ -154,6 +193,8 @@ impl CopyPlan {
 struct ReadTimes {
     read: Duration,
     transform: Duration,
+    /// Rows the source returned, before the transforms.
+    rows: u64,
 }
 
 /// Runs copy plans.
@@ -269,6 +310,7 @@ impl<'a> Pipeline<'a> {
             },
             target: job.target.clone(),
             rows,
+            rows_read: times.rows,
             bytes,
             partitions: job.plan.partitions.len(),
             read_seconds: times.read.as_secs_f64(),
@@ -302,17 +344,22 @@ impl<'a> Pipeline<'a> {
     ) -> Result<()> {
         let mut t = Instant::now();
         let stream = plan.source.open(&job.plan, partition)?;
-        let (mut read, mut transform) = (Duration::ZERO, Duration::ZERO);
+        let (mut read, mut transform, mut rows) = (Duration::ZERO, Duration::ZERO, 0u64);
         for batch in stream {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
             let batch = batch?;
             read += t.elapsed();
+            rows += batch.num_rows() as u64;
             for piece in split_by_bytes(batch, plan.options.limits.bytes) {
                 let tt = Instant::now();
-                let out = plan.transforms.apply(piece)?;
+                let out = job.transforms.apply(piece)?;
                 transform += tt.elapsed();
+                // A filter may leave nothing: no need to hand the writer an empty batch.
+                if out.num_rows() == 0 {
+                    continue;
+                }
                 if tx.send(Ok(out)).is_err() {
                     stop.store(true, Ordering::Relaxed);
                     break;
@@ -323,6 +370,7 @@ impl<'a> Pipeline<'a> {
         if let Ok(mut times) = times.lock() {
             times.read += read;
             times.transform += transform;
+            times.rows += rows;
         }
         Ok(())
     }

@@ -11,6 +11,9 @@ pub struct TableReport {
     pub source: String,
     pub target: String,
     pub rows: u64,
+    /// Rows the source returned, before the transforms (a filter evaluated by the source
+    /// returns fewer).
+    pub rows_read: u64,
     /// Bytes of Arrow data moved.
     pub bytes: u64,
     pub partitions: usize,

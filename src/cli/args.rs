@@ -62,7 +62,26 @@ Examples:
   ferry copy data/tpch.sqlite 'csv://big.csv?delimiter=%3B' \\
       --query 'SELECT * FROM orders WHERE o_totalprice > 500000' --target-table big_orders
   # show what would be done, touching nothing
-  ferry copy data/tpch.sqlite parquet://snap --dry-run";
+  ferry copy data/tpch.sqlite parquet://snap --dry-run
+  # rename, mask, filter (evaluated by SQLite) and stamp a column on the way
+  FERRY_MASK_KEY=... ferry copy data/tpch.sqlite sqlite://test.sqlite --table customer \\
+      --transform 'rename(c_name, name)' --transform 'mask(c_phone, hmac)' \\
+      --transform 'filter(c_acctbal > 0 AND c_mktsegment IN (\'BUILDING\', \'MACHINERY\'))' \\
+      --transform 'add(loaded_at, load_time)'
+  # the tables of a migration and their steps, from one reviewed file
+  ferry copy data/tpch.sqlite sqlite://test.sqlite --job migrate.toml
+
+Transform steps (applied in order; see README \"Transforms\"):
+  select(col, ...)   drop(col, ...)   rename(old, new)
+  cast(col, TYPE[, safe=false])      TYPE: BOOLEAN SMALLINT INT BIGINT REAL DOUBLE DECIMAL(p,s)
+                                     CHAR(n) VARCHAR(n) TEXT BLOB DATE TIME TIMESTAMP TIMESTAMPTZ
+  filter(EXPR)       =, <>, <, <=, >, >=, AND, OR, NOT, IS [NOT] NULL, [NOT] IN (...),
+                     [NOT] BETWEEN x AND y; text in 'quotes', columns bare or \"quoted\"
+  mask(col, hmac[, length=N][, key=ENV])   key from $FERRY_MASK_KEY unless key= names another
+  mask(col, null)    mask(col, prefix, length=N)
+  add(name, 'text' | number | TRUE | FALSE | load_time | source_table[, type=TYPE])
+  trim(col, ...)     lower(col, ...)   upper(col, ...)
+  tz(col, 'TO')      tz(col, 'FROM', 'TO')   IANA names or offsets";
 
 const INSPECT_EXAMPLES: &str = "\
 Examples:
@@ -104,7 +123,14 @@ pub struct CopyArgs {
     /// Most bytes in one Arrow batch (wide values make smaller batches).
     #[arg(long, default_value_t = ferry::source::BatchLimits::DEFAULT_BYTES, value_name = "BYTES")]
     pub batch_bytes: usize,
-    /// Print the plan (tables, partitions, target definitions) and touch nothing.
+    /// A transform step, applied to every table in the order given (repeatable); see the
+    /// list below.
+    #[arg(long = "transform", value_name = "STEP")]
+    pub transforms: Vec<String>,
+    /// A TOML job file listing the tables to copy and each one's steps.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["tables", "query", "target_table"])]
+    pub job: Option<PathBuf>,
+    /// Print the plan (tables, partitions, steps, target definitions) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]

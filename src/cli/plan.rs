@@ -1,12 +1,14 @@
 //! Command-line arguments -> a validated [`CopyPlan`]; the engine never sees clap types.
 
+use std::sync::Arc;
+
 use anyhow::{bail, Result};
 
 use super::args::CopyArgs;
 use ferry::endpoint::Endpoint;
-use ferry::pipeline::{CopyOptions, CopyPlan};
+use ferry::pipeline::{CopyOptions, CopyPlan, TableSpec};
 use ferry::source::{BatchLimits, TableRef};
-use ferry::transform::Chain;
+use ferry::transform::{job, StepContext, StepSpec};
 
 /// Parses an endpoint argument.
 pub fn endpoint(s: &str) -> Result<Endpoint, ferry::Error> {
@@ -31,8 +33,24 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         rows: args.batch_rows,
         bytes: args.batch_bytes,
     };
+    // Steps are checked before any endpoint is opened: a typo costs no connection.
+    let steps = args
+        .transforms
+        .iter()
+        .map(|t| StepSpec::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let job_tables = match &args.job {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ferry::Error::io(format!("--job {}: cannot read", path.display()), e)
+            })?;
+            Some(job::parse_job(&text, &path.display().to_string())?)
+        }
+    };
     let source = ferry::source::open_source(&from, limits)?;
     let tables: Vec<(TableRef, String)> = match (&args.query, &args.target_table) {
+        _ if job_tables.is_some() => Vec::new(),
         (Some(sql), Some(target)) => vec![(TableRef::Query(sql.clone()), target.clone())],
         (Some(_), None) => bail!(ferry::Error::invalid_args("--query needs --target-table")),
         (None, target) => {
@@ -65,13 +83,35 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         jobs,
         limits,
     };
+    let tables: Vec<TableSpec> = match job_tables {
+        // --transform steps run after the job's own.
+        Some(job) => job
+            .into_iter()
+            .map(|t| TableSpec {
+                source: t.source,
+                target: t.target,
+                steps: t.steps.into_iter().chain(steps.iter().cloned()).collect(),
+            })
+            .collect(),
+        None => tables
+            .into_iter()
+            .map(|(source, target)| TableSpec {
+                source,
+                target,
+                steps: steps.clone(),
+            })
+            .collect(),
+    };
+    // The library reads no environment: mask keys are looked up here, by the name a step gives.
+    let context =
+        StepContext::new("").with_secrets(Arc::new(|name: &str| std::env::var(name).ok()));
     Ok(CopyPlan::build(
         from.to_string(),
         to.to_string(),
         source,
         sink,
         tables,
-        Chain::default(),
+        context,
         options,
     )?)
 }

@@ -862,6 +862,7 @@ impl Source for CsvSource {
             partitions,
             rows,
             lossy: Arc::new(AtomicU64::new(0)),
+            filter: None,
         })
     }
 

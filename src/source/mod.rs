@@ -75,6 +75,9 @@ pub struct TablePlan {
     /// Values the source replaced (for example by NULL) because the user allowed a lossy read;
     /// the run report shows the count.
     pub lossy: Arc<AtomicU64>,
+    /// A predicate in the source's SQL (the dialect of [`Source::filter_dialect`]) over the
+    /// source's columns: only rows for which it is true are to be read. Set by the planner.
+    pub filter: Option<String>,
 }
 
 /// A readable endpoint.
@@ -85,6 +88,11 @@ pub trait Source: Send + Sync {
     fn plan(&self, table: &TableRef) -> Result<TablePlan>;
     /// Opens one partition of a planned table.
     fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream>;
+    /// The SQL dialect in which this source evaluates filters (`TablePlan::filter`), if it
+    /// does. A database source returns its dialect and applies the filter in its query.
+    fn filter_dialect(&self) -> Option<crate::transform::filter::SqlDialect> {
+        None
+    }
 }
 
 /// Limits on the batches a source produces.

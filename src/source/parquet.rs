@@ -192,6 +192,7 @@ impl Source for ParquetSource {
             partitions,
             rows: Some(rows),
             lossy: Arc::new(AtomicU64::new(0)),
+            filter: None,
         })
     }
 

@@ -24,6 +24,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::{BatchLimits, BatchStream, Partition, PartitionSpec, Source, TablePlan, TableRef};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
+use crate::transform::filter::SqlDialect;
 use crate::types::{
     decimal, field_with_source, quote_ident, sqlite_read, temporal, SqliteRead, META_PRIMARY_KEY,
 };
@@ -241,6 +242,7 @@ impl Source for SqliteSource {
                     partitions,
                     rows,
                     lossy: Arc::new(AtomicU64::new(0)),
+                    filter: None,
                 })
             }
             TableRef::Query(sql) => {
@@ -273,9 +275,16 @@ impl Source for SqliteSource {
                     }],
                     rows: None,
                     lossy: Arc::new(AtomicU64::new(0)),
+                    filter: None,
                 })
             }
         }
+    }
+
+    /// SQLite evaluates pushed filters, unless `?mismatch=null` is set: then a value that does
+    /// not fit its column is NULL for ferry but not for SQLite, and they could disagree.
+    fn filter_dialect(&self) -> Option<SqlDialect> {
+        (self.mismatch == Mismatch::Error).then_some(SqlDialect::Sqlite)
     }
 
     fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream> {
@@ -287,19 +296,29 @@ impl Source for SqliteSource {
             .map(|f| quote_ident(f.name()))
             .collect();
         let table = quote_ident(&plan.name);
+        let and_filter = plan
+            .filter
+            .as_ref()
+            .map(|f| format!(" AND ({f})"))
+            .unwrap_or_default();
         let (sql, has_rowid) = match &partition.spec {
             PartitionSpec::RowidRange { lo, hi } => (
                 format!(
-                    "SELECT {}, rowid FROM {table} WHERE rowid BETWEEN {lo} AND {hi} ORDER BY rowid",
+                    "SELECT {}, rowid FROM {table} WHERE rowid BETWEEN {lo} AND {hi}{and_filter} ORDER BY rowid",
                     cols.join(", "),
                 ),
                 true,
             ),
-            PartitionSpec::Query(sql) => (sql.clone(), false),
-            PartitionSpec::Whole | PartitionSpec::File { .. } => {
-                (format!("SELECT {} FROM {table}", cols.join(", ")), false)
-            }
+            PartitionSpec::Query(sql) => match &plan.filter {
+                Some(f) => (format!("SELECT * FROM ({sql}) WHERE {f}"), false),
+                None => (sql.clone(), false),
+            },
+            PartitionSpec::Whole | PartitionSpec::File { .. } => (
+                format!("SELECT {} FROM {table} WHERE 1{and_filter}", cols.join(", ")),
+                false,
+            ),
         };
+        tracing::debug!(source = %self.name, partition = %partition.label, %sql, "reading");
         let reads: Vec<SqliteRead> = plan
             .schema
             .fields()
