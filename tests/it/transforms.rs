@@ -1,0 +1,478 @@
+//! Transforms end to end: TPC-H `customer` through a rename, a filter, a mask and added columns,
+//! checked cell by cell against values computed here from the source rows; filters evaluated by
+//! the SQLite source (fewer rows read, the query in the log); step errors before any data moves;
+//! job files; lossy casts counted in the report.
+
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+use crate::support::{columns, dump, ferry, has_table, stderr_of, tpch, Cell};
+
+const KEY: &str = "a-test-key-of-32-bytes-for-masks";
+
+fn tpch_url() -> String {
+    format!("sqlite://{}", tpch().display())
+}
+
+/// A target the customer test loads. The PostgreSQL sink adds its arm here: a URL and a dump
+/// of the table as [`Cell`]s (numbers as SQLite would store them).
+enum Target {
+    Sqlite(PathBuf),
+}
+
+impl Target {
+    fn url(&self) -> String {
+        match self {
+            Target::Sqlite(p) => format!("sqlite://{}", p.display()),
+        }
+    }
+
+    fn dump(&self, table: &str) -> Vec<Vec<Cell>> {
+        match self {
+            Target::Sqlite(p) => dump(p, table),
+        }
+    }
+
+    /// (name, declared type) of the target's columns.
+    fn columns(&self, table: &str) -> Vec<(String, String)> {
+        match self {
+            Target::Sqlite(p) => columns(p, table)
+                .into_iter()
+                .map(|(n, t, _, _)| (n, t))
+                .collect(),
+        }
+    }
+}
+
+fn hmac_hex(value: &str) -> String {
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+    m.update(value.as_bytes());
+    hex::encode(m.finalize().into_bytes())
+}
+
+/// The source's customer rows, each cell as SQLite stores it.
+fn source_customers() -> Vec<Vec<Value>> {
+    let conn = Connection::open(tpch()).unwrap();
+    let mut stmt = conn.prepare("SELECT * FROM customer").unwrap();
+    stmt.query_map([], |r| (0..8).map(|i| r.get::<_, Value>(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn number(v: &Value) -> f64 {
+    match v {
+        Value::Integer(i) => *i as f64,
+        Value::Real(f) => *f,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+fn text(v: &Value) -> &str {
+    match v {
+        Value::Text(s) => s,
+        other => panic!("not text: {other:?}"),
+    }
+}
+
+fn load_customer(target: &Target) {
+    let before = chrono::Utc::now().timestamp_micros();
+    ferry()
+        .env("FERRY_MASK_KEY", KEY)
+        .args([
+            "copy",
+            &tpch_url(),
+            &target.url(),
+            "--table",
+            "customer",
+            "-q",
+        ])
+        .args([
+            "--transform",
+            "rename(c_name, name)",
+            "--transform",
+            "filter(c_acctbal > 0 AND c_mktsegment <> 'HOUSEHOLD')",
+            "--transform",
+            "mask(c_phone, hmac)",
+            "--transform",
+            "add(source, source_table)",
+            "--transform",
+            "add(batch, 'backfill-7')",
+            "--transform",
+            "add(loaded_at, load_time)",
+        ])
+        .assert()
+        .success();
+    let after = chrono::Utc::now().timestamp_micros();
+
+    let declared: Vec<(String, String)> = target.columns("customer");
+    let expected_columns = [
+        ("c_custkey", "INTEGER"),
+        ("name", "VARCHAR(25)"),
+        ("c_address", "VARCHAR(40)"),
+        ("c_nationkey", "INTEGER"),
+        ("c_phone", "TEXT"),
+        ("c_acctbal", "DECIMAL(15,2)"),
+        ("c_mktsegment", "CHAR(10)"),
+        ("c_comment", "VARCHAR(117)"),
+        ("source", "TEXT"),
+        ("batch", "TEXT"),
+        ("loaded_at", "TIMESTAMPTZ"),
+    ];
+    let expected_columns: Vec<(String, String)> = expected_columns
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(declared, expected_columns);
+
+    // The expected rows, computed from the source rows without ferry.
+    let mut expected: Vec<Vec<Cell>> = source_customers()
+        .into_iter()
+        .filter(|r| number(&r[5]) > 0.0 && text(&r[6]) != "HOUSEHOLD")
+        .map(|r| {
+            let mut row: Vec<Cell> = r.iter().cloned().map(Cell::from).collect();
+            row[4] = Cell::Text(hmac_hex(text(&r[4])));
+            row.push(Cell::Text("customer".into()));
+            row.push(Cell::Text("backfill-7".into()));
+            row
+        })
+        .collect();
+    expected.sort();
+    assert!(
+        expected.len() > 500 && expected.len() < 1500,
+        "the filter keeps some rows: {}",
+        expected.len()
+    );
+
+    let mut got = target.dump("customer");
+    // The load time: one instant for every row, within the run, as TIMESTAMPTZ text.
+    let stamps: Vec<Cell> = got.iter_mut().map(|r| r.pop().unwrap()).collect();
+    let Cell::Text(stamp) = &stamps[0] else {
+        panic!("loaded_at is text in SQLite: {:?}", stamps[0]);
+    };
+    assert!(stamps.iter().all(|s| s == &stamps[0]));
+    let stamp = chrono::DateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.f%:z")
+        .unwrap_or_else(|e| panic!("{stamp}: {e}"))
+        .timestamp_micros();
+    assert!(
+        before <= stamp && stamp <= after,
+        "{before} <= {stamp} <= {after}"
+    );
+
+    got.sort();
+    assert_eq!(got.len(), expected.len(), "row count");
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(g, e, "sorted row {i}");
+    }
+}
+
+#[test]
+fn customer_with_rename_filter_mask_and_added_columns_into_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    load_customer(&Target::Sqlite(dir.path().join("out.sqlite")));
+}
+
+/// Runs a copy of `customer` with a report and returns (rows written, rows read, stderr).
+fn copy_with_report(from: &str, dir: &Path, name: &str, steps: &[&str]) -> (u64, u64, String) {
+    let report = dir.join(format!("{name}.json"));
+    let mut cmd = ferry();
+    cmd.args([
+        "copy",
+        from,
+        &format!("sqlite://{}", dir.join(format!("{name}.sqlite")).display()),
+        "--table",
+        "customer",
+        "-vv",
+        "--report",
+    ])
+    .arg(&report);
+    for s in steps {
+        cmd.args(["--transform", s]);
+    }
+    let out = cmd.assert().success().get_output().clone();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    (
+        r["tables"][0]["rows"].as_u64().unwrap(),
+        r["tables"][0]["rows_read"].as_u64().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn filters_on_source_columns_are_evaluated_by_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(tpch()).unwrap();
+    let building: u64 = conn
+        .query_row(
+            "SELECT count(*) FROM customer WHERE c_mktsegment = 'BUILDING' AND c_nationkey BETWEEN 5 AND 9",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(building > 0 && building < 1500);
+
+    // After a rename and a mask of other columns: still source values, so SQLite filters.
+    let (rows, read, log) = copy_with_report(
+        &tpch_url(),
+        dir.path(),
+        "pushed",
+        &[
+            "rename(c_mktsegment, segment)",
+            "mask(c_phone, null)",
+            "filter(segment = 'BUILDING' AND c_nationkey BETWEEN 5 AND 9)",
+        ],
+    );
+    assert_eq!(
+        (rows, read),
+        (building, building),
+        "only matching rows are read"
+    );
+    assert!(
+        log.contains(
+            "WHERE rowid BETWEEN 1 AND 1500 AND ((\"c_mktsegment\" COLLATE BINARY = 'BUILDING' \
+             AND ((\"c_nationkey\" >= 5 AND \"c_nationkey\" <= 9)))) ORDER BY rowid"
+        ),
+        "{log}"
+    );
+
+    // After upper() the column is computed: the filter runs in ferry, on every row read.
+    let (rows, read, _) = copy_with_report(
+        &tpch_url(),
+        dir.path(),
+        "kept",
+        &[
+            "rename(c_mktsegment, segment)",
+            "mask(c_phone, null)",
+            "upper(segment)",
+            "filter(segment = 'BUILDING' AND c_nationkey BETWEEN 5 AND 9)",
+        ],
+    );
+    assert_eq!((rows, read), (building, 1500));
+    // Both ways give the same table.
+    let a = dump(&dir.path().join("pushed.sqlite"), "customer");
+    let b = dump(&dir.path().join("kept.sqlite"), "customer");
+    assert_eq!(a.len() as u64, building);
+    assert_eq!(a, b);
+
+    // With ?mismatch=null a bad value is NULL for ferry but not for SQLite: not pushed.
+    let (rows, read, _) = copy_with_report(
+        &format!("{}?mismatch=null", tpch_url()),
+        dir.path(),
+        "lenient",
+        &["filter(c_mktsegment = 'BUILDING' AND c_nationkey BETWEEN 5 AND 9)"],
+    );
+    assert_eq!((rows, read), (building, 1500));
+}
+
+#[test]
+fn step_errors_name_step_and_column_before_anything_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("out.sqlite");
+    let out = format!("sqlite://{}", db.display());
+    let err = stderr_of(
+        &[
+            "copy",
+            &tpch_url(),
+            &out,
+            "--table",
+            "customer",
+            "--transform",
+            "rename(c_name, name)",
+            "--transform",
+            "mask(c_phon, null)",
+        ],
+        2,
+    );
+    assert_eq!(
+        err,
+        format!(
+            "ferry: error: {}: table \"customer\": transform `mask(c_phon, null)`: column \"c_phon\" \
+             not found (columns: c_custkey, name, c_address, c_nationkey, c_phone, c_acctbal, \
+             c_mktsegment, c_comment)\n",
+            tpch_url()
+        )
+    );
+    assert!(!db.exists());
+
+    let err = stderr_of(
+        &[
+            "copy",
+            &tpch_url(),
+            &out,
+            "--transform",
+            "filter(c_acctbal >)",
+        ],
+        2,
+    );
+    assert_eq!(
+        err,
+        "ferry: error: transform `filter(c_acctbal >)`: expected a column or a literal at the end\n"
+    );
+
+    let mut cmd = ferry();
+    cmd.env_remove("FERRY_MASK_KEY").args([
+        "copy",
+        &tpch_url(),
+        &out,
+        "--table",
+        "customer",
+        "--transform",
+        "mask(c_phone, hmac)",
+    ]);
+    let stderr = cmd.assert().code(2).get_output().stderr.clone();
+    assert_eq!(
+        String::from_utf8(stderr).unwrap(),
+        format!(
+            "ferry: error: {}: table \"customer\": transform `mask(c_phone, hmac)`: column \
+             \"c_phone\": the mask key variable FERRY_MASK_KEY is not set; export FERRY_MASK_KEY \
+             with a secret of at least 16 bytes\n",
+            tpch_url()
+        )
+    );
+    assert!(!db.exists());
+}
+
+#[test]
+fn casts_fail_on_values_that_do_not_fit_unless_asked_to_load_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("out.sqlite");
+    let out = format!("sqlite://{}", db.display());
+    let err = stderr_of(
+        &[
+            "copy",
+            &tpch_url(),
+            &out,
+            "--table",
+            "customer",
+            "--transform",
+            "cast(c_acctbal, DECIMAL(5,2))",
+        ],
+        5,
+    );
+    assert!(
+        err.contains(
+            "transform `cast(c_acctbal, DECIMAL(5,2))`: column \"c_acctbal\" (Decimal128(15, 2)), row 3 of its batch: 7498.12 does not fit DECIMAL(5,2); fix the value, or write cast(c_acctbal, DECIMAL(5,2), safe=false)"
+        ),
+        "{err}"
+    );
+    assert!(!has_table(&db, "customer") || dump(&db, "customer").is_empty());
+
+    let conn = Connection::open(tpch()).unwrap();
+    let wide: u64 = conn
+        .query_row(
+            "SELECT count(*) FROM customer WHERE abs(c_acctbal) >= 1000",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let report = dir.path().join("run.json");
+    ferry()
+        .args([
+            "copy",
+            &tpch_url(),
+            &out,
+            "--table",
+            "customer",
+            "-q",
+            "--report",
+        ])
+        .arg(&report)
+        .args(["--transform", "cast(c_acctbal, DECIMAL(5,2), safe=false)"])
+        .assert()
+        .success();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["lossy_values"].as_u64(), Some(wide));
+    let nulls: u64 = Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM customer WHERE c_acctbal IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(nulls, wide);
+    let declared = columns(&db, "customer");
+    assert_eq!(
+        declared[5],
+        ("c_acctbal".into(), "DECIMAL(5,2)".into(), false, 0)
+    );
+}
+
+#[test]
+fn a_job_file_copies_several_tables_with_their_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("migrate.toml");
+    std::fs::write(
+        &job,
+        r#"
+transforms = ["add(origin, source_table)"]
+
+[[tables]]
+name = "region"
+target = "regions"
+transforms = ["select(r_regionkey, r_name, origin)", "lower(r_name)", "filter(r_regionkey IN (1, 3))"]
+
+[[tables]]
+name = "nation"
+transforms = ["drop(n_comment)"]
+"#,
+    )
+    .unwrap();
+    let db = dir.path().join("out.sqlite");
+    ferry()
+        .args([
+            "copy",
+            &tpch_url(),
+            &format!("sqlite://{}", db.display()),
+            "-q",
+            "--job",
+        ])
+        .arg(&job)
+        .args(["--transform", "rename(origin, from_table)"])
+        .assert()
+        .success();
+    assert_eq!(
+        dump(&db, "regions"),
+        vec![
+            vec![
+                Cell::Integer(1),
+                Cell::Text("america".into()),
+                Cell::Text("region".into())
+            ],
+            vec![
+                Cell::Integer(3),
+                Cell::Text("europe".into()),
+                Cell::Text("region".into())
+            ],
+        ]
+    );
+    let nations = dump(&db, "nation");
+    let source = dump(&tpch(), "nation");
+    assert_eq!(nations.len(), 25);
+    for (n, s) in nations.iter().zip(&source) {
+        assert_eq!(n[..3], s[..3]);
+        assert_eq!(n[3], Cell::Text("nation".into()));
+        assert_eq!(n.len(), 4);
+    }
+    assert!(!has_table(&db, "region"));
+
+    let err = stderr_of(
+        &[
+            "copy",
+            &tpch_url(),
+            "sqlite://x.sqlite",
+            "--job",
+            "/nonexistent/job.toml",
+        ],
+        3,
+    );
+    assert!(
+        err.starts_with("ferry: error: --job /nonexistent/job.toml: cannot read"),
+        "{err}"
+    );
+}
