@@ -66,7 +66,7 @@ Examples:
   # rename, mask, filter (evaluated by SQLite) and stamp a column on the way
   FERRY_MASK_KEY=... ferry copy data/tpch.sqlite sqlite://test.sqlite --table customer \\
       --transform 'rename(c_name, name)' --transform 'mask(c_phone, hmac)' \\
-      --transform 'filter(c_acctbal > 0 AND c_mktsegment IN (\'BUILDING\', \'MACHINERY\'))' \\
+      --transform \"filter(c_acctbal > 0 AND c_mktsegment IN ('BUILDING', 'MACHINERY'))\" \\
       --transform 'add(loaded_at, load_time)'
   # the tables of a migration and their steps, from one reviewed file
   ferry copy data/tpch.sqlite sqlite://test.sqlite --job migrate.toml
