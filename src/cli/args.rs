@@ -108,7 +108,24 @@ pub struct CopyArgs {
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Database sources: read the tables of this schema (default: public).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    /// Database sources: split each table on this column, by quantiles of its values (rows
+    /// with NULL in it are read by the first partition).
+    #[arg(long, value_name = "COLUMN")]
+    pub partition_on: Option<String>,
+    /// The number of partitions: with --partition-on, key ranges; alone, ctid ranges
+    /// (PostgreSQL). Default: large tables are split automatically (--dry-run shows how).
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +139,9 @@ pub struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Database sources: the schema to list (default: public).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

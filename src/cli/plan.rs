@@ -5,12 +5,16 @@ use anyhow::{bail, Result};
 use super::args::CopyArgs;
 use ferry::endpoint::Endpoint;
 use ferry::pipeline::{CopyOptions, CopyPlan};
-use ferry::source::{BatchLimits, TableRef};
+use ferry::source::{BatchLimits, ReadOptions, TableRef};
 use ferry::transform::Chain;
 
-/// Parses an endpoint argument.
+/// Parses an endpoint argument; a PostgreSQL URL without a password takes `PGPASSWORD`.
 pub fn endpoint(s: &str) -> Result<Endpoint, ferry::Error> {
-    s.parse::<Endpoint>()
+    let mut e = s.parse::<Endpoint>()?;
+    if e.scheme == ferry::endpoint::Scheme::Postgres {
+        e.default_password = std::env::var("PGPASSWORD").ok();
+    }
+    Ok(e)
 }
 
 /// Builds the plan of `ferry copy`.
@@ -31,7 +35,17 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         rows: args.batch_rows,
         bytes: args.batch_bytes,
     };
-    let source = ferry::source::open_source(&from, limits)?;
+    if args.read.partitions == Some(0) {
+        return Err(ferry::Error::invalid_args("--partitions must be at least 1").into());
+    }
+    let read = ReadOptions {
+        limits,
+        jobs,
+        schema: args.read.schema.clone(),
+        partition_on: args.read.partition_on.clone(),
+        partitions: args.read.partitions,
+    };
+    let source = ferry::source::open_source(&from, &read)?;
     let tables: Vec<(TableRef, String)> = match (&args.query, &args.target_table) {
         (Some(sql), Some(target)) => vec![(TableRef::Query(sql.clone()), target.clone())],
         (Some(_), None) => bail!(ferry::Error::invalid_args("--query needs --target-table")),
@@ -59,7 +73,7 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
             }
         }
     };
-    let sink = ferry::sink::open_sink(&to)?;
+    let sink = ferry::sink::open_sink(&to, &ferry::sink::WriteOptions { jobs })?;
     let options = CopyOptions {
         if_exists: args.if_exists,
         jobs,

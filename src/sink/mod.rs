@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -67,11 +68,25 @@ pub trait Sink: Send + Sync {
     }
 }
 
+/// How a sink writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Connections (or threads) a database sink loads one table with.
+    pub jobs: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions { jobs: 1 }
+    }
+}
+
 /// Opens the sink an endpoint names.
-pub fn open_sink(endpoint: &Endpoint) -> Result<Box<dyn Sink>> {
+pub fn open_sink(endpoint: &Endpoint, options: &WriteOptions) -> Result<Box<dyn Sink>> {
     Ok(match endpoint.scheme {
         Scheme::Sqlite => Box::new(sqlite::SqliteSink::try_new(endpoint)?),
         Scheme::Parquet => Box::new(parquet::ParquetSink::try_new(endpoint)?),
         Scheme::Csv => Box::new(csv::CsvSink::try_new(endpoint)?),
+        Scheme::Postgres => Box::new(postgres::PgSink::try_new(endpoint, options)?),
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -56,6 +57,8 @@ pub enum PartitionSpec {
     Query(String),
     /// SQLite rowids in `lo..=hi`.
     RowidRange { lo: i64, hi: i64 },
+    /// The statement that reads the partition (PostgreSQL: its `COPY ... TO STDOUT`).
+    Sql(String),
     /// A file, and for Parquet some of its row groups.
     File {
         path: PathBuf,
@@ -108,11 +111,37 @@ impl Default for BatchLimits {
     }
 }
 
+/// How a source reads: batch limits, parallelism and the partitioning asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub limits: BatchLimits,
+    /// Readers that will run at once (sources size their automatic partitions by it).
+    pub jobs: usize,
+    /// Database sources: the schema whose tables are listed and read (default: `public`).
+    pub schema: Option<String>,
+    /// Database sources: the column to split tables on, by quantiles.
+    pub partition_on: Option<String>,
+    /// The number of partitions (with `partition_on`), or of ctid ranges without it.
+    pub partitions: Option<usize>,
+}
+
+impl ReadOptions {
+    pub fn new(limits: BatchLimits) -> Self {
+        ReadOptions {
+            limits,
+            jobs: 1,
+            ..Default::default()
+        }
+    }
+}
+
 /// Opens the source an endpoint names.
-pub fn open_source(endpoint: &Endpoint, limits: BatchLimits) -> Result<Box<dyn Source>> {
+pub fn open_source(endpoint: &Endpoint, options: &ReadOptions) -> Result<Box<dyn Source>> {
+    let limits = options.limits;
     Ok(match endpoint.scheme {
         Scheme::Sqlite => Box::new(sqlite::SqliteSource::try_new(endpoint, limits)?),
         Scheme::Parquet => Box::new(parquet::ParquetSource::try_new(endpoint, limits)?),
         Scheme::Csv => Box::new(csv::CsvSource::try_new(endpoint, limits)?),
+        Scheme::Postgres => Box::new(postgres::PgSource::try_new(endpoint, options)?),
     })
 }

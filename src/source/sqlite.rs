@@ -295,7 +295,7 @@ impl Source for SqliteSource {
                 ),
                 true,
             ),
-            PartitionSpec::Query(sql) => (sql.clone(), false),
+            PartitionSpec::Query(sql) | PartitionSpec::Sql(sql) => (sql.clone(), false),
             PartitionSpec::Whole | PartitionSpec::File { .. } => {
                 (format!("SELECT {} FROM {table}", cols.join(", ")), false)
             }
@@ -619,7 +619,7 @@ impl ColumnBuilder {
             }
             (ColumnBuilder::Timestamp(b, tz), ValueRef::Text(t)) => {
                 let s = std::str::from_utf8(t).map_err(|_| bad())?;
-                let s = if *tz {
+                let s = if *tz && !s.ends_with("infinity") {
                     s.strip_suffix("+00:00").ok_or_else(bad)?
                 } else {
                     s

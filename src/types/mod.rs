@@ -3,6 +3,8 @@
 //! [`mapping_markdown`] and a test keeps the two equal.
 
 pub mod decimal;
+pub mod pg_numeric;
+pub mod postgres;
 pub mod temporal;
 
 use std::collections::HashMap;
