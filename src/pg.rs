@@ -150,7 +150,7 @@ impl PgSettings {
                 .as_deref()
                 .unwrap_or("prefer")
                 .parse()
-                .map_err(|e: Error| e.context(format!("{endpoint}")))?,
+                .map_err(|e: Error| Error::invalid_args(format!("{endpoint}: {e}")))?,
             sslrootcert: opt("sslrootcert").map(PathBuf::from),
             application_name: opt("application_name").unwrap_or_else(|| "ferry".into()),
             connect_timeout,
