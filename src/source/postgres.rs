@@ -117,8 +117,8 @@ impl PgSource {
                 "SELECT bt.typname::text, bt.typtype::text,
                         format_type(bt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE c.mod END),
                         coalesce(a.attnotnull, false),
-                        coalesce((SELECT array_position(i.indkey::int2[], a.attnum)
-                                  FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary), 0)
+                        coalesce((SELECT k.n::int4 FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(att, n)
+                                  WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum), 0)
                  FROM unnest($1::oid[], $2::int4[], $3::oid[], $4::int2[]) WITH ORDINALITY
                       AS c(typ, mod, rel, att, n)
                  JOIN pg_type t ON t.oid = c.typ
@@ -565,6 +565,7 @@ enum Builder {
     Dec256(Decimal256Builder, u8, i8),
     NumericText(StringBuilder),
     Text(StringBuilder),
+    Bpchar(StringBuilder),
     Jsonb(StringBuilder),
     Uuid(StringBuilder),
     Bytea(BinaryBuilder),
@@ -590,6 +591,7 @@ impl Builder {
             }
             PgRead::NumericText => Builder::NumericText(StringBuilder::new()),
             PgRead::Text | PgRead::AsText => Builder::Text(StringBuilder::new()),
+            PgRead::Bpchar => Builder::Bpchar(StringBuilder::new()),
             PgRead::Jsonb => Builder::Jsonb(StringBuilder::new()),
             PgRead::Uuid => Builder::Uuid(StringBuilder::new()),
             PgRead::Bytea => Builder::Bytea(BinaryBuilder::new()),
@@ -615,9 +617,11 @@ impl Builder {
             Builder::Float8(b) => b.append_null(),
             Builder::Dec128(b, ..) => b.append_null(),
             Builder::Dec256(b, ..) => b.append_null(),
-            Builder::NumericText(b) | Builder::Text(b) | Builder::Jsonb(b) | Builder::Uuid(b) => {
-                b.append_null()
-            }
+            Builder::NumericText(b)
+            | Builder::Text(b)
+            | Builder::Bpchar(b)
+            | Builder::Jsonb(b)
+            | Builder::Uuid(b) => b.append_null(),
             Builder::Bytea(b) => b.append_null(),
             Builder::Date(b) => b.append_null(),
             Builder::Time(b) => b.append_null(),
@@ -645,6 +649,7 @@ impl Builder {
             Builder::Dec256(b, _, s) => b.append_value(Numeric::from_wire(v)?.to_i256(*s)?),
             Builder::NumericText(b) => b.append_value(Numeric::from_wire(v)?.to_text()),
             Builder::Text(b) => b.append_value(utf8(v)?),
+            Builder::Bpchar(b) => b.append_value(utf8(v)?.trim_end_matches(' ')),
             Builder::Jsonb(b) => match v.split_first() {
                 Some((1, rest)) => b.append_value(utf8(rest)?),
                 _ => return Err("a jsonb value in an unknown binary version".into()),
@@ -694,9 +699,11 @@ impl Builder {
             Builder::Float8(b) => Arc::new(b.finish()),
             Builder::Dec128(b, p, s) => Arc::new(b.finish().with_precision_and_scale(*p, *s)?),
             Builder::Dec256(b, p, s) => Arc::new(b.finish().with_precision_and_scale(*p, *s)?),
-            Builder::NumericText(b) | Builder::Text(b) | Builder::Jsonb(b) | Builder::Uuid(b) => {
-                Arc::new(b.finish())
-            }
+            Builder::NumericText(b)
+            | Builder::Text(b)
+            | Builder::Bpchar(b)
+            | Builder::Jsonb(b)
+            | Builder::Uuid(b) => Arc::new(b.finish()),
             Builder::Bytea(b) => Arc::new(b.finish()),
             Builder::Date(b) => Arc::new(b.finish()),
             Builder::Time(b) => Arc::new(b.finish()),

@@ -144,11 +144,15 @@ fn encode_point(neg: bool, int: &str, frac: &str, dscale: u32, out: &mut Vec<u8>
 /// `-Infinity` (an exponent is accepted too). Fails on anything else.
 pub fn encode_text(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
     let t = text.trim();
-    match t {
-        "NaN" | "nan" | "NAN" => return Ok(header(out, 0, 0, NAN, 0)),
-        "Infinity" | "+Infinity" | "inf" | "+inf" => return Ok(header(out, 0, 0, PINF, 0)),
-        "-Infinity" | "-inf" => return Ok(header(out, 0, 0, NINF, 0)),
-        _ => {}
+    let special = match t {
+        "NaN" | "nan" | "NAN" => Some(NAN),
+        "Infinity" | "+Infinity" | "inf" | "+inf" => Some(PINF),
+        "-Infinity" | "-inf" => Some(NINF),
+        _ => None,
+    };
+    if let Some(sign) = special {
+        header(out, 0, 0, sign, 0);
+        return Ok(());
     }
     let bad = || format!("'{text}' is not a decimal number");
     let (neg, body) = match t.as_bytes().first() {

@@ -30,8 +30,11 @@ pub enum PgRead {
     },
     /// Unconstrained or wider `numeric`: exact decimal text, `NaN` and `±Infinity` included.
     NumericText,
-    /// Types whose binary form is their text: text, varchar, char(n), name, json, enums.
+    /// Types whose binary form is their text: text, varchar, name, json, enums.
     Text,
+    /// `char(n)`: its text without the trailing blanks PostgreSQL pads it with (as its own
+    /// `char(n)::text` does; the blanks are not significant in PostgreSQL).
+    Bpchar,
     /// `jsonb`: a version byte, then the text.
     Jsonb,
     /// `uuid`: 16 bytes, read as its canonical text.
@@ -68,7 +71,8 @@ impl PgRead {
                 }
                 _ => PgRead::NumericText,
             },
-            "text" | "varchar" | "bpchar" | "name" | "json" => PgRead::Text,
+            "bpchar" => PgRead::Bpchar,
+            "text" | "varchar" | "name" | "json" => PgRead::Text,
             _ if typtype == "e" => PgRead::Text,
             "jsonb" => PgRead::Jsonb,
             "uuid" => PgRead::Uuid,
@@ -107,6 +111,7 @@ impl PgRead {
                 Some(t) if t == "numeric" || t.starts_with("numeric(") => PgRead::NumericText,
                 Some("jsonb") => PgRead::Jsonb,
                 Some("uuid") => PgRead::Uuid,
+                Some(t) if t == "character" || t.starts_with("character(") => PgRead::Bpchar,
                 _ => PgRead::Text,
             },
         }
@@ -128,9 +133,12 @@ impl PgRead {
             PgRead::Float8 => DataType::Float64,
             PgRead::Decimal128 { precision, scale } => DataType::Decimal128(precision, scale),
             PgRead::Decimal256 { precision, scale } => DataType::Decimal256(precision, scale),
-            PgRead::NumericText | PgRead::Text | PgRead::Jsonb | PgRead::Uuid | PgRead::AsText => {
-                DataType::Utf8
-            }
+            PgRead::NumericText
+            | PgRead::Text
+            | PgRead::Bpchar
+            | PgRead::Jsonb
+            | PgRead::Uuid
+            | PgRead::AsText => DataType::Utf8,
             PgRead::Bytea => DataType::Binary,
             PgRead::Date => DataType::Date32,
             PgRead::Time => DataType::Time64(TimeUnit::Microsecond),
@@ -250,7 +258,8 @@ pub fn source_rows() -> Vec<(String, String, &'static str)> {
         ("numeric(p,s), p <= 38", "numeric", "numeric(15,2)", "exact; NaN is an error (`?numeric=text` reads it as text)"),
         ("numeric(p,s), 38 < p <= 76", "numeric", "numeric(60,20)", "exact"),
         ("numeric, numeric(p,s) p > 76", "numeric", "numeric", "exact decimal text; `NaN`, `Infinity`, `-Infinity` kept"),
-        ("text, varchar(n), char(n), name, json, enums", "text", "character varying(44)", "as stored (char(n) keeps its padding)"),
+        ("text, varchar(n), name, json, enums", "text", "character varying(44)", "as stored"),
+        ("char(n)", "bpchar", "character(10)", "without its trailing blanks, as `char(n)::text` gives it; a PostgreSQL target pads it again"),
         ("jsonb", "jsonb", "jsonb", "PostgreSQL's jsonb text"),
         ("uuid", "uuid", "uuid", "canonical text"),
         ("bytea", "bytea", "bytea", ""),

@@ -92,6 +92,9 @@ pub fn format_timestamp(micros: i64) -> Option<String> {
 
 /// `HH:MM:SS[.fff|.ffffff]` -> microseconds since midnight, canonical form only.
 pub fn parse_time(s: &str) -> Option<i64> {
+    if s == "24:00:00" {
+        return Some(86_400_000_000);
+    }
     let t = NaiveTime::parse_from_str(s, "%H:%M:%S%.f").ok()?;
     let micros = t.num_seconds_from_midnight() as i64 * 1_000_000 + (t.nanosecond() / 1000) as i64;
     (format_time(micros).as_deref() == Some(s)).then_some(micros)
@@ -99,6 +102,10 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// Microseconds since midnight -> `HH:MM:SS[.fff|.ffffff]`.
 pub fn format_time(micros: i64) -> Option<String> {
+    // 24:00:00 is a time of day in PostgreSQL (the end of the day).
+    if micros == 86_400_000_000 {
+        return Some("24:00:00".into());
+    }
     if !(0..86_400_000_000).contains(&micros) {
         return None;
     }
@@ -151,6 +158,17 @@ mod tests {
         for s in ["00:00:00", "23:59:59.999999", "12:30:00.250"] {
             assert_eq!(parse_time(s).and_then(format_time).as_deref(), Some(s));
         }
-        assert_eq!(format_time(86_400_000_000), None);
+        // PostgreSQL's end of day, and nothing past it.
+        assert_eq!(format_time(86_400_000_000).as_deref(), Some("24:00:00"));
+        assert_eq!(parse_time("24:00:00"), Some(86_400_000_000));
+        assert_eq!(format_time(86_400_000_001), None);
+        // PostgreSQL's infinities.
+        assert_eq!(format_date(DATE_INFINITY).as_deref(), Some("infinity"));
+        assert_eq!(parse_date("-infinity"), Some(DATE_NEG_INFINITY));
+        assert_eq!(
+            format_timestamp(TS_NEG_INFINITY).as_deref(),
+            Some("-infinity")
+        );
+        assert_eq!(parse_timestamp("infinity"), Some(TS_INFINITY));
     }
 }

@@ -4,5 +4,6 @@ mod cli;
 mod docs;
 mod failures;
 mod hard_types;
+mod postgres;
 mod roundtrip;
 mod support;
