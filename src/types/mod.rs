@@ -395,21 +395,36 @@ pub fn mapping_markdown() -> String {
         out.push_str(&format!("| {decl} | {accepted} | {arrow} |\n"));
     }
     out.push_str(
-        "\n### Arrow to targets\n\nA column read from SQLite keeps its declared type verbatim in a \
-         SQLite target. Otherwise the target type comes from the source type recorded in the \
-         field metadata (`ferry.source_type`), or from the Arrow type:\n\n\
-         | Arrow type | SQLite target | Parquet | CSV text |\n|---|---|---|---|\n",
+        "\n### PostgreSQL source\n\nTypes come from the catalog (`format_type`), domains as their \
+         base type; NOT NULL and the primary key are kept in the field metadata.\n\n\
+         | declared type | Arrow type | notes |\n|---|---|---|\n",
+    );
+    for (decl, arrow, note) in postgres::source_rows() {
+        out.push_str(&format!("| {decl} | {arrow} | {note} |\n"));
+    }
+    out.push_str(
+        "\n### Arrow to targets\n\nA column keeps its declared type verbatim in a target of its own \
+         kind (SQLite to SQLite, PostgreSQL to PostgreSQL: `numeric(15,2)`, `integer[]`, \
+         `interval`, an enum). Otherwise the target type comes from the source type recorded in \
+         the field metadata (`ferry.source_type`), or from the Arrow type:\n\n\
+         | Arrow type | SQLite target | PostgreSQL target | Parquet | CSV text |\n|---|---|---|---|---|\n",
     );
     for t in &arrow_target_examples() {
-        let sqlite = match sql_type_of_arrow("c", t) {
-            Ok(s) => sqlite_type_for(s),
-            Err(_) => "unsupported".into(),
+        let (sqlite, pg) = match sql_type_of_arrow("c", t) {
+            Ok(s) => (sqlite_type_for(s), postgres::pg_type_for(s)),
+            Err(_) => ("unsupported".into(), "unsupported".into()),
         };
         out.push_str(&format!(
-            "| `{t}` | `{sqlite}` | `{t}` (native) | {} |\n",
+            "| `{t}` | `{sqlite}` | `{pg}` | `{t}` (native) | {} |\n",
             csv_form(t)
         ));
     }
+    out.push_str(
+        "\nA PostgreSQL target column of a type ferry has no binary encoder for (arrays, `inet`, \
+         `interval`, enums, ranges, ...) is loaded as text into the staging table and converted \
+         once by PostgreSQL's own input function (`ALTER COLUMN ... TYPE t USING c::t`) before the \
+         swap: exact, at the cost of one rewrite of that table.\n",
+    );
     out
 }
 

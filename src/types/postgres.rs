@@ -271,8 +271,12 @@ pub fn source_rows() -> Vec<(String, String, &'static str)> {
     ];
     rows.iter()
         .map(|(decl, typname, formatted, note)| {
-            let t = PgRead::of(typname, "b", formatted, false).arrow_type();
-            (decl.to_string(), format!("`{t}`"), *note)
+            let arrow = match PgRead::of(typname, "b", formatted, false) {
+                PgRead::Decimal128 { .. } => "`Decimal128(p, s)`".to_string(),
+                PgRead::Decimal256 { .. } => "`Decimal256(p, s)`".to_string(),
+                read => format!("`{}`", read.arrow_type()),
+            };
+            (decl.to_string(), arrow, *note)
         })
         .collect()
 }
