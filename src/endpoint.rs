@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
-/// The schemes ferry reads and writes.
-pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv"];
+/// The schemes ferry reads and writes (`tpch` is read-only: a built-in TPC-H generator).
+pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv", "tpch"];
 
 /// Schemes ferry knows by name but does not have in this version.
 const PLANNED: &[&str] = &[
@@ -27,6 +27,8 @@ pub enum Scheme {
     Sqlite,
     Parquet,
     Csv,
+    /// The built-in TPC-H generator (`tpch://?sf=1`); the URL has no path.
+    Tpch,
 }
 
 impl Scheme {
@@ -35,6 +37,7 @@ impl Scheme {
             Scheme::Sqlite => "sqlite",
             Scheme::Parquet => "parquet",
             Scheme::Csv => "csv",
+            Scheme::Tpch => "tpch",
         }
     }
 }
@@ -67,7 +70,19 @@ impl Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}", self.scheme.name(), self.path.display())
+        write!(f, "{}://{}", self.scheme.name(), self.path.display())?;
+        if self.scheme == Scheme::Tpch {
+            // The options are what names a generated database (`tpch://?sf=0.01`).
+            let query: Vec<String> = self
+                .options
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if !query.is_empty() {
+                write!(f, "?{}", query.join("&"))?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -112,6 +127,7 @@ impl FromStr for Endpoint {
                     "sqlite" => Scheme::Sqlite,
                     "parquet" => Scheme::Parquet,
                     "csv" => Scheme::Csv,
+                    "tpch" => Scheme::Tpch,
                     other if PLANNED.contains(&other) => {
                         return Err(Error::unsupported(format!(
                             "{}: the {other} endpoint is not part of this version of ferry \
@@ -152,7 +168,7 @@ impl FromStr for Endpoint {
             Some((p, q)) => (p, q),
             None => (rest, ""),
         };
-        if path.is_empty() {
+        if path.is_empty() && scheme != Scheme::Tpch {
             return Err(Error::invalid_args(format!("{s}: the URL names no path")));
         }
         let options = url::form_urlencoded::parse(query.as_bytes())
@@ -185,6 +201,14 @@ mod tests {
         assert_eq!(e.option("delimiter"), Some(";"));
         assert_eq!(e.option("header"), Some("false"));
         assert_eq!(e.to_string(), "csv://dir");
+        let e: Endpoint = "tpch://?sf=0.01".parse().unwrap();
+        assert_eq!((e.scheme, e.option("sf")), (Scheme::Tpch, Some("0.01")));
+        assert_eq!(e.to_string(), "tpch://?sf=0.01");
+        let e: Endpoint = "tpch://".parse().unwrap();
+        assert_eq!(
+            (e.scheme, e.to_string().as_str()),
+            (Scheme::Tpch, "tpch://")
+        );
     }
 
     #[test]
@@ -192,7 +216,7 @@ mod tests {
         let e = "oracle://scott:tiger@h/db".parse::<Endpoint>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv)"
+            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, tpch)"
         );
         let e = "postgres://u:secret@h/db".parse::<Endpoint>().unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");

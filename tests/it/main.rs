@@ -6,3 +6,4 @@ mod failures;
 mod hard_types;
 mod roundtrip;
 mod support;
+mod tpch;
