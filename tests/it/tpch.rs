@@ -262,3 +262,134 @@ fn bad_tpch_urls_and_uses() {
     );
     assert!(!dir.path().join("x.sqlite").exists());
 }
+
+/// `tpchgen-cli` 4.0.0, which `scripts/test.sh` installs (through `scripts/tpchgen-cli.sh`);
+/// `None` with a notice when it is missing, a failure when `CI` is set.
+fn tpchgen_cli() -> Option<&'static str> {
+    let version = std::process::Command::new("tpchgen-cli")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if version.as_deref() == Some("tpchgen-cli 4.0.0") {
+        return Some("tpchgen-cli");
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("tpchgen-cli 4.0.0 is not on PATH ({version:?}); scripts/test.sh installs it");
+    }
+    eprintln!(
+        "skipping: tpchgen-cli 4.0.0 is not on PATH (bash scripts/tpchgen-cli.sh installs it)"
+    );
+    None
+}
+
+/// Every cell of a tpchgen-cli CSV file as text; decimals in canonical form (`17` is `17.00`).
+fn csv_cells(path: &Path, schema: &arrow::datatypes::SchemaRef) -> Vec<Vec<String>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Field, Schema};
+    let text = std::sync::Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let reader = arrow::csv::ReaderBuilder::new(text)
+        .with_header(true)
+        .build(std::fs::File::open(path).unwrap())
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        for r in 0..batch.num_rows() {
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| {
+                        let s = c.as_string::<i32>().value(r);
+                        match f.data_type() {
+                            DataType::Decimal128(p, sc) => {
+                                let v = ferry::types::decimal::parse_exact(s, *p, *sc)
+                                    .unwrap_or_else(|| {
+                                        panic!("{}: {s} is not a decimal", f.name())
+                                    });
+                                ferry::types::decimal::format(v, *sc)
+                            }
+                            _ => s.to_string(),
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    rows
+}
+
+/// Every cell ferry's TPC-H source generates for `table`, partitions in order, as text.
+fn generated_cells(
+    source: &dyn ferry::source::Source,
+    table: &str,
+) -> (arrow::datatypes::SchemaRef, Vec<Vec<String>>) {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Decimal128Type};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let plan = source
+        .plan(&ferry::source::TableRef::Table(table.into()))
+        .unwrap();
+    let mut rows = Vec::new();
+    for p in &plan.partitions {
+        for batch in source.open(&plan, p).unwrap() {
+            let batch = batch.unwrap();
+            let formatters: Vec<ArrayFormatter> = batch
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default()).unwrap())
+                .collect();
+            for r in 0..batch.num_rows() {
+                rows.push(
+                    batch
+                        .columns()
+                        .iter()
+                        .zip(&formatters)
+                        .map(|(c, f)| match c.data_type() {
+                            DataType::Decimal128(_, s) => ferry::types::decimal::format(
+                                arrow::datatypes::i256::from_i128(
+                                    c.as_primitive::<Decimal128Type>().value(r),
+                                ),
+                                *s,
+                            ),
+                            _ => f.value(r).to_string(),
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    (plan.schema, rows)
+}
+
+#[test]
+fn values_equal_tpchgen_clis_csv_cell_by_cell() {
+    let Some(cli) = tpchgen_cli() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(cli)
+        .args(["csv", "--scale-factor", "0.01", "--quiet", "--output-dir"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Parts of 3,000 rows: the generated parts, read in order, must be the whole run's rows.
+    let endpoint = format!("{SF001}&partition_rows=3000").parse().unwrap();
+    let source = ferry::source::open_source(&endpoint, Default::default()).unwrap();
+    for (table, rows) in ROWS_SF001 {
+        let (schema, ours) = generated_cells(source.as_ref(), table);
+        let theirs = csv_cells(&dir.path().join(format!("{table}.csv")), &schema);
+        assert_eq!(ours.len() as u64, rows, "{table}");
+        assert_eq!(theirs.len(), ours.len(), "{table}: rows");
+        for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+            assert_eq!(a, b, "{table}: row {i} differs from tpchgen-cli's");
+        }
+    }
+}
