@@ -8,8 +8,8 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
-/// The schemes ferry reads and writes.
-pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv", "postgres"];
+/// The schemes ferry reads and writes (`tpch` is read-only: a built-in TPC-H generator).
+pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv", "postgres", "tpch"];
 
 /// Schemes ferry knows by name but does not have in this version.
 const PLANNED: &[&str] = &["mysql", "mariadb", "adbc", "duckdb"];
@@ -21,6 +21,8 @@ pub enum Scheme {
     Parquet,
     Csv,
     Postgres,
+    /// The built-in TPC-H generator (`tpch://?sf=1`); the URL has no path.
+    Tpch,
 }
 
 impl Scheme {
@@ -30,6 +32,7 @@ impl Scheme {
             Scheme::Parquet => "parquet",
             Scheme::Csv => "csv",
             Scheme::Postgres => "postgres",
+            Scheme::Tpch => "tpch",
         }
     }
 
@@ -98,7 +101,21 @@ impl fmt::Display for Endpoint {
                 }
                 Err(_) => f.write_str(&redact(url)),
             },
-            None => write!(f, "{}://{}", self.scheme.name(), self.path.display()),
+            None => {
+                write!(f, "{}://{}", self.scheme.name(), self.path.display())?;
+                if self.scheme == Scheme::Tpch {
+                    // The options are what names a generated database (`tpch://?sf=0.01`).
+                    let query: Vec<String> = self
+                        .options
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    if !query.is_empty() {
+                        write!(f, "?{}", query.join("&"))?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -145,6 +162,7 @@ impl FromStr for Endpoint {
                     "parquet" => Scheme::Parquet,
                     "csv" => Scheme::Csv,
                     "postgres" | "postgresql" => Scheme::Postgres,
+                    "tpch" => Scheme::Tpch,
                     other if PLANNED.contains(&other) => {
                         return Err(Error::unsupported(format!(
                             "{}: the {other} endpoint is not part of this version of ferry \
@@ -199,7 +217,7 @@ impl FromStr for Endpoint {
                 default_password: None,
             });
         }
-        if path.is_empty() {
+        if path.is_empty() && scheme != Scheme::Tpch {
             return Err(Error::invalid_args(format!("{s}: the URL names no path")));
         }
         Ok(Endpoint {
@@ -231,6 +249,14 @@ mod tests {
         assert_eq!(e.option("delimiter"), Some(";"));
         assert_eq!(e.option("header"), Some("false"));
         assert_eq!(e.to_string(), "csv://dir");
+        let e: Endpoint = "tpch://?sf=0.01".parse().unwrap();
+        assert_eq!((e.scheme, e.option("sf")), (Scheme::Tpch, Some("0.01")));
+        assert_eq!(e.to_string(), "tpch://?sf=0.01");
+        let e: Endpoint = "tpch://".parse().unwrap();
+        assert_eq!(
+            (e.scheme, e.to_string().as_str()),
+            (Scheme::Tpch, "tpch://")
+        );
     }
 
     #[test]
@@ -238,7 +264,7 @@ mod tests {
         let e = "oracle://scott:tiger@h/db".parse::<Endpoint>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, postgres)"
+            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, postgres, tpch)"
         );
         let e = "mysql://u:secret@h/db".parse::<Endpoint>().unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");

@@ -78,6 +78,7 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         if_exists: args.if_exists,
         jobs,
         limits,
+        with_keys: args.with_keys,
     };
     Ok(CopyPlan::build(
         from.to_string(),

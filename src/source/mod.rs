@@ -6,6 +6,7 @@ pub mod csv;
 pub mod parquet;
 pub mod postgres;
 pub mod sqlite;
+pub mod tpch;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -64,6 +65,8 @@ pub enum PartitionSpec {
         path: PathBuf,
         row_groups: Option<Vec<usize>>,
     },
+    /// Part `part` (1-based) of `parts` of a generated table (TPC-H).
+    Generated { part: i32, parts: i32 },
 }
 
 /// A table's plan: its schema and partitions, planned before any row moves.
@@ -80,6 +83,23 @@ pub struct TablePlan {
     pub lossy: Arc<AtomicU64>,
 }
 
+/// A table's keys, for `--with-keys`: built by the sink once the rows are in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableKeys {
+    /// The primary key's columns, in key order; empty for none.
+    pub primary_key: Vec<String>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// `FOREIGN KEY (columns) REFERENCES table (referenced)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub columns: Vec<String>,
+    /// The referenced table, by its source name.
+    pub table: String,
+    pub referenced: Vec<String>,
+}
+
 /// A readable endpoint.
 pub trait Source: Send + Sync {
     /// The tables this source holds, in a stable order.
@@ -88,6 +108,21 @@ pub trait Source: Send + Sync {
     fn plan(&self, table: &TableRef) -> Result<TablePlan>;
     /// Opens one partition of a planned table.
     fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream>;
+    /// The keys of a planned table, for `--with-keys`. By default the primary key recorded in
+    /// the schema's field metadata (`ferry.primary_key`) and no foreign keys.
+    fn keys(&self, plan: &TablePlan) -> Result<TableKeys> {
+        let mut key: Vec<(u32, String)> = plan
+            .schema
+            .fields()
+            .iter()
+            .filter_map(|f| crate::types::primary_key_position(f).map(|p| (p, f.name().clone())))
+            .collect();
+        key.sort();
+        Ok(TableKeys {
+            primary_key: key.into_iter().map(|(_, n)| n).collect(),
+            foreign_keys: Vec::new(),
+        })
+    }
 }
 
 /// Limits on the batches a source produces.
@@ -143,5 +178,6 @@ pub fn open_source(endpoint: &Endpoint, options: &ReadOptions) -> Result<Box<dyn
         Scheme::Parquet => Box::new(parquet::ParquetSource::try_new(endpoint, limits)?),
         Scheme::Csv => Box::new(csv::CsvSource::try_new(endpoint, limits)?),
         Scheme::Postgres => Box::new(postgres::PgSource::try_new(endpoint, options)?),
+        Scheme::Tpch => Box::new(tpch::TpchSource::try_new(endpoint, limits)?),
     })
 }

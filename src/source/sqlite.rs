@@ -296,7 +296,7 @@ impl Source for SqliteSource {
                 true,
             ),
             PartitionSpec::Query(sql) | PartitionSpec::Sql(sql) => (sql.clone(), false),
-            PartitionSpec::Whole | PartitionSpec::File { .. } => {
+            PartitionSpec::Whole | PartitionSpec::File { .. } | PartitionSpec::Generated { .. } => {
                 (format!("SELECT {} FROM {table}", cols.join(", ")), false)
             }
         };

@@ -271,10 +271,11 @@ pub fn sqlite_read(declared: &str) -> SqliteRead {
 }
 
 /// The SQLite column type ferry creates for a field. A field read from SQLite keeps its declared
-/// type verbatim; others are mapped from their SQL type. Decimals wider than 15 digits are
-/// declared `DECIMAL_TEXT(p,s)`: TEXT affinity, so SQLite keeps every digit as text.
+/// type verbatim, and so does a TPC-H column (the specification's types, spelt as SQLite takes
+/// them: `data/tpch-sqlite.sql`); others are mapped from their SQL type. Decimals wider than 15
+/// digits are declared `DECIMAL_TEXT(p,s)`: TEXT affinity, so SQLite keeps every digit as text.
 pub fn sqlite_target_type(field: &Field) -> Result<String> {
-    if let Some(("sqlite", declared)) = source_type(field) {
+    if let Some(("sqlite" | "tpch", declared)) = source_type(field) {
         return Ok(declared.to_string());
     }
     Ok(sqlite_type_for(sql_type_of(field)?))

@@ -7,3 +7,4 @@ mod hard_types;
 mod postgres;
 mod roundtrip;
 mod support;
+mod tpch;
