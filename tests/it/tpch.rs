@@ -390,7 +390,11 @@ fn values_equal_tpchgen_clis_csv_cell_by_cell() {
     assert!(status.success());
     // Parts of 3,000 rows: the generated parts, read in order, must be the whole run's rows.
     let endpoint = format!("{SF001}&partition_rows=3000").parse().unwrap();
-    let source = ferry::source::open_source(&endpoint, Default::default()).unwrap();
+    let source = ferry::source::open_source(
+        &endpoint,
+        &ferry::source::ReadOptions::new(Default::default()),
+    )
+    .unwrap();
     for (table, rows) in ROWS_SF001 {
         let (schema, ours) = generated_cells(source.as_ref(), table);
         let theirs = csv_cells(&dir.path().join(format!("{table}.csv")), &schema);
@@ -483,7 +487,11 @@ fn with_keys_calls_add_keys_once_after_the_load_with_renamed_foreign_keys() {
     use ferry::pipeline::{CopyOptions, CopyPlan, Pipeline};
     use ferry::source::{ForeignKey, TableKeys, TableRef};
     let sink = AfterLoadSink::default();
-    let source = ferry::source::open_source(&SF001.parse().unwrap(), Default::default()).unwrap();
+    let source = ferry::source::open_source(
+        &SF001.parse().unwrap(),
+        &ferry::source::ReadOptions::new(Default::default()),
+    )
+    .unwrap();
     let t = |s: &str| TableRef::Table(s.into());
     let plan = CopyPlan::build(
         SF001.into(),
