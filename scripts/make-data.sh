@@ -10,7 +10,7 @@
 # and tool versions give a byte-identical file on every run.
 set -euo pipefail
 
-TPCHGEN_VERSION=4.0.0
+TPCHGEN_VERSION=4.0.0   # as in scripts/tpchgen-cli.sh, which installs it
 TABLES=(region nation part supplier partsupp customer orders lineitem)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,14 +32,10 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y sqlite3
 fi
 
-if [[ $(tpchgen-cli --version 2>/dev/null || true) != "tpchgen-cli $TPCHGEN_VERSION" ]]; then
-    echo "==> installing tpchgen-cli==$TPCHGEN_VERSION (pip)"
-    python3 -m pip install --quiet "tpchgen-cli==$TPCHGEN_VERSION" ||
-        python3 -m pip install --quiet --break-system-packages "tpchgen-cli==$TPCHGEN_VERSION"
-    hash -r
-    [[ $(tpchgen-cli --version) == "tpchgen-cli $TPCHGEN_VERSION" ]] ||
-        die "tpchgen-cli $TPCHGEN_VERSION not found on PATH after install"
-fi
+bash "$ROOT/scripts/tpchgen-cli.sh"
+hash -r
+[[ $(tpchgen-cli --version) == "tpchgen-cli $TPCHGEN_VERSION" ]] ||
+    die "tpchgen-cli $TPCHGEN_VERSION not found on PATH"
 
 # --- generate ----------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferry-tpch.XXXXXX")

@@ -8,18 +8,11 @@ use std::str::FromStr;
 
 use crate::error::{Error, Result};
 
-/// The schemes ferry reads and writes.
-pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv"];
+/// The schemes ferry reads and writes (`tpch` is read-only: a built-in TPC-H generator).
+pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv", "postgres", "tpch"];
 
 /// Schemes ferry knows by name but does not have in this version.
-const PLANNED: &[&str] = &[
-    "postgres",
-    "postgresql",
-    "mysql",
-    "mariadb",
-    "adbc",
-    "duckdb",
-];
+const PLANNED: &[&str] = &["mysql", "mariadb", "adbc", "duckdb"];
 
 /// What kind of store an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +20,9 @@ pub enum Scheme {
     Sqlite,
     Parquet,
     Csv,
+    Postgres,
+    /// The built-in TPC-H generator (`tpch://?sf=1`); the URL has no path.
+    Tpch,
 }
 
 impl Scheme {
@@ -35,16 +31,34 @@ impl Scheme {
             Scheme::Sqlite => "sqlite",
             Scheme::Parquet => "parquet",
             Scheme::Csv => "csv",
+            Scheme::Postgres => "postgres",
+            Scheme::Tpch => "tpch",
         }
+    }
+
+    /// Whether the endpoint is a server reached by URL (rather than a file).
+    pub fn is_server(self) -> bool {
+        matches!(self, Scheme::Postgres)
     }
 }
 
-/// A parsed endpoint: a scheme, a path and the options given as `?key=value` pairs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed endpoint: a scheme, a path and the options given as `?key=value` pairs. A server
+/// endpoint keeps its whole URL (which may hold a password: `Display` and `Debug` hide it).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub scheme: Scheme,
     pub path: PathBuf,
     pub options: BTreeMap<String, String>,
+    /// The URL as given, for server endpoints.
+    pub url: Option<String>,
+    /// The password to use when the URL has none (the CLI passes `PGPASSWORD`).
+    pub default_password: Option<String>,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Endpoint({self})")
+    }
 }
 
 impl Endpoint {
@@ -67,7 +81,42 @@ impl Endpoint {
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}", self.scheme.name(), self.path.display())
+        match &self.url {
+            // user@host:port/db: no password, and no query string (it may hold one).
+            Some(url) => match url::Url::parse(url) {
+                Ok(u) => {
+                    let user = if u.username().is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}@", u.username())
+                    };
+                    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                    write!(
+                        f,
+                        "{}://{user}{}{port}{}",
+                        self.scheme.name(),
+                        u.host_str().unwrap_or(""),
+                        u.path()
+                    )
+                }
+                Err(_) => f.write_str(&redact(url)),
+            },
+            None => {
+                write!(f, "{}://{}", self.scheme.name(), self.path.display())?;
+                if self.scheme == Scheme::Tpch {
+                    // The options are what names a generated database (`tpch://?sf=0.01`).
+                    let query: Vec<String> = self
+                        .options
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    if !query.is_empty() {
+                        write!(f, "?{}", query.join("&"))?;
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -112,6 +161,8 @@ impl FromStr for Endpoint {
                     "sqlite" => Scheme::Sqlite,
                     "parquet" => Scheme::Parquet,
                     "csv" => Scheme::Csv,
+                    "postgres" | "postgresql" => Scheme::Postgres,
+                    "tpch" => Scheme::Tpch,
                     other if PLANNED.contains(&other) => {
                         return Err(Error::unsupported(format!(
                             "{}: the {other} endpoint is not part of this version of ferry \
@@ -152,16 +203,29 @@ impl FromStr for Endpoint {
             Some((p, q)) => (p, q),
             None => (rest, ""),
         };
-        if path.is_empty() {
-            return Err(Error::invalid_args(format!("{s}: the URL names no path")));
-        }
         let options = url::form_urlencoded::parse(query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
+        if scheme.is_server() {
+            url::Url::parse(s)
+                .map_err(|e| Error::invalid_args(format!("{}: not a valid URL: {e}", redact(s))))?;
+            return Ok(Endpoint {
+                scheme,
+                path: PathBuf::new(),
+                options,
+                url: Some(s.to_string()),
+                default_password: None,
+            });
+        }
+        if path.is_empty() && scheme != Scheme::Tpch {
+            return Err(Error::invalid_args(format!("{s}: the URL names no path")));
+        }
         Ok(Endpoint {
             scheme,
             path: PathBuf::from(path),
             options,
+            url: None,
+            default_password: None,
         })
     }
 }
@@ -185,6 +249,14 @@ mod tests {
         assert_eq!(e.option("delimiter"), Some(";"));
         assert_eq!(e.option("header"), Some("false"));
         assert_eq!(e.to_string(), "csv://dir");
+        let e: Endpoint = "tpch://?sf=0.01".parse().unwrap();
+        assert_eq!((e.scheme, e.option("sf")), (Scheme::Tpch, Some("0.01")));
+        assert_eq!(e.to_string(), "tpch://?sf=0.01");
+        let e: Endpoint = "tpch://".parse().unwrap();
+        assert_eq!(
+            (e.scheme, e.to_string().as_str()),
+            (Scheme::Tpch, "tpch://")
+        );
     }
 
     #[test]
@@ -192,10 +264,15 @@ mod tests {
         let e = "oracle://scott:tiger@h/db".parse::<Endpoint>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv)"
+            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, postgres, tpch)"
         );
-        let e = "postgres://u:secret@h/db".parse::<Endpoint>().unwrap_err();
+        let e = "mysql://u:secret@h/db".parse::<Endpoint>().unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");
+        let e = "postgres://u:secret@h:5433/db?password=secret2"
+            .parse::<Endpoint>()
+            .unwrap();
+        assert_eq!(e.to_string(), "postgres://u@h:5433/db");
+        assert!(!format!("{e:?}").contains("secret"));
         let e = "data/thing".parse::<Endpoint>().unwrap_err();
         assert!(e.to_string().contains("cannot tell the endpoint"), "{e}");
     }

@@ -17,8 +17,8 @@ use rayon::prelude::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::report::{peak_rss_bytes, RunReport, TableReport};
-use crate::sink::{IfExists, Sink};
-use crate::source::{BatchLimits, Partition, Source, TablePlan, TableRef};
+use crate::sink::{IfExists, KeyBuild, Sink, TargetKeys};
+use crate::source::{BatchLimits, Partition, Source, TableKeys, TablePlan, TableRef};
 use crate::transform::{Chain, StepContext, StepSpec};
 
 /// One table to copy: what to read, where to write it, and the plans of both ends.
@@ -32,6 +32,8 @@ pub struct TableJob {
     pub output_schema: SchemaRef,
     /// The target definition the sink would create.
     pub target_ddl: String,
+    /// The keys to build (`--with-keys`).
+    pub keys: Option<TableKeys>,
 }
 
 /// A validated copy: everything is planned, nothing has moved yet.
@@ -59,6 +61,8 @@ pub struct CopyOptions {
     /// Reader (and transform) threads.
     pub jobs: usize,
     pub limits: BatchLimits,
+    /// Build the source's primary and foreign keys in the target (`--with-keys`).
+    pub with_keys: bool,
 }
 
 impl CopyOptions {
@@ -74,6 +78,7 @@ impl Default for CopyOptions {
                 .map(|n| n.get())
                 .unwrap_or(2),
             limits: BatchLimits::default(),
+            with_keys: false,
         }
     }
 }
@@ -118,9 +123,17 @@ impl CopyPlan {
             if !pushed.is_empty() {
                 plan.filter = Some(pushed.join(" AND "));
             }
-            let output_schema = transforms
+            let mut output_schema = transforms
                 .output_schema(&plan.schema)
                 .map_err(|e| e.context(at()))?;
+            let keys = match options.with_keys {
+                true => Some(source.keys(&plan)?),
+                false => None,
+            };
+            if let (Some(keys), KeyBuild::AtCreation) = (&keys, sink.key_build()) {
+                output_schema = with_primary_key(&output_schema, &keys.primary_key)
+                    .map_err(|e| e.context(format!("{source_name}: {table}: --with-keys")))?;
+            }
             let target_ddl = sink
                 .describe_target(&target, &output_schema)
                 .map_err(|e| e.context(format!("{target_name}: table \"{target}\"")))?;
@@ -139,6 +152,7 @@ impl CopyPlan {
                 transforms,
                 output_schema,
                 target_ddl,
+                keys,
             });
         }
         Ok(CopyPlan {
@@ -223,7 +237,15 @@ impl<'a> Pipeline<'a> {
         }
         plan.sink
             .commit()
-            .map_err(|e| e.context(format!("{}: commit", plan.target_name)))
+            .map_err(|e| e.context(format!("{}: commit", plan.target_name)))?;
+        if plan.options.with_keys && plan.sink.key_build() == KeyBuild::AfterLoad {
+            let started = Instant::now();
+            plan.sink
+                .add_keys(&target_keys(&plan.tables))
+                .map_err(|e| e.context(format!("{}: --with-keys", plan.target_name)))?;
+            tracing::info!(seconds = started.elapsed().as_secs_f64(), "keys built");
+        }
+        Ok(())
     }
 
     fn copy_table(
@@ -374,6 +396,60 @@ impl<'a> Pipeline<'a> {
         }
         Ok(())
     }
+}
+
+/// The schema with `ferry.primary_key` set on the key's columns (and removed elsewhere).
+fn with_primary_key(schema: &SchemaRef, key: &[String]) -> Result<SchemaRef> {
+    if let Some(missing) = key.iter().find(|c| schema.field_with_name(c).is_err()) {
+        return Err(Error::not_found(format!(
+            "the primary key's column \"{missing}\" is not in the copied columns"
+        )));
+    }
+    let fields: Vec<arrow::datatypes::Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let mut meta = f.metadata().clone();
+            meta.remove(crate::types::META_PRIMARY_KEY);
+            if let Some(i) = key.iter().position(|c| c == f.name()) {
+                meta.insert(crate::types::META_PRIMARY_KEY.into(), (i + 1).to_string());
+            }
+            f.as_ref().clone().with_metadata(meta)
+        })
+        .collect();
+    Ok(std::sync::Arc::new(
+        arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()),
+    ))
+}
+
+/// The keys of a run's target tables. A foreign key names the target of the table it references;
+/// one whose table is not part of the run is left out (its target may not exist).
+fn target_keys(jobs: &[TableJob]) -> Vec<TargetKeys> {
+    let target_of = |source: &str| {
+        jobs.iter().find_map(|j| match &j.source {
+            TableRef::Table(t) if t == source => Some(j.target.clone()),
+            _ => None,
+        })
+    };
+    jobs.iter()
+        .filter_map(|j| {
+            let mut keys = j.keys.clone()?;
+            keys.foreign_keys.retain_mut(|fk| match target_of(&fk.table) {
+                Some(target) => {
+                    fk.table = target;
+                    true
+                }
+                None => {
+                    tracing::warn!(table = %j.target, references = %fk.table, "foreign key left out: the referenced table is not copied in this run");
+                    false
+                }
+            });
+            Some(TargetKeys {
+                table: j.target.clone(),
+                keys,
+            })
+        })
+        .collect()
 }
 
 fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {

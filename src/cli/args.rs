@@ -27,7 +27,8 @@ Examples:
   ferry inspect data/tpch.sqlite                         # tables, columns, types, row counts
 
 Endpoints: sqlite://PATH (or a .sqlite/.db path), parquet://PATH (a .parquet file or a
-directory), csv://PATH (a .csv file or a directory). Options go in the URL's query string,
+directory), csv://PATH (a .csv file or a directory), tpch://?sf=N (TPC-H, generated in
+memory; a source only). Options go in the URL's query string,
 for example csv://out?delimiter=%7C&null=NULL.";
 
 /// ferry moves tables between databases and files through Apache Arrow, at bulk speed and
@@ -61,6 +62,8 @@ Examples:
   # a query's result into a CSV file with ; as delimiter
   ferry copy data/tpch.sqlite 'csv://big.csv?delimiter=%3B' \\
       --query 'SELECT * FROM orders WHERE o_totalprice > 500000' --target-table big_orders
+  # a TPC-H database at scale factor 1, generated in memory, with its primary keys
+  ferry copy 'tpch://?sf=1' sqlite://tpch.sqlite --with-keys
   # show what would be done, touching nothing
   ferry copy data/tpch.sqlite parquet://snap --dry-run
   # rename, mask, filter (evaluated by SQLite) and stamp a column on the way
@@ -86,11 +89,13 @@ Transform steps (applied in order; see README \"Transforms\"):
 const INSPECT_EXAMPLES: &str = "\
 Examples:
   ferry inspect data/tpch.sqlite
-  ferry inspect parquet://snap --table lineitem --json";
+  ferry inspect parquet://snap --table lineitem --json
+  ferry inspect 'tpch://?sf=1'                 # TPC-H tables and row counts, nothing generated";
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// Where to read: a URL (sqlite://, parquet://, csv://) or a .sqlite/.db/.parquet/.csv path.
+    /// Where to read: a URL (sqlite://, parquet://, csv://, tpch://?sf=N) or a
+    /// .sqlite/.db/.parquet/.csv path.
     #[arg(value_name = "FROM")]
     pub from: String,
     /// Where to write, in the same forms.
@@ -130,11 +135,34 @@ pub struct CopyArgs {
     /// A TOML job file listing the tables to copy and each one's steps.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["tables", "query", "target_table"])]
     pub job: Option<PathBuf>,
+    /// Build the source's primary keys (and foreign keys where the target has them) in the
+    /// target. Databases that can add keys to a loaded table get them after the load, built
+    /// once; SQLite cannot, so its tables are created with their primary keys; file snapshots
+    /// record them for a later load.
+    #[arg(long)]
+    pub with_keys: bool,
     /// Print the plan (tables, partitions, steps, target definitions) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Database sources: read the tables of this schema (default: public).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    /// Database sources: split each table on this column, by quantiles of its values (rows
+    /// with NULL in it are read by the first partition).
+    #[arg(long, value_name = "COLUMN")]
+    pub partition_on: Option<String>,
+    /// The number of partitions: with --partition-on, key ranges; alone, ctid ranges
+    /// (PostgreSQL). Default: large tables are split automatically (--dry-run shows how).
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +176,9 @@ pub struct InspectArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Database sources: the schema to list (default: public).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -14,7 +14,7 @@ use args::{Cli, Command, CopyArgs, InspectArgs, OutputArgs};
 use ferry::pipeline::Pipeline;
 use ferry::progress::Progress;
 use ferry::report::RunReport;
-use ferry::source::{BatchLimits, TableRef};
+use ferry::source::{BatchLimits, ReadOptions, TableRef};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -102,7 +102,11 @@ struct TableInfo {
 fn inspect(args: InspectArgs) -> Result<()> {
     init_logging(&args.output);
     let endpoint = plan::endpoint(&args.url)?;
-    let source = ferry::source::open_source(&endpoint, BatchLimits::default())?;
+    let read = ReadOptions {
+        schema: args.schema.clone(),
+        ..ReadOptions::new(BatchLimits::default())
+    };
+    let source = ferry::source::open_source(&endpoint, &read)?;
     let names = if args.tables.is_empty() {
         source.tables()?
     } else {

@@ -7,12 +7,16 @@ use anyhow::{bail, Result};
 use super::args::CopyArgs;
 use ferry::endpoint::Endpoint;
 use ferry::pipeline::{CopyOptions, CopyPlan, TableSpec};
-use ferry::source::{BatchLimits, TableRef};
+use ferry::source::{BatchLimits, ReadOptions, TableRef};
 use ferry::transform::{job, StepContext, StepSpec};
 
-/// Parses an endpoint argument.
+/// Parses an endpoint argument; a PostgreSQL URL without a password takes `PGPASSWORD`.
 pub fn endpoint(s: &str) -> Result<Endpoint, ferry::Error> {
-    s.parse::<Endpoint>()
+    let mut e = s.parse::<Endpoint>()?;
+    if e.scheme == ferry::endpoint::Scheme::Postgres {
+        e.default_password = std::env::var("PGPASSWORD").ok();
+    }
+    Ok(e)
 }
 
 /// Builds the plan of `ferry copy`.
@@ -48,7 +52,17 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
             Some(job::parse_job(&text, &path.display().to_string())?)
         }
     };
-    let source = ferry::source::open_source(&from, limits)?;
+    if args.read.partitions == Some(0) {
+        return Err(ferry::Error::invalid_args("--partitions must be at least 1").into());
+    }
+    let read = ReadOptions {
+        limits,
+        jobs,
+        schema: args.read.schema.clone(),
+        partition_on: args.read.partition_on.clone(),
+        partitions: args.read.partitions,
+    };
+    let source = ferry::source::open_source(&from, &read)?;
     let tables: Vec<(TableRef, String)> = match (&args.query, &args.target_table) {
         _ if job_tables.is_some() => Vec::new(),
         (Some(sql), Some(target)) => vec![(TableRef::Query(sql.clone()), target.clone())],
@@ -77,11 +91,12 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
             }
         }
     };
-    let sink = ferry::sink::open_sink(&to)?;
+    let sink = ferry::sink::open_sink(&to, &ferry::sink::WriteOptions { jobs })?;
     let options = CopyOptions {
         if_exists: args.if_exists,
         jobs,
         limits,
+        with_keys: args.with_keys,
     };
     let tables: Vec<TableSpec> = match job_tables {
         // --transform steps run after the job's own.

@@ -5,6 +5,7 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -13,7 +14,8 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::endpoint::{Endpoint, Scheme};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::source::TableKeys;
 
 /// What to do when the target table exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
@@ -48,6 +50,26 @@ pub trait TableWriter: Send {
     fn finish(self: Box<Self>) -> Result<WriteStats>;
 }
 
+/// When a sink builds the keys `--with-keys` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyBuild {
+    /// Declared when the table is created, from `ferry.primary_key` in the field metadata of the
+    /// schema given to [`Sink::prepare`]: for targets that cannot add a primary key to an
+    /// existing table (SQLite), and for file snapshots, which record it for a later load.
+    AtCreation,
+    /// Added by [`Sink::add_keys`] once every table is loaded (`ALTER TABLE ... ADD PRIMARY
+    /// KEY`, then the foreign keys): each index is built once from the loaded rows instead of
+    /// being maintained row by row.
+    AfterLoad,
+}
+
+/// One target table's keys, for [`Sink::add_keys`]; foreign keys name target tables.
+#[derive(Debug, Clone)]
+pub struct TargetKeys {
+    pub table: String,
+    pub keys: TableKeys,
+}
+
 /// A writable endpoint.
 pub trait Sink: Send + Sync {
     /// The target definition the sink would create for `schema`, for `--dry-run`.
@@ -65,13 +87,45 @@ pub trait Sink: Send + Sync {
     fn commit(&self) -> Result<()> {
         Ok(())
     }
+    /// When this sink builds keys for `--with-keys`.
+    fn key_build(&self) -> KeyBuild {
+        KeyBuild::AtCreation
+    }
+    /// Adds the keys of the loaded tables, after [`Sink::commit`]: every primary key first, then
+    /// the foreign keys (which need the keys they reference). Called once per run, only if
+    /// [`Sink::key_build`] is [`KeyBuild::AfterLoad`].
+    fn add_keys(&self, tables: &[TargetKeys]) -> Result<()> {
+        let _ = tables;
+        Err(Error::unsupported(
+            "this target cannot add keys after a load",
+        ))
+    }
+}
+
+/// How a sink writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Connections (or threads) a database sink loads one table with.
+    pub jobs: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions { jobs: 1 }
+    }
 }
 
 /// Opens the sink an endpoint names.
-pub fn open_sink(endpoint: &Endpoint) -> Result<Box<dyn Sink>> {
+pub fn open_sink(endpoint: &Endpoint, options: &WriteOptions) -> Result<Box<dyn Sink>> {
     Ok(match endpoint.scheme {
         Scheme::Sqlite => Box::new(sqlite::SqliteSink::try_new(endpoint)?),
         Scheme::Parquet => Box::new(parquet::ParquetSink::try_new(endpoint)?),
         Scheme::Csv => Box::new(csv::CsvSink::try_new(endpoint)?),
+        Scheme::Postgres => Box::new(postgres::PgSink::try_new(endpoint, options)?),
+        Scheme::Tpch => {
+            return Err(Error::invalid_args(format!(
+                "{endpoint}: the TPC-H generator is a source only; write to another endpoint"
+            )))
+        }
     })
 }

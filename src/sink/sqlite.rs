@@ -434,7 +434,12 @@ impl Binder {
                 let t = a.as_primitive::<TimestampMicrosecondType>().value(row);
                 let s = temporal::format_timestamp(t)
                     .ok_or_else(|| format!("timestamp {t} is out of range"))?;
-                owned(Value::Text(if tz { format!("{s}+00:00") } else { s }))
+                let infinite = t == temporal::TS_INFINITY || t == temporal::TS_NEG_INFINITY;
+                owned(Value::Text(if tz && !infinite {
+                    format!("{s}+00:00")
+                } else {
+                    s
+                }))
             }
         }
     }

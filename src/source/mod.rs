@@ -4,7 +4,9 @@
 
 pub mod csv;
 pub mod parquet;
+pub mod postgres;
 pub mod sqlite;
+pub mod tpch;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -56,11 +58,15 @@ pub enum PartitionSpec {
     Query(String),
     /// SQLite rowids in `lo..=hi`.
     RowidRange { lo: i64, hi: i64 },
+    /// The statement that reads the partition (PostgreSQL: its `COPY ... TO STDOUT`).
+    Sql(String),
     /// A file, and for Parquet some of its row groups.
     File {
         path: PathBuf,
         row_groups: Option<Vec<usize>>,
     },
+    /// Part `part` (1-based) of `parts` of a generated table (TPC-H).
+    Generated { part: i32, parts: i32 },
 }
 
 /// A table's plan: its schema and partitions, planned before any row moves.
@@ -80,6 +86,23 @@ pub struct TablePlan {
     pub filter: Option<String>,
 }
 
+/// A table's keys, for `--with-keys`: built by the sink once the rows are in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableKeys {
+    /// The primary key's columns, in key order; empty for none.
+    pub primary_key: Vec<String>,
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// `FOREIGN KEY (columns) REFERENCES table (referenced)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub columns: Vec<String>,
+    /// The referenced table, by its source name.
+    pub table: String,
+    pub referenced: Vec<String>,
+}
+
 /// A readable endpoint.
 pub trait Source: Send + Sync {
     /// The tables this source holds, in a stable order.
@@ -92,6 +115,22 @@ pub trait Source: Send + Sync {
     /// does. A database source returns its dialect and applies the filter in its query.
     fn filter_dialect(&self) -> Option<crate::transform::filter::SqlDialect> {
         None
+    }
+
+    /// The keys of a planned table, for `--with-keys`. By default the primary key recorded in
+    /// the schema's field metadata (`ferry.primary_key`) and no foreign keys.
+    fn keys(&self, plan: &TablePlan) -> Result<TableKeys> {
+        let mut key: Vec<(u32, String)> = plan
+            .schema
+            .fields()
+            .iter()
+            .filter_map(|f| crate::types::primary_key_position(f).map(|p| (p, f.name().clone())))
+            .collect();
+        key.sort();
+        Ok(TableKeys {
+            primary_key: key.into_iter().map(|(_, n)| n).collect(),
+            foreign_keys: Vec::new(),
+        })
     }
 }
 
@@ -116,11 +155,38 @@ impl Default for BatchLimits {
     }
 }
 
+/// How a source reads: batch limits, parallelism and the partitioning asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub limits: BatchLimits,
+    /// Readers that will run at once (sources size their automatic partitions by it).
+    pub jobs: usize,
+    /// Database sources: the schema whose tables are listed and read (default: `public`).
+    pub schema: Option<String>,
+    /// Database sources: the column to split tables on, by quantiles.
+    pub partition_on: Option<String>,
+    /// The number of partitions (with `partition_on`), or of ctid ranges without it.
+    pub partitions: Option<usize>,
+}
+
+impl ReadOptions {
+    pub fn new(limits: BatchLimits) -> Self {
+        ReadOptions {
+            limits,
+            jobs: 1,
+            ..Default::default()
+        }
+    }
+}
+
 /// Opens the source an endpoint names.
-pub fn open_source(endpoint: &Endpoint, limits: BatchLimits) -> Result<Box<dyn Source>> {
+pub fn open_source(endpoint: &Endpoint, options: &ReadOptions) -> Result<Box<dyn Source>> {
+    let limits = options.limits;
     Ok(match endpoint.scheme {
         Scheme::Sqlite => Box::new(sqlite::SqliteSource::try_new(endpoint, limits)?),
         Scheme::Parquet => Box::new(parquet::ParquetSource::try_new(endpoint, limits)?),
         Scheme::Csv => Box::new(csv::CsvSource::try_new(endpoint, limits)?),
+        Scheme::Postgres => Box::new(postgres::PgSource::try_new(endpoint, options)?),
+        Scheme::Tpch => Box::new(tpch::TpchSource::try_new(endpoint, limits)?),
     })
 }

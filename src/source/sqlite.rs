@@ -309,11 +309,11 @@ impl Source for SqliteSource {
                 ),
                 true,
             ),
-            PartitionSpec::Query(sql) => match &plan.filter {
+            PartitionSpec::Query(sql) | PartitionSpec::Sql(sql) => match &plan.filter {
                 Some(f) => (format!("SELECT * FROM ({sql}) WHERE {f}"), false),
                 None => (sql.clone(), false),
             },
-            PartitionSpec::Whole | PartitionSpec::File { .. } => (
+            PartitionSpec::Whole | PartitionSpec::File { .. } | PartitionSpec::Generated { .. } => (
                 format!("SELECT {} FROM {table} WHERE 1{and_filter}", cols.join(", ")),
                 false,
             ),
@@ -638,7 +638,7 @@ impl ColumnBuilder {
             }
             (ColumnBuilder::Timestamp(b, tz), ValueRef::Text(t)) => {
                 let s = std::str::from_utf8(t).map_err(|_| bad())?;
-                let s = if *tz {
+                let s = if *tz && !s.ends_with("infinity") {
                     s.strip_suffix("+00:00").ok_or_else(bad)?
                 } else {
                     s

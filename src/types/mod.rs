@@ -3,6 +3,8 @@
 //! [`mapping_markdown`] and a test keeps the two equal.
 
 pub mod decimal;
+pub mod pg_numeric;
+pub mod postgres;
 pub mod temporal;
 
 use std::collections::HashMap;
@@ -269,10 +271,11 @@ pub fn sqlite_read(declared: &str) -> SqliteRead {
 }
 
 /// The SQLite column type ferry creates for a field. A field read from SQLite keeps its declared
-/// type verbatim; others are mapped from their SQL type. Decimals wider than 15 digits are
-/// declared `DECIMAL_TEXT(p,s)`: TEXT affinity, so SQLite keeps every digit as text.
+/// type verbatim, and so does a TPC-H column (the specification's types, spelt as SQLite takes
+/// them: `data/tpch-sqlite.sql`); others are mapped from their SQL type. Decimals wider than 15
+/// digits are declared `DECIMAL_TEXT(p,s)`: TEXT affinity, so SQLite keeps every digit as text.
 pub fn sqlite_target_type(field: &Field) -> Result<String> {
-    if let Some(("sqlite", declared)) = source_type(field) {
+    if let Some(("sqlite" | "tpch", declared)) = source_type(field) {
         return Ok(declared.to_string());
     }
     Ok(sqlite_type_for(sql_type_of(field)?))
@@ -393,21 +396,36 @@ pub fn mapping_markdown() -> String {
         out.push_str(&format!("| {decl} | {accepted} | {arrow} |\n"));
     }
     out.push_str(
-        "\n### Arrow to targets\n\nA column read from SQLite keeps its declared type verbatim in a \
-         SQLite target. Otherwise the target type comes from the source type recorded in the \
-         field metadata (`ferry.source_type`), or from the Arrow type:\n\n\
-         | Arrow type | SQLite target | Parquet | CSV text |\n|---|---|---|---|\n",
+        "\n### PostgreSQL source\n\nTypes come from the catalog (`format_type`), domains as their \
+         base type; NOT NULL and the primary key are kept in the field metadata.\n\n\
+         | declared type | Arrow type | notes |\n|---|---|---|\n",
+    );
+    for (decl, arrow, note) in postgres::source_rows() {
+        out.push_str(&format!("| {decl} | {arrow} | {note} |\n"));
+    }
+    out.push_str(
+        "\n### Arrow to targets\n\nA column keeps its declared type verbatim in a target of its own \
+         kind (SQLite to SQLite, PostgreSQL to PostgreSQL: `numeric(15,2)`, `integer[]`, \
+         `interval`, an enum). Otherwise the target type comes from the source type recorded in \
+         the field metadata (`ferry.source_type`), or from the Arrow type:\n\n\
+         | Arrow type | SQLite target | PostgreSQL target | Parquet | CSV text |\n|---|---|---|---|---|\n",
     );
     for t in &arrow_target_examples() {
-        let sqlite = match sql_type_of_arrow("c", t) {
-            Ok(s) => sqlite_type_for(s),
-            Err(_) => "unsupported".into(),
+        let (sqlite, pg) = match sql_type_of_arrow("c", t) {
+            Ok(s) => (sqlite_type_for(s), postgres::pg_type_for(s)),
+            Err(_) => ("unsupported".into(), "unsupported".into()),
         };
         out.push_str(&format!(
-            "| `{t}` | `{sqlite}` | `{t}` (native) | {} |\n",
+            "| `{t}` | `{sqlite}` | `{pg}` | `{t}` (native) | {} |\n",
             csv_form(t)
         ));
     }
+    out.push_str(
+        "\nA PostgreSQL target column of a type ferry has no binary encoder for (arrays, `inet`, \
+         `interval`, enums, ranges, ...) is loaded as text into the staging table and converted \
+         once by PostgreSQL's own input function (`ALTER COLUMN ... TYPE t USING c::t`) before the \
+         swap: exact, at the cost of one rewrite of that table.\n",
+    );
     out
 }
 

@@ -10,8 +10,21 @@ const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
     None => panic!("1970-01-01 is a date"),
 };
 
+/// PostgreSQL's `infinity` and `-infinity` dates, held in a `Date32` as its largest and
+/// smallest values (PostgreSQL itself stores them so: no real date is that far out).
+pub const DATE_INFINITY: i32 = i32::MAX;
+pub const DATE_NEG_INFINITY: i32 = i32::MIN;
+/// PostgreSQL's `infinity` and `-infinity` timestamps, as the largest and smallest `i64`.
+pub const TS_INFINITY: i64 = i64::MAX;
+pub const TS_NEG_INFINITY: i64 = i64::MIN;
+
 /// `YYYY-MM-DD` -> days since 1970-01-01, only if the text is in canonical form.
 pub fn parse_date(s: &str) -> Option<i32> {
+    match s {
+        "infinity" => return Some(DATE_INFINITY),
+        "-infinity" => return Some(DATE_NEG_INFINITY),
+        _ => {}
+    }
     let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
     let days = (d - EPOCH).num_days() as i32;
     (format_date(days).as_deref() == Some(s)).then_some(days)
@@ -19,6 +32,11 @@ pub fn parse_date(s: &str) -> Option<i32> {
 
 /// Days since 1970-01-01 -> `YYYY-MM-DD`.
 pub fn format_date(days: i32) -> Option<String> {
+    match days {
+        DATE_INFINITY => return Some("infinity".into()),
+        DATE_NEG_INFINITY => return Some("-infinity".into()),
+        _ => {}
+    }
     let d = EPOCH.checked_add_signed(chrono::Duration::days(days as i64))?;
     let mut s = String::with_capacity(10);
     push_date(&mut s, d);
@@ -47,6 +65,11 @@ fn fraction(micros: u32) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]` -> microseconds since the epoch, canonical form only.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
+    match s {
+        "infinity" => return Some(TS_INFINITY),
+        "-infinity" => return Some(TS_NEG_INFINITY),
+        _ => {}
+    }
     let t = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok()?;
     let micros = t.and_utc().timestamp_micros();
     (format_timestamp(micros).as_deref() == Some(s)).then_some(micros)
@@ -54,6 +77,11 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 
 /// Microseconds since the epoch -> `YYYY-MM-DD HH:MM:SS[.fff|.ffffff]`.
 pub fn format_timestamp(micros: i64) -> Option<String> {
+    match micros {
+        TS_INFINITY => return Some("infinity".into()),
+        TS_NEG_INFINITY => return Some("-infinity".into()),
+        _ => {}
+    }
     let t = chrono::DateTime::from_timestamp_micros(micros)?.naive_utc();
     let mut s = String::with_capacity(26);
     push_date(&mut s, t.date());
@@ -64,6 +92,9 @@ pub fn format_timestamp(micros: i64) -> Option<String> {
 
 /// `HH:MM:SS[.fff|.ffffff]` -> microseconds since midnight, canonical form only.
 pub fn parse_time(s: &str) -> Option<i64> {
+    if s == "24:00:00" {
+        return Some(86_400_000_000);
+    }
     let t = NaiveTime::parse_from_str(s, "%H:%M:%S%.f").ok()?;
     let micros = t.num_seconds_from_midnight() as i64 * 1_000_000 + (t.nanosecond() / 1000) as i64;
     (format_time(micros).as_deref() == Some(s)).then_some(micros)
@@ -71,6 +102,10 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// Microseconds since midnight -> `HH:MM:SS[.fff|.ffffff]`.
 pub fn format_time(micros: i64) -> Option<String> {
+    // 24:00:00 is a time of day in PostgreSQL (the end of the day).
+    if micros == 86_400_000_000 {
+        return Some("24:00:00".into());
+    }
     if !(0..86_400_000_000).contains(&micros) {
         return None;
     }
@@ -123,6 +158,17 @@ mod tests {
         for s in ["00:00:00", "23:59:59.999999", "12:30:00.250"] {
             assert_eq!(parse_time(s).and_then(format_time).as_deref(), Some(s));
         }
-        assert_eq!(format_time(86_400_000_000), None);
+        // PostgreSQL's end of day, and nothing past it.
+        assert_eq!(format_time(86_400_000_000).as_deref(), Some("24:00:00"));
+        assert_eq!(parse_time("24:00:00"), Some(86_400_000_000));
+        assert_eq!(format_time(86_400_000_001), None);
+        // PostgreSQL's infinities.
+        assert_eq!(format_date(DATE_INFINITY).as_deref(), Some("infinity"));
+        assert_eq!(parse_date("-infinity"), Some(DATE_NEG_INFINITY));
+        assert_eq!(
+            format_timestamp(TS_NEG_INFINITY).as_deref(),
+            Some("-infinity")
+        );
+        assert_eq!(parse_timestamp("infinity"), Some(TS_INFINITY));
     }
 }

@@ -4,6 +4,8 @@ mod cli;
 mod docs;
 mod failures;
 mod hard_types;
+mod postgres;
 mod roundtrip;
 mod support;
+mod tpch;
 mod transforms;

@@ -1,0 +1,380 @@
+//! PostgreSQL connections, shared by the source and the sink: libpq-style settings from a
+//! `postgres://` URL, TLS chosen by `sslmode` with libpq's meanings, and errors built from the
+//! server's error fields (message, detail, hint, SQLSTATE, constraint).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+use postgres::config::SslMode as WireSslMode;
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls};
+use postgres_openssl::MakeTlsConnector;
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The options a `postgres://` URL may carry in its query string.
+pub const URL_OPTIONS: &[&str] = &[
+    "sslmode",
+    "sslrootcert",
+    "application_name",
+    "connect_timeout",
+    "host",
+    "port",
+    "user",
+    "dbname",
+    "password",
+];
+
+/// libpq's `sslmode`, with its meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plain TCP only.
+    Disable,
+    /// TLS if the server offers it, without verifying the certificate (libpq's default).
+    Prefer,
+    /// TLS or fail; the certificate is not verified.
+    Require,
+    /// TLS or fail; the certificate chain must verify against the root certificates.
+    VerifyCa,
+    /// As `verify-ca`, and the host name must match the certificate.
+    VerifyFull,
+}
+
+impl std::str::FromStr for SslMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "disable" => SslMode::Disable,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(Error::invalid_args(format!(
+                    "sslmode '{other}' is not one of disable, prefer, require, verify-ca, \
+                     verify-full"
+                )))
+            }
+        })
+    }
+}
+
+/// Connection settings read from a URL. `Debug` and `Display` never show the password.
+#[derive(Clone)]
+pub struct PgSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    password: Option<String>,
+    pub dbname: String,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+    pub application_name: String,
+    pub connect_timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for PgSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgSettings({self})")
+    }
+}
+
+impl std::fmt::Display for PgSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.starts_with('/') {
+            write!(
+                f,
+                "postgres://{}@/{}?host={}",
+                self.user, self.dbname, self.host
+            )
+        } else {
+            write!(
+                f,
+                "postgres://{}@{}:{}/{}",
+                self.user, self.host, self.port, self.dbname
+            )
+        }
+    }
+}
+
+fn decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
+impl PgSettings {
+    /// Reads the settings of a `postgres://` endpoint. `default_password` (the CLI passes
+    /// `PGPASSWORD`) is used when the URL has none.
+    pub fn from_endpoint(endpoint: &Endpoint) -> Result<PgSettings> {
+        endpoint.check_options(URL_OPTIONS)?;
+        let raw = endpoint.url.as_deref().unwrap_or_default();
+        let url = url::Url::parse(raw)
+            .map_err(|e| Error::invalid_args(format!("{endpoint}: not a valid URL: {e}")))?;
+        let opt = |k: &str| endpoint.option(k).map(str::to_string);
+        let user = opt("user")
+            .or_else(|| (!url.username().is_empty()).then(|| decode(url.username())))
+            .unwrap_or_else(|| "postgres".into());
+        let dbname = opt("dbname")
+            .or_else(|| {
+                let p = url.path().trim_start_matches('/');
+                (!p.is_empty()).then(|| decode(p))
+            })
+            .unwrap_or_else(|| user.clone());
+        let port = match opt("port") {
+            Some(p) => p.parse().map_err(|_| {
+                Error::invalid_args(format!("{endpoint}: port '{p}' is not a number"))
+            })?,
+            None => url.port().unwrap_or(5432),
+        };
+        let connect_timeout = match opt("connect_timeout") {
+            Some(t) => Some(Duration::from_secs(t.parse().map_err(|_| {
+                Error::invalid_args(format!("{endpoint}: connect_timeout '{t}' is not seconds"))
+            })?)),
+            None => None,
+        };
+        Ok(PgSettings {
+            host: opt("host")
+                .or_else(|| url.host_str().map(str::to_string))
+                .unwrap_or_else(|| "localhost".into()),
+            port,
+            user,
+            password: opt("password")
+                .or_else(|| url.password().map(decode))
+                .or_else(|| endpoint.default_password.clone()),
+            dbname,
+            sslmode: opt("sslmode")
+                .as_deref()
+                .unwrap_or("prefer")
+                .parse()
+                .map_err(|e: Error| Error::invalid_args(format!("{endpoint}: {e}")))?,
+            sslrootcert: opt("sslrootcert").map(PathBuf::from),
+            application_name: opt("application_name").unwrap_or_else(|| "ferry".into()),
+            connect_timeout,
+        })
+    }
+
+    fn config(&self) -> Config {
+        let mut c = Config::new();
+        c.host(&self.host)
+            .port(self.port)
+            .user(&self.user)
+            .dbname(&self.dbname)
+            .application_name(&self.application_name);
+        if let Some(p) = &self.password {
+            c.password(p);
+        }
+        if let Some(t) = self.connect_timeout {
+            c.connect_timeout(t);
+        }
+        c
+    }
+
+    fn tls(&self) -> Result<MakeTlsConnector> {
+        let tls_err = |e: openssl::error::ErrorStack| {
+            Error::with_source(ErrorKind::Io, format!("{self}: cannot set up TLS"), e)
+        };
+        let mut builder = SslConnector::builder(SslMethod::tls()).map_err(tls_err)?;
+        match self.sslmode {
+            SslMode::Disable | SslMode::Prefer | SslMode::Require => {
+                builder.set_verify(SslVerifyMode::NONE)
+            }
+            SslMode::VerifyCa | SslMode::VerifyFull => {
+                builder.set_verify(SslVerifyMode::PEER);
+                let root = self.sslrootcert.clone().or_else(|| {
+                    let p = PathBuf::from(std::env::var_os("HOME")?).join(".postgresql/root.crt");
+                    p.exists().then_some(p)
+                });
+                match root {
+                    Some(root) => builder.set_ca_file(&root).map_err(|e| {
+                        Error::with_source(
+                            ErrorKind::NotFound,
+                            format!(
+                                "{self}: cannot read the root certificate {}",
+                                root.display()
+                            ),
+                            e,
+                        )
+                    })?,
+                    None => builder.set_default_verify_paths().map_err(tls_err)?,
+                }
+            }
+        }
+        let mut connector = MakeTlsConnector::new(builder.build());
+        if self.sslmode != SslMode::VerifyFull {
+            connector.set_callback(|cfg, _| {
+                cfg.set_verify_hostname(false);
+                Ok(())
+            });
+        }
+        Ok(connector)
+    }
+
+    /// Opens a connection; TLS as `sslmode` says, never downgraded when it is required.
+    pub fn connect(&self) -> Result<Client> {
+        let mut config = self.config();
+        let result = match self.sslmode {
+            SslMode::Disable => config.ssl_mode(WireSslMode::Disable).connect(NoTls),
+            SslMode::Prefer => config.ssl_mode(WireSslMode::Prefer).connect(self.tls()?),
+            _ => config.ssl_mode(WireSslMode::Require).connect(self.tls()?),
+        };
+        result.map_err(|e| pg_error(e, format!("{self}: cannot connect")))
+    }
+}
+
+/// A PostgreSQL error as one readable message under `context`: the server's message, detail,
+/// hint, SQLSTATE and constraint when the server sent them; the kind from the SQLSTATE class.
+pub fn pg_error(e: postgres::Error, context: impl Into<String>) -> Error {
+    let context = context.into();
+    let Some(db) = e.as_db_error() else {
+        let text = e.to_string();
+        let kind = if text.contains("password authentication failed") {
+            ErrorKind::Unauthenticated
+        } else {
+            ErrorKind::Io
+        };
+        // Keep the chain: the io or TLS error under it says why.
+        let mut msg = format!("{context}: {text}");
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            msg.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        return Error::new(kind, msg);
+    };
+    let code = db.code();
+    let kind = match code.code() {
+        c if c.starts_with("23") => ErrorKind::Integrity,
+        c if c.starts_with("22") => ErrorKind::InvalidData,
+        c if c.starts_with("28") => ErrorKind::Unauthenticated,
+        c if c.starts_with("3D") => ErrorKind::NotFound,
+        c if c.starts_with("0A") => ErrorKind::Unsupported,
+        c if c.starts_with("08") || c.starts_with("57") || c.starts_with("53") => ErrorKind::Io,
+        _ if *code == SqlState::UNDEFINED_TABLE
+            || *code == SqlState::UNDEFINED_COLUMN
+            || *code == SqlState::INVALID_SCHEMA_NAME
+            || *code == SqlState::UNDEFINED_OBJECT =>
+        {
+            ErrorKind::NotFound
+        }
+        _ if *code == SqlState::DUPLICATE_TABLE => ErrorKind::AlreadyExists,
+        _ if *code == SqlState::INSUFFICIENT_PRIVILEGE => ErrorKind::Unauthenticated,
+        _ => ErrorKind::InvalidData,
+    };
+    let mut msg = format!("{context}: {} (SQLSTATE {})", db.message(), code.code());
+    if let Some(d) = db.detail() {
+        msg.push_str(&format!("; detail: {d}"));
+    }
+    if let Some(h) = db.hint() {
+        msg.push_str(&format!("; hint: {h}"));
+    }
+    if let Some(c) = db.constraint() {
+        msg.push_str(&format!("; constraint: {c}"));
+    }
+    if let Some(c) = db.column() {
+        msg.push_str(&format!("; column: {c}"));
+    }
+    if let Some(w) = db.where_() {
+        msg.push_str(&format!("; where: {}", w.replace('\n', " / ")));
+    }
+    Error::new(kind, msg)
+}
+
+/// Splits `schema.table` at its first dot outside double quotes, unquoting both parts:
+/// `sales.orders`, `"my.schema"."Orders"`, `orders` (no schema).
+pub fn split_qualified(name: &str) -> (Option<String>, String) {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => {
+                quoted = !quoted;
+            }
+            '.' if !quoted && parts.is_empty() => {
+                parts.push(std::mem::take(&mut cur));
+            }
+            c => cur.push(c),
+        }
+    }
+    match parts.pop() {
+        Some(schema) => (Some(schema), cur),
+        None => (None, cur),
+    }
+}
+
+/// The quoted `"schema"."table"` for a ferry table name (`public` when none is given).
+pub fn quoted_table(name: &str) -> String {
+    let (schema, table) = split_qualified(name);
+    format!(
+        "{}.{}",
+        crate::types::quote_ident(schema.as_deref().unwrap_or("public")),
+        crate::types::quote_ident(&table)
+    )
+}
+
+/// A string literal.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_from_url_hide_the_password() {
+        let e: Endpoint =
+            "postgres://ann:s%40cret@db.example:6543/sales?sslmode=require&application_name=x"
+                .parse()
+                .unwrap();
+        let s = PgSettings::from_endpoint(&e).unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.port, s.user.as_str(), s.dbname.as_str()),
+            ("db.example", 6543, "ann", "sales")
+        );
+        assert_eq!(s.password.as_deref(), Some("s@cret"));
+        assert_eq!(s.sslmode, SslMode::Require);
+        assert_eq!(s.to_string(), "postgres://ann@db.example:6543/sales");
+        assert!(!format!("{s:?}").contains("cret"));
+        assert!(!e.to_string().contains("cret"), "{e}");
+        let e: Endpoint = "postgresql:///db?host=/var/run/postgresql&user=u"
+            .parse()
+            .unwrap();
+        let s = PgSettings::from_endpoint(&e).unwrap();
+        assert_eq!(
+            (s.host.as_str(), s.user.as_str(), s.dbname.as_str()),
+            ("/var/run/postgresql", "u", "db")
+        );
+        let e: Endpoint = "postgres://u@h/db?sslmode=maybe".parse().unwrap();
+        let err = PgSettings::from_endpoint(&e).unwrap_err().to_string();
+        assert!(err.contains("sslmode 'maybe'"), "{err}");
+        let e: Endpoint = "postgres://u@h/db?colour=red".parse().unwrap();
+        assert!(PgSettings::from_endpoint(&e)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown option 'colour'"));
+    }
+
+    #[test]
+    fn qualified_names() {
+        assert_eq!(split_qualified("orders"), (None, "orders".into()));
+        assert_eq!(
+            split_qualified("sales.orders"),
+            (Some("sales".into()), "orders".into())
+        );
+        assert_eq!(
+            split_qualified("\"my.schema\".\"Or\"\"ders\""),
+            (Some("my.schema".into()), "Or\"ders".into())
+        );
+        assert_eq!(quoted_table("t"), "\"public\".\"t\"");
+    }
+}

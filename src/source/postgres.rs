@@ -1,0 +1,851 @@
+//! The PostgreSQL source: one consistent snapshot for the whole run, the declared types from the
+//! catalog, partitions by ctid ranges or key quantiles, each read with
+//! `COPY (SELECT ...) TO STDOUT (FORMAT binary)` and decoded into Arrow batch by batch.
+//!
+//! Why not connectorx here: its PostgreSQL reader reads every numeric as `Decimal128(38,10)`
+//! (rounding scale > 10, panicking on NaN and on values above 10^28), re-serialises `json`
+//! (key order and spacing change), fails on `infinity` dates and timestamps, panics on types it
+//! does not know (`interval`, ...), produces into an unbounded channel (no backpressure) and
+//! turns every error into a panic. The binary COPY it uses underneath is what this file reads
+//! directly, so nothing is lost in speed: the decoder keeps up with the server (see the README's
+//! benchmark).
+
+use std::io::Read;
+use std::sync::atomic::AtomicU64;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::*;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use postgres::Client;
+
+use super::{
+    BatchLimits, BatchStream, Partition, PartitionSpec, ReadOptions, Source, TablePlan, TableRef,
+};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pg::{pg_error, quote_literal, quoted_table, split_qualified, PgSettings};
+use crate::types::pg_numeric::Numeric;
+use crate::types::postgres::{PgRead, DIALECT};
+use crate::types::{field_with_source, quote_ident, temporal, META_PRIMARY_KEY};
+
+/// Tables of at least this many 8 KiB pages are split into ctid ranges without being asked.
+pub const AUTO_PARTITION_PAGES: i64 = 8 * 1024;
+/// Pages per automatic ctid partition (64 MiB): small enough to balance the readers and to
+/// keep a failed partition cheap.
+pub const PAGES_PER_PARTITION: i64 = 8 * 1024;
+
+/// Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+/// Days from 1970-01-01 to 2000-01-01.
+const PG_EPOCH_DAYS: i32 = 10_957;
+
+/// Session settings for every reading connection: the text forms of `::text` columns are then
+/// the same whatever the server's defaults (ISO dates, ISO 8601 intervals, UTC, exact floats).
+const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; \
+     SET TimeZone = 'UTC'; SET extra_float_digits = 3";
+
+pub struct PgSource {
+    settings: PgSettings,
+    /// The connection holding the exported snapshot open; catalog reads run in it too.
+    coordinator: Mutex<Client>,
+    snapshot: String,
+    options: ReadOptions,
+    numeric_as_text: bool,
+}
+
+impl PgSource {
+    pub fn try_new(endpoint: &Endpoint, options: &ReadOptions) -> Result<PgSource> {
+        let numeric_as_text = match endpoint.option("numeric") {
+            None | Some("decimal") => false,
+            Some("text") => true,
+            Some(other) => {
+                return Err(Error::invalid_args(format!(
+                    "{endpoint}: numeric={other}: use numeric=decimal (the default) or numeric=text"
+                )))
+            }
+        };
+        let mut e = endpoint.clone();
+        e.options.remove("numeric");
+        let settings = PgSettings::from_endpoint(&e)?;
+        let mut client = settings.connect()?;
+        // One moment for the whole run, as pg_dump -j: every reader imports this snapshot.
+        client
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; {SESSION}"
+            ))
+            .map_err(|e| pg_error(e, format!("{settings}: cannot start the snapshot")))?;
+        let snapshot: String = client
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .map_err(|e| pg_error(e, format!("{settings}: cannot export a snapshot")))?
+            .get(0);
+        Ok(PgSource {
+            settings,
+            coordinator: Mutex::new(client),
+            snapshot,
+            options: options.clone(),
+            numeric_as_text,
+        })
+    }
+
+    fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let mut c = self
+            .coordinator
+            .lock()
+            .map_err(|_| Error::internal("the catalog connection was poisoned"))?;
+        f(&mut c)
+    }
+
+    /// Columns of a relation or query: Arrow fields with their declared types.
+    fn describe(
+        &self,
+        client: &mut Client,
+        select: &str,
+        what: &str,
+    ) -> Result<Vec<(Field, PgRead)>> {
+        let stmt = client
+            .prepare(select)
+            .map_err(|e| pg_error(e, format!("{}: {what}", self.settings)))?;
+        let cols = stmt.columns();
+        let types: Vec<u32> = cols.iter().map(|c| c.type_().oid()).collect();
+        let mods: Vec<i32> = cols.iter().map(|c| c.type_modifier()).collect();
+        let rels: Vec<u32> = cols.iter().map(|c| c.table_oid().unwrap_or(0)).collect();
+        let atts: Vec<i16> = cols.iter().map(|c| c.column_id().unwrap_or(0)).collect();
+        let rows = client
+            .query(
+                "SELECT bt.typname::text, bt.typtype::text,
+                        format_type(bt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE c.mod END),
+                        coalesce(a.attnotnull, false),
+                        coalesce((SELECT k.n::int4 FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(att, n)
+                                  WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum), 0)
+                 FROM unnest($1::oid[], $2::int4[], $3::oid[], $4::int2[]) WITH ORDINALITY
+                      AS c(typ, mod, rel, att, n)
+                 JOIN pg_type t ON t.oid = c.typ
+                 JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+                 LEFT JOIN pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.att
+                 ORDER BY c.n",
+                &[&types, &mods, &rels, &atts],
+            )
+            .map_err(|e| pg_error(e, format!("{}: {what}: catalog", self.settings)))?;
+        Ok(cols
+            .iter()
+            .zip(rows)
+            .map(|(col, row)| {
+                let typname: String = row.get(0);
+                let typtype: String = row.get(1);
+                let formatted: String = row.get(2);
+                let not_null: bool = row.get(3);
+                let pk: i32 = row.get(4);
+                let read = PgRead::of(&typname, &typtype, &formatted, self.numeric_as_text);
+                let mut field = field_with_source(
+                    col.name(),
+                    read.arrow_type(),
+                    !not_null,
+                    DIALECT,
+                    &formatted,
+                );
+                if pk > 0 {
+                    let mut meta = field.metadata().clone();
+                    meta.insert(META_PRIMARY_KEY.into(), pk.to_string());
+                    field = field.with_metadata(meta);
+                }
+                (field, read)
+            })
+            .collect())
+    }
+
+    /// Splits a table into partitions: predicates on ctid or on the partition key.
+    fn partitions(
+        &self,
+        client: &mut Client,
+        table: &str,
+        fields: &[(Field, PgRead)],
+        pages: i64,
+        reltuples: i64,
+        relkind: &str,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        let jobs = self.options.jobs.max(1) as i64;
+        if let Some(key) = &self.options.partition_on {
+            let n = self.options.partitions.unwrap_or(jobs as usize).max(1);
+            let Some((field, _)) = fields.iter().find(|(f, _)| f.name() == key) else {
+                return Err(Error::not_found(format!(
+                    "{}: table {table} has no column \"{key}\" to partition on",
+                    self.settings
+                )));
+            };
+            let declared = crate::types::source_type(field)
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default();
+            if n == 1 {
+                return Ok(vec![("whole table".into(), None)]);
+            }
+            // Quantiles of the key, from a sample on large tables (a full sort would cost as
+            // much as the copy).
+            let fractions: Vec<f64> = (1..n).map(|i| i as f64 / n as f64).collect();
+            let sample = if reltuples > 1_000_000 {
+                format!(
+                    " TABLESAMPLE SYSTEM ({})",
+                    (100.0 * 200_000.0 / reltuples as f64).min(100.0)
+                )
+            } else {
+                String::new()
+            };
+            let k = quote_ident(key);
+            let sql = format!(
+                "SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY {k})::text[] FROM {}{sample}",
+                quoted_table(table)
+            );
+            let row = client.query_one(&sql, &[&fractions]).map_err(|e| {
+                pg_error(e, format!("{}: {table}: quantiles of {k}", self.settings))
+            })?;
+            let mut bounds: Vec<String> = row
+                .get::<_, Option<Vec<Option<String>>>>(0)
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .collect();
+            bounds.dedup();
+            let lit = |b: &str| format!("{}::{declared}", quote_literal(b));
+            let mut parts = Vec::new();
+            if bounds.is_empty() {
+                return Ok(vec![("whole table".into(), None)]);
+            }
+            parts.push((
+                format!("{k} < {} or NULL", bounds[0]),
+                Some(format!("({k} < {} OR {k} IS NULL)", lit(&bounds[0]))),
+            ));
+            for w in bounds.windows(2) {
+                parts.push((
+                    format!("{} <= {k} < {}", w[0], w[1]),
+                    Some(format!("{k} >= {} AND {k} < {}", lit(&w[0]), lit(&w[1]))),
+                ));
+            }
+            let last = &bounds[bounds.len() - 1];
+            parts.push((
+                format!("{k} >= {last}"),
+                Some(format!("{k} >= {}", lit(last))),
+            ));
+            return Ok(parts);
+        }
+        if self.options.partitions.is_some() {
+            // --partitions alone: ctid ranges in that number.
+        } else if relkind != "r" || pages < AUTO_PARTITION_PAGES {
+            return Ok(vec![("whole table".into(), None)]);
+        }
+        if relkind != "r" {
+            return Ok(vec![("whole table".into(), None)]);
+        }
+        let n = match self.options.partitions {
+            Some(n) => n.max(1) as i64,
+            None => (pages / PAGES_PER_PARTITION).max(jobs),
+        };
+        if n == 1 {
+            return Ok(vec![("whole table".into(), None)]);
+        }
+        let per = (pages.max(n) + n - 1) / n;
+        let tid = |p: i64| format!("'({p},0)'::tid");
+        Ok((0..n)
+            .map(|i| {
+                let (lo, hi) = (i * per, (i + 1) * per);
+                // The last range is open: pages added since the statistics were taken are read.
+                match (i, i == n - 1) {
+                    (0, _) => (
+                        format!("ctid pages < {hi}"),
+                        Some(format!("ctid < {}", tid(hi))),
+                    ),
+                    (_, true) => (
+                        format!("ctid pages >= {lo}"),
+                        Some(format!("ctid >= {}", tid(lo))),
+                    ),
+                    _ => (
+                        format!("ctid pages {lo}..{hi}"),
+                        Some(format!("ctid >= {} AND ctid < {}", tid(lo), tid(hi))),
+                    ),
+                }
+            })
+            .collect())
+    }
+}
+
+/// The `COPY (SELECT ...) TO STDOUT` of a relation or query with an optional predicate.
+fn copy_sql(
+    from: &str,
+    fields: &[(Field, PgRead)],
+    filter: Option<&str>,
+    plain_table: Option<&str>,
+) -> String {
+    let all_native = fields.iter().all(|(_, r)| !r.selects_text());
+    if let (true, None, Some(t)) = (all_native, filter, plain_table) {
+        return format!("COPY {t} TO STDOUT (FORMAT binary)");
+    }
+    let cols = fields
+        .iter()
+        .map(|(f, r)| {
+            let q = quote_ident(f.name());
+            if r.selects_text() {
+                format!("{q}::text")
+            } else {
+                q
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let filter = filter.map(|f| format!(" WHERE {f}")).unwrap_or_default();
+    format!("COPY (SELECT {cols} FROM {from}{filter}) TO STDOUT (FORMAT binary)")
+}
+
+impl Source for PgSource {
+    fn tables(&self) -> Result<Vec<String>> {
+        let schema = self
+            .options
+            .schema
+            .clone()
+            .unwrap_or_else(|| "public".into());
+        self.with_client(|c| {
+            let rows = c
+                .query(
+                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                       AND NOT c.relispartition
+                     ORDER BY c.relname",
+                    &[&schema],
+                )
+                .map_err(|e| pg_error(e, format!("{}: list tables", self.settings)))?;
+            if rows.is_empty() {
+                let exists = c
+                    .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+                    .map_err(|e| pg_error(e, format!("{}: list tables", self.settings)))?;
+                if exists.is_none() {
+                    return Err(Error::not_found(format!(
+                        "{}: schema \"{schema}\" does not exist",
+                        self.settings
+                    )));
+                }
+            }
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let t: String = r.get(0);
+                    if schema == "public" {
+                        t
+                    } else {
+                        format!("{}.{}", quote_part(&schema), quote_part(&t))
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn plan(&self, table: &TableRef) -> Result<TablePlan> {
+        self.with_client(|c| {
+            let (name, fields, pieces, rows) = match table {
+                TableRef::Table(name) => {
+                    let qualified = match split_qualified(name) {
+                        (None, t) => match &self.options.schema {
+                            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&t)),
+                            None => quoted_table(name),
+                        },
+                        _ => quoted_table(name),
+                    };
+                    let stat = c
+                        .query_opt(
+                            "SELECT c.relpages::int8, c.reltuples::int8, c.relkind::text
+                             FROM pg_class c WHERE c.oid = to_regclass($1)",
+                            &[&qualified],
+                        )
+                        .map_err(|e| pg_error(e, format!("{}: table {name}", self.settings)))?;
+                    let Some(stat) = stat else {
+                        return Err(Error::not_found(format!(
+                            "{}: table {name} does not exist",
+                            self.settings
+                        )));
+                    };
+                    let (pages, reltuples, relkind): (i64, i64, String) =
+                        (stat.get(0), stat.get(1), stat.get(2));
+                    let fields = self.describe(
+                        c,
+                        &format!("SELECT * FROM {qualified}"),
+                        &format!("table {name}"),
+                    )?;
+                    let parts = self.partitions(c, name, &fields, pages, reltuples, &relkind)?;
+                    // Small tables are counted exactly; large ones estimated from the
+                    // statistics (for progress only).
+                    let rows = if pages < AUTO_PARTITION_PAGES || reltuples < 0 {
+                        let r = c
+                            .query_one(&format!("SELECT count(*) FROM {qualified}"), &[])
+                            .map_err(|e| {
+                                pg_error(e, format!("{}: table {name}: count", self.settings))
+                            })?;
+                        Some(r.get::<_, i64>(0) as u64)
+                    } else {
+                        Some(reltuples as u64)
+                    };
+                    let pieces = parts
+                        .into_iter()
+                        .map(|(label, filter)| {
+                            let plain = filter.is_none().then_some(qualified.as_str());
+                            (
+                                label,
+                                copy_sql(&qualified, &fields, filter.as_deref(), plain),
+                            )
+                        })
+                        .collect::<Vec<_>>();
+                    (name.clone(), fields, pieces, rows)
+                }
+                TableRef::Query(sql) => {
+                    let sql = sql.trim().trim_end_matches(';');
+                    let fields = self.describe(c, sql, "query")?;
+                    let from = format!("({sql}) AS q");
+                    let copy = if fields.iter().any(|(_, r)| r.selects_text()) {
+                        copy_sql(&from, &fields, None, None)
+                    } else {
+                        format!("COPY ({sql}) TO STDOUT (FORMAT binary)")
+                    };
+                    (
+                        "query".to_string(),
+                        fields,
+                        vec![("query".to_string(), copy)],
+                        None,
+                    )
+                }
+            };
+            let schema: SchemaRef = Arc::new(Schema::new(
+                fields.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
+            ));
+            Ok(TablePlan {
+                name,
+                schema,
+                partitions: pieces
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (label, sql))| Partition {
+                        index,
+                        label,
+                        spec: PartitionSpec::Sql(sql),
+                    })
+                    .collect(),
+                rows,
+                lossy: Arc::new(AtomicU64::new(0)),
+                filter: None,
+            })
+        })
+    }
+
+    fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream> {
+        let PartitionSpec::Sql(sql) = &partition.spec else {
+            return Err(Error::internal("a PostgreSQL partition without its COPY"));
+        };
+        let settings = self.settings.clone();
+        let snapshot = self.snapshot.clone();
+        let sql = sql.clone();
+        let schema = plan.schema.clone();
+        let limits = self.options.limits;
+        let table = plan.name.clone();
+        let (tx, rx) = sync_channel::<Result<RecordBatch>>(1);
+        std::thread::Builder::new()
+            .name(format!("ferry-pg-{}", partition.index))
+            .spawn(move || {
+                let result = (|| -> Result<()> {
+                    let mut client = settings.connect()?;
+                    client
+                        .batch_execute(&format!(
+                            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+                             SET TRANSACTION SNAPSHOT {}; {SESSION}",
+                            quote_literal(&snapshot)
+                        ))
+                        .map_err(|e| {
+                            pg_error(e, format!("{settings}: cannot join the run's snapshot"))
+                        })?;
+                    let reader = client
+                        .copy_out(sql.as_str())
+                        .map_err(|e| pg_error(e, format!("{settings}: {table}")))?;
+                    let mut decoder = Decoder::new(schema, limits, &table);
+                    let mut wire = Wire::new(reader);
+                    decoder.read_header(&mut wire)?;
+                    while let Some(batch) = decoder.next_batch(&mut wire)? {
+                        if tx.send(Ok(batch)).is_err() {
+                            return Ok(());
+                        }
+                    }
+                    drop(wire);
+                    client
+                        .batch_execute("COMMIT")
+                        .map_err(|e| pg_error(e, format!("{settings}: {table}")))?;
+                    Ok(())
+                })();
+                if let Err(e) = result {
+                    let _ = tx.send(Err(e));
+                }
+            })
+            .map_err(|e| Error::io("cannot start a reader thread", e))?;
+        Ok(Box::new(Batches { rx }))
+    }
+}
+
+/// `sales` stays bare; names that need it are quoted, so `split_qualified` reads them back.
+fn quote_part(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        s.to_string()
+    } else {
+        quote_ident(s)
+    }
+}
+
+struct Batches {
+    rx: Receiver<Result<RecordBatch>>,
+}
+
+impl Iterator for Batches {
+    type Item = Result<RecordBatch>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.recv().ok()
+    }
+}
+
+/// A buffered reader of the COPY stream with the few primitives the format needs.
+struct Wire<R: Read> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+}
+
+impl<R: Read> Wire<R> {
+    fn new(r: R) -> Self {
+        Wire {
+            r,
+            buf: vec![0; 1 << 20],
+            pos: 0,
+            end: 0,
+        }
+    }
+
+    /// Makes `n` bytes available at `pos`; false at the end of the stream.
+    fn fill(&mut self, n: usize) -> std::io::Result<bool> {
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.buf.len() < n {
+            self.buf.resize(n.next_power_of_two(), 0);
+        }
+        while self.end < n {
+            let got = self.r.read(&mut self.buf[self.end..])?;
+            if got == 0 {
+                return Ok(false);
+            }
+            self.end += got;
+        }
+        Ok(true)
+    }
+
+    fn take(&mut self, n: usize) -> std::io::Result<Option<&[u8]>> {
+        if !self.fill(n)? {
+            return Ok(None);
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(Some(s))
+    }
+}
+
+/// Column builders for one batch, appended to row by row as the COPY format requires.
+enum Builder {
+    Bool(BooleanBuilder),
+    Int2(Int16Builder),
+    Int4(Int32Builder),
+    Int8(Int64Builder),
+    Float4(Float32Builder),
+    Float8(Float64Builder),
+    Dec128(Decimal128Builder, u8, i8),
+    Dec256(Decimal256Builder, u8, i8),
+    NumericText(StringBuilder),
+    Text(StringBuilder),
+    Bpchar(StringBuilder),
+    Jsonb(StringBuilder),
+    Uuid(StringBuilder),
+    Bytea(BinaryBuilder),
+    Date(Date32Builder),
+    Time(Time64MicrosecondBuilder),
+    Timestamp(TimestampMicrosecondBuilder, Option<Arc<str>>),
+}
+
+impl Builder {
+    fn new(read: PgRead, cap: usize) -> Builder {
+        match read {
+            PgRead::Bool => Builder::Bool(BooleanBuilder::with_capacity(cap)),
+            PgRead::Int2 => Builder::Int2(Int16Builder::with_capacity(cap)),
+            PgRead::Int4 => Builder::Int4(Int32Builder::with_capacity(cap)),
+            PgRead::Int8 => Builder::Int8(Int64Builder::with_capacity(cap)),
+            PgRead::Float4 => Builder::Float4(Float32Builder::with_capacity(cap)),
+            PgRead::Float8 => Builder::Float8(Float64Builder::with_capacity(cap)),
+            PgRead::Decimal128 { precision, scale } => {
+                Builder::Dec128(Decimal128Builder::with_capacity(cap), precision, scale)
+            }
+            PgRead::Decimal256 { precision, scale } => {
+                Builder::Dec256(Decimal256Builder::with_capacity(cap), precision, scale)
+            }
+            PgRead::NumericText => Builder::NumericText(StringBuilder::new()),
+            PgRead::Text | PgRead::AsText => Builder::Text(StringBuilder::new()),
+            PgRead::Bpchar => Builder::Bpchar(StringBuilder::new()),
+            PgRead::Jsonb => Builder::Jsonb(StringBuilder::new()),
+            PgRead::Uuid => Builder::Uuid(StringBuilder::new()),
+            PgRead::Bytea => Builder::Bytea(BinaryBuilder::new()),
+            PgRead::Date => Builder::Date(Date32Builder::with_capacity(cap)),
+            PgRead::Time => Builder::Time(Time64MicrosecondBuilder::with_capacity(cap)),
+            PgRead::Timestamp => {
+                Builder::Timestamp(TimestampMicrosecondBuilder::with_capacity(cap), None)
+            }
+            PgRead::TimestampTz => Builder::Timestamp(
+                TimestampMicrosecondBuilder::with_capacity(cap),
+                Some("+00:00".into()),
+            ),
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            Builder::Bool(b) => b.append_null(),
+            Builder::Int2(b) => b.append_null(),
+            Builder::Int4(b) => b.append_null(),
+            Builder::Int8(b) => b.append_null(),
+            Builder::Float4(b) => b.append_null(),
+            Builder::Float8(b) => b.append_null(),
+            Builder::Dec128(b, ..) => b.append_null(),
+            Builder::Dec256(b, ..) => b.append_null(),
+            Builder::NumericText(b)
+            | Builder::Text(b)
+            | Builder::Bpchar(b)
+            | Builder::Jsonb(b)
+            | Builder::Uuid(b) => b.append_null(),
+            Builder::Bytea(b) => b.append_null(),
+            Builder::Date(b) => b.append_null(),
+            Builder::Time(b) => b.append_null(),
+            Builder::Timestamp(b, _) => b.append_null(),
+        }
+    }
+
+    /// Appends one value in PostgreSQL's binary form.
+    fn append(&mut self, v: &[u8]) -> std::result::Result<(), String> {
+        fn fixed<const N: usize>(v: &[u8]) -> std::result::Result<[u8; N], String> {
+            v.try_into()
+                .map_err(|_| format!("{} bytes where {N} were expected", v.len()))
+        }
+        fn utf8(v: &[u8]) -> std::result::Result<&str, String> {
+            std::str::from_utf8(v).map_err(|_| "text that is not valid UTF-8".to_string())
+        }
+        match self {
+            Builder::Bool(b) => b.append_value(fixed::<1>(v)?[0] != 0),
+            Builder::Int2(b) => b.append_value(i16::from_be_bytes(fixed(v)?)),
+            Builder::Int4(b) => b.append_value(i32::from_be_bytes(fixed(v)?)),
+            Builder::Int8(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
+            Builder::Float4(b) => b.append_value(f32::from_be_bytes(fixed(v)?)),
+            Builder::Float8(b) => b.append_value(f64::from_be_bytes(fixed(v)?)),
+            Builder::Dec128(b, _, s) => b.append_value(Numeric::from_wire(v)?.to_i128(*s)?),
+            Builder::Dec256(b, _, s) => b.append_value(Numeric::from_wire(v)?.to_i256(*s)?),
+            Builder::NumericText(b) => b.append_value(Numeric::from_wire(v)?.to_text()),
+            Builder::Text(b) => b.append_value(utf8(v)?),
+            Builder::Bpchar(b) => b.append_value(utf8(v)?.trim_end_matches(' ')),
+            Builder::Jsonb(b) => match v.split_first() {
+                Some((1, rest)) => b.append_value(utf8(rest)?),
+                _ => return Err("a jsonb value in an unknown binary version".into()),
+            },
+            Builder::Uuid(b) => {
+                let h = hex::encode(fixed::<16>(v)?);
+                b.append_value(format!(
+                    "{}-{}-{}-{}-{}",
+                    &h[0..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..32]
+                ))
+            }
+            Builder::Bytea(b) => b.append_value(v),
+            Builder::Date(b) => {
+                let d = i32::from_be_bytes(fixed(v)?);
+                b.append_value(match d {
+                    i32::MAX => temporal::DATE_INFINITY,
+                    i32::MIN => temporal::DATE_NEG_INFINITY,
+                    d => d + PG_EPOCH_DAYS,
+                })
+            }
+            Builder::Time(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
+            Builder::Timestamp(b, _) => {
+                let t = i64::from_be_bytes(fixed(v)?);
+                b.append_value(match t {
+                    i64::MAX => temporal::TS_INFINITY,
+                    i64::MIN => temporal::TS_NEG_INFINITY,
+                    t => t.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
+                        "a timestamp beyond year 292277, out of Arrow's range".to_string()
+                    })?,
+                })
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::result::Result<ArrayRef, arrow::error::ArrowError> {
+        Ok(match self {
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Int2(b) => Arc::new(b.finish()),
+            Builder::Int4(b) => Arc::new(b.finish()),
+            Builder::Int8(b) => Arc::new(b.finish()),
+            Builder::Float4(b) => Arc::new(b.finish()),
+            Builder::Float8(b) => Arc::new(b.finish()),
+            Builder::Dec128(b, p, s) => Arc::new(b.finish().with_precision_and_scale(*p, *s)?),
+            Builder::Dec256(b, p, s) => Arc::new(b.finish().with_precision_and_scale(*p, *s)?),
+            Builder::NumericText(b)
+            | Builder::Text(b)
+            | Builder::Bpchar(b)
+            | Builder::Jsonb(b)
+            | Builder::Uuid(b) => Arc::new(b.finish()),
+            Builder::Bytea(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
+            Builder::Time(b) => Arc::new(b.finish()),
+            Builder::Timestamp(b, tz) => Arc::new(b.finish().with_timezone_opt(tz.clone())),
+        })
+    }
+}
+
+/// Decodes `COPY ... (FORMAT binary)` rows into batches.
+struct Decoder {
+    schema: SchemaRef,
+    builders: Vec<Builder>,
+    limits: BatchLimits,
+    table: String,
+    row: u64,
+    /// The trailer was read.
+    done: bool,
+}
+
+const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+
+impl Decoder {
+    fn new(schema: SchemaRef, limits: BatchLimits, table: &str) -> Decoder {
+        let cap = limits.rows.min(1 << 16);
+        let builders = schema
+            .fields()
+            .iter()
+            .map(|f| Builder::new(PgRead::of_field(f), cap))
+            .collect();
+        Decoder {
+            schema,
+            builders,
+            limits,
+            table: table.to_string(),
+            row: 0,
+            done: false,
+        }
+    }
+
+    fn broken(&self, what: impl std::fmt::Display) -> Error {
+        Error::new(
+            ErrorKind::Io,
+            format!(
+                "{}: row {}: the COPY stream {what}",
+                self.table,
+                self.row + 1
+            ),
+        )
+    }
+
+    fn read_header<R: Read>(&self, wire: &mut Wire<R>) -> Result<()> {
+        let io =
+            |e: std::io::Error| Error::io(format!("{}: reading the COPY stream", self.table), e);
+        let head = wire
+            .take(19)
+            .map_err(io)?
+            .ok_or_else(|| self.broken("ended before its header"))?;
+        if &head[..11] != SIGNATURE {
+            return Err(self.broken("has no PGCOPY signature"));
+        }
+        let ext = u32::from_be_bytes([head[15], head[16], head[17], head[18]]) as usize;
+        wire.take(ext)
+            .map_err(io)?
+            .ok_or_else(|| self.broken("ended in its header"))?;
+        Ok(())
+    }
+
+    /// The next batch, or `None` after the trailer.
+    fn next_batch<R: Read>(&mut self, wire: &mut Wire<R>) -> Result<Option<RecordBatch>> {
+        let io = |e: std::io::Error, t: &str| Error::io(format!("{t}: reading the COPY stream"), e);
+        if self.done {
+            return Ok(None);
+        }
+        let ncols = self.builders.len();
+        let (mut rows, mut bytes) = (0usize, 0usize);
+        loop {
+            let Some(h) = wire.take(2).map_err(|e| io(e, &self.table))? else {
+                return Err(self.broken("ended without its trailer"));
+            };
+            let n = i16::from_be_bytes([h[0], h[1]]);
+            if n == -1 {
+                self.done = true;
+                break;
+            }
+            if n as usize != ncols {
+                return Err(self.broken(format!("has {n} fields where {ncols} were expected")));
+            }
+            for c in 0..ncols {
+                let len = match wire.take(4).map_err(|e| io(e, &self.table))? {
+                    Some(l) => i32::from_be_bytes([l[0], l[1], l[2], l[3]]),
+                    None => return Err(self.broken("ended inside a row")),
+                };
+                if len < 0 {
+                    self.builders[c].append_null();
+                    continue;
+                }
+                let Some(v) = wire.take(len as usize).map_err(|e| io(e, &self.table))? else {
+                    return Err(self.broken("ended inside a value"));
+                };
+                bytes += v.len();
+                if let Err(reason) = self.builders[c].append(v) {
+                    let f = self.schema.field(c);
+                    let declared = crate::types::source_type(f).map(|(_, t)| t).unwrap_or("?");
+                    let hint =
+                        if matches!(self.builders[c], Builder::Dec128(..) | Builder::Dec256(..)) {
+                            "; add ?numeric=text to the source URL to read numerics as exact text"
+                        } else {
+                            ""
+                        };
+                    return Err(Error::invalid_data(format!(
+                        "{}: column \"{}\" ({declared}), row {}: {reason}{hint}",
+                        self.table,
+                        f.name(),
+                        self.row + 1
+                    )));
+                }
+            }
+            self.row += 1;
+            rows += 1;
+            if rows >= self.limits.rows || bytes >= self.limits.bytes {
+                return self.flush(rows).map(Some);
+            }
+        }
+        if rows == 0 {
+            return Ok(None);
+        }
+        self.flush(rows).map(Some)
+    }
+
+    fn flush(&mut self, rows: usize) -> Result<RecordBatch> {
+        let columns = self
+            .builders
+            .iter_mut()
+            .map(|b| b.finish())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::arrow(format!("{}: building a batch", self.table), e))?;
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| Error::arrow(format!("{}: building a batch", self.table), e))
+    }
+}
