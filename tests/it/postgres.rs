@@ -218,13 +218,15 @@ fn hard_types_pg_to_pg_and_through_parquet() {
         .unwrap()
         .get(0);
     assert_eq!(pk, 1);
-    assert_eq!(staging_tables(&mut c), 0);
+    assert_eq!(staging_tables(&mut c, "it_hard_dst"), 0);
 }
 
-fn staging_tables(c: &mut Client) -> i64 {
+/// Staging tables ferry left in `schema` (tests run in parallel: other schemas may have theirs).
+fn staging_tables(c: &mut Client, schema: &str) -> i64 {
     c.query_one(
-        "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_ferry\\_%'",
-        &[],
+        "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_ferry\\_%'
+         AND relnamespace = $1::text::regnamespace",
+        &[&schema],
     )
     .unwrap()
     .get(0)
@@ -531,17 +533,29 @@ fn killed_replace_leaves_the_old_table() {
         before,
         "the old table is intact"
     );
-    // A later run for the same target leaves no staging table either.
+    assert_eq!(
+        staging_tables(&mut c, "it_kill"),
+        0,
+        "the failed run dropped its staging table"
+    );
+    // A later run for the same target succeeds and leaves no staging table either.
+    c.batch_execute(
+        "CREATE TABLE it_kill.small AS SELECT g AS id, 'new' AS note FROM generate_series(1, 3) g",
+    )
+    .unwrap();
     copy(&[
         "copy",
         &url,
         &url,
         "--table",
-        "it_kill.target",
+        "it_kill.small",
         "--target-table",
-        "it_kill.again",
+        "it_kill.target",
+        "--if-exists",
+        "replace",
     ]);
-    assert_eq!(staging_tables(&mut c), 0);
+    assert_eq!(cells(&mut c, "it_kill.target").len(), 3);
+    assert_eq!(staging_tables(&mut c, "it_kill"), 0);
 }
 
 #[test]
