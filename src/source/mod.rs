@@ -22,6 +22,28 @@ use crate::error::Result;
 /// `RecordBatchReader`, so a failure keeps its kind and context (table, column, row).
 pub type BatchStream = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 
+/// The sending end of a [`thread_stream`]: the reader blocks while the pipeline is busy.
+pub(crate) type BatchSender = std::sync::mpsc::SyncSender<Result<RecordBatch>>;
+
+/// Runs `read` on a thread of its own and returns the batches it sends as a stream. The channel
+/// holds one batch, so a slow pipeline slows the reader; an error `read` returns ends the
+/// stream; a dropped stream makes the reader's next send fail, which tells it to stop.
+pub(crate) fn thread_stream(
+    name: String,
+    read: impl FnOnce(&BatchSender) -> Result<()> + Send + 'static,
+) -> Result<BatchStream> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(1);
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            if let Err(e) = read(&tx) {
+                let _ = tx.send(Err(e));
+            }
+        })
+        .map_err(|e| crate::error::Error::io("cannot start a reader thread", e))?;
+    Ok(Box::new(rx.into_iter()))
+}
+
 /// What a source is asked to read: a table, or the result of a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableRef {

@@ -12,7 +12,6 @@
 
 use std::io::Read;
 use std::sync::atomic::AtomicU64;
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::*;
@@ -21,7 +20,8 @@ use arrow::record_batch::RecordBatch;
 use postgres::Client;
 
 use super::{
-    BatchLimits, BatchStream, Partition, PartitionSpec, ReadOptions, Source, TablePlan, TableRef,
+    thread_stream, BatchLimits, BatchStream, Partition, PartitionSpec, ReadOptions, Source,
+    TablePlan, TableRef,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -228,12 +228,9 @@ impl PgSource {
             ));
             return Ok(parts);
         }
-        if self.options.partitions.is_some() {
-            // --partitions alone: ctid ranges in that number.
-        } else if relkind != "r" || pages < AUTO_PARTITION_PAGES {
-            return Ok(vec![("whole table".into(), None)]);
-        }
-        if relkind != "r" {
+        // ctid ranges: in the number asked for (--partitions alone), or automatically on large
+        // tables; only ordinary tables have pages to split.
+        if relkind != "r" || (self.options.partitions.is_none() && pages < AUTO_PARTITION_PAGES) {
             return Ok(vec![("whole table".into(), None)]);
         }
         let n = match self.options.partitions {
@@ -442,44 +439,31 @@ impl Source for PgSource {
         let schema = plan.schema.clone();
         let limits = self.options.limits;
         let table = plan.name.clone();
-        let (tx, rx) = sync_channel::<Result<RecordBatch>>(1);
-        std::thread::Builder::new()
-            .name(format!("ferry-pg-{}", partition.index))
-            .spawn(move || {
-                let result = (|| -> Result<()> {
-                    let mut client = settings.connect()?;
-                    client
-                        .batch_execute(&format!(
-                            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
-                             SET TRANSACTION SNAPSHOT {}; {SESSION}",
-                            quote_literal(&snapshot)
-                        ))
-                        .map_err(|e| {
-                            pg_error(e, format!("{settings}: cannot join the run's snapshot"))
-                        })?;
-                    let reader = client
-                        .copy_out(sql.as_str())
-                        .map_err(|e| pg_error(e, format!("{settings}: {table}")))?;
-                    let mut decoder = Decoder::new(schema, limits, &table);
-                    let mut wire = Wire::new(reader);
-                    decoder.read_header(&mut wire)?;
-                    while let Some(batch) = decoder.next_batch(&mut wire)? {
-                        if tx.send(Ok(batch)).is_err() {
-                            return Ok(());
-                        }
-                    }
-                    drop(wire);
-                    client
-                        .batch_execute("COMMIT")
-                        .map_err(|e| pg_error(e, format!("{settings}: {table}")))?;
-                    Ok(())
-                })();
-                if let Err(e) = result {
-                    let _ = tx.send(Err(e));
+        thread_stream(format!("ferry-pg-{}", partition.index), move |tx| {
+            let mut client = settings.connect()?;
+            client
+                .batch_execute(&format!(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+                     SET TRANSACTION SNAPSHOT {}; {SESSION}",
+                    quote_literal(&snapshot)
+                ))
+                .map_err(|e| pg_error(e, format!("{settings}: cannot join the run's snapshot")))?;
+            let reader = client
+                .copy_out(sql.as_str())
+                .map_err(|e| pg_error(e, format!("{settings}: {table}")))?;
+            let mut decoder = Decoder::new(schema, limits, &table);
+            let mut wire = Wire::new(reader);
+            decoder.read_header(&mut wire)?;
+            while let Some(batch) = decoder.next_batch(&mut wire)? {
+                if tx.send(Ok(batch)).is_err() {
+                    return Ok(());
                 }
-            })
-            .map_err(|e| Error::io("cannot start a reader thread", e))?;
-        Ok(Box::new(Batches { rx }))
+            }
+            drop(wire);
+            client
+                .batch_execute("COMMIT")
+                .map_err(|e| pg_error(e, format!("{settings}: {table}")))
+        })
     }
 }
 
@@ -491,17 +475,6 @@ fn quote_part(s: &str) -> String {
         s.to_string()
     } else {
         quote_ident(s)
-    }
-}
-
-struct Batches {
-    rx: Receiver<Result<RecordBatch>>,
-}
-
-impl Iterator for Batches {
-    type Item = Result<RecordBatch>;
-    fn next(&mut self) -> Option<Self::Item> {
-        self.rx.recv().ok()
     }
 }
 

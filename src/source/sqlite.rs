@@ -8,7 +8,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -21,7 +20,10 @@ use arrow::record_batch::RecordBatch;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{BatchLimits, BatchStream, Partition, PartitionSpec, Source, TablePlan, TableRef};
+use super::{
+    thread_stream, BatchLimits, BatchSender, BatchStream, Partition, PartitionSpec, Source,
+    TablePlan, TableRef,
+};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transform::filter::SqlDialect;
@@ -340,16 +342,9 @@ impl Source for SqliteSource {
             mismatch: self.mismatch,
             lossy: plan.lossy.clone(),
         };
-        let (tx, rx) = sync_channel::<Result<RecordBatch>>(1);
-        std::thread::Builder::new()
-            .name(format!("ferry-sqlite-{}", partition.index))
-            .spawn(move || {
-                if let Err(e) = ctx.read(&conn, &sql, has_rowid, &tx) {
-                    let _ = tx.send(Err(e));
-                }
-            })
-            .map_err(|e| Error::io("cannot start a reader thread", e))?;
-        Ok(Box::new(ChannelStream { rx }))
+        thread_stream(format!("ferry-sqlite-{}", partition.index), move |tx| {
+            ctx.read(&conn, &sql, has_rowid, tx)
+        })
     }
 }
 
@@ -392,17 +387,6 @@ fn read_of_arrow(dt: &arrow::datatypes::DataType) -> SqliteRead {
     }
 }
 
-struct ChannelStream {
-    rx: Receiver<Result<RecordBatch>>,
-}
-
-impl Iterator for ChannelStream {
-    type Item = Result<RecordBatch>;
-    fn next(&mut self) -> Option<Self::Item> {
-        self.rx.recv().ok()
-    }
-}
-
 struct ReadContext {
     source: String,
     table: String,
@@ -414,13 +398,7 @@ struct ReadContext {
 }
 
 impl ReadContext {
-    fn read(
-        &self,
-        conn: &Connection,
-        sql: &str,
-        has_rowid: bool,
-        tx: &std::sync::mpsc::SyncSender<Result<RecordBatch>>,
-    ) -> Result<()> {
+    fn read(&self, conn: &Connection, sql: &str, has_rowid: bool, tx: &BatchSender) -> Result<()> {
         let where_ = format!("{}: table \"{}\"", self.source, self.table);
         let mut stmt = conn
             .prepare(sql)
