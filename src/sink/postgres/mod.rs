@@ -257,38 +257,13 @@ impl Sink for PgSink {
         };
         let copy = format!("COPY {load_into} ({col_list}) FROM STDIN (FORMAT binary)");
         let (tx, rx) = bounded::<(usize, RecordBatch)>(workers * 2);
-        let abort = Arc::new(AtomicBool::new(false));
-        let mut handles = Vec::new();
-        for k in 0..workers {
-            let client = match self.connect() {
-                Ok(c) => c,
-                Err(e) => {
-                    abort.store(true, Ordering::Relaxed);
-                    drop(tx);
-                    for h in handles {
-                        let _ = JoinHandle::join(h);
-                    }
-                    if let Some((_, sq)) = &staging {
-                        let _ = control.batch_execute(&format!("DROP TABLE IF EXISTS {sq}"));
-                    }
-                    return Err(e);
-                }
-            };
-            handles.push(spawn_worker(
-                k,
-                client,
-                format!("{begin}{SESSION}"),
-                copy.clone(),
-                rx.clone(),
-                encoder.clone(),
-                abort.clone(),
-                format!("{}: {qualified}", self.settings),
-            )?);
-        }
-        Ok(Box::new(PgWriter {
+        // The writer exists before its COPY connections start: if one cannot start, dropping
+        // the writer stops the others and drops the staging table.
+        let mut writer = Box::new(PgWriter {
             settings: self.settings.clone(),
             control,
-            qualified,
+            qualified: qualified.clone(),
+            schema: quote_ident(&schema_name),
             name,
             cols,
             key: primary_key(schema),
@@ -296,12 +271,26 @@ impl Sink for PgSink {
             appending,
             staging,
             tx: Some(tx),
-            handles,
-            abort,
+            handles: Vec::new(),
+            abort: Arc::new(AtomicBool::new(false)),
             batches: 0,
             bytes: 0,
             finished: false,
-        }))
+        });
+        for k in 0..workers {
+            let client = self.connect()?;
+            writer.handles.push(spawn_worker(
+                k,
+                client,
+                format!("{begin}{SESSION}"),
+                copy.clone(),
+                rx.clone(),
+                encoder.clone(),
+                writer.abort.clone(),
+                format!("{}: {qualified}", self.settings),
+            )?);
+        }
+        Ok(writer)
     }
 }
 
@@ -331,11 +320,8 @@ fn spawn_worker(
                     .copy_in(copy.as_str())
                     .map_err(|e| pg_error(e, what.clone()))?;
                 let mut buf = Vec::with_capacity(1 << 20);
-                let send = |w: &mut postgres::CopyInWriter<'_>,
-                            data: &[u8]|
-                 -> std::io::Result<()> { w.write_all(data) };
                 let mut failed: Option<(String, std::io::Error)> = None;
-                if let Err(e) = send(&mut w, HEADER) {
+                if let Err(e) = w.write_all(HEADER) {
                     failed = Some(("header".into(), e));
                 }
                 if failed.is_none() {
@@ -348,7 +334,7 @@ fn spawn_worker(
                             .encode(&batch, &mut buf)
                             .map_err(|e| e.context(format!("{what}: batch {}", idx + 1)))?;
                         bytes += buf.len() as u64;
-                        if let Err(e) = send(&mut w, &buf) {
+                        if let Err(e) = w.write_all(&buf) {
                             failed = Some((format!("batch {}", idx + 1), e));
                             break;
                         }
@@ -368,7 +354,8 @@ fn spawn_worker(
                         Ok(_) => Error::io(format!("{what}: {at}"), e),
                     });
                 }
-                send(&mut w, TRAILER).map_err(|e| Error::io(format!("{what}: trailer"), e))?;
+                w.write_all(TRAILER)
+                    .map_err(|e| Error::io(format!("{what}: trailer"), e))?;
                 w.finish()
                     .map_err(|e| pg_error(e, format!("{what}: COPY")))?
             };
@@ -381,6 +368,8 @@ struct PgWriter {
     settings: PgSettings,
     control: Client,
     qualified: String,
+    /// The target's quoted schema.
+    schema: String,
     name: String,
     cols: Vec<Column>,
     key: Vec<String>,
@@ -519,8 +508,7 @@ impl PgWriter {
         } else {
             format!("DROP TABLE IF EXISTS {}; ", self.qualified)
         };
-        let schema =
-            self.qualified[..self.qualified.len() - quote_ident(&self.name).len() - 1].to_string();
+        let schema = self.schema.clone();
         let swap = format!(
             "{drop_old}ALTER TABLE {sq} RENAME TO {}",
             quote_ident(&self.name)
@@ -550,9 +538,7 @@ impl PgWriter {
                 .map_err(err("index name"))?;
             }
         }
-        tx.commit().map_err(err("commit"))?;
-        let _ = sname;
-        Ok(())
+        tx.commit().map_err(err("commit"))
     }
 
     fn drop_staging(&mut self) {
