@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
-use crate::support::{assert_same_table, dump, ferry, stderr_of, Cell};
+use crate::support::{assert_same_table, dump, ferry, sqlite_url, stderr_of, Cell};
 
 const DDL: &str = "CREATE TABLE hard (
     id INTEGER PRIMARY KEY,
@@ -136,10 +136,6 @@ pub fn make_hard(path: &Path) {
         "end"
     ])
     .unwrap();
-}
-
-fn sqlite_url(p: &Path) -> String {
-    format!("sqlite://{}", p.display())
 }
 
 fn round_trip(scheme: &str, options: &str) {

@@ -1,21 +1,9 @@
 //! Round trips of the embedded TPC-H database through every file format, compared cell by cell
 //! with the declared column types (and NOT NULL) of the source.
 
-use std::path::Path;
-
-use crate::support::{assert_same_table, dump, ferry, has_table, tpch, TPCH_TABLES};
-
-fn copy(from: &str, to: &str, extra: &[&str]) {
-    ferry()
-        .args(["copy", from, to, "--quiet"])
-        .args(extra)
-        .assert()
-        .success();
-}
-
-fn sqlite_url(p: &Path) -> String {
-    format!("sqlite://{}", p.display())
-}
+use crate::support::{
+    assert_same_table, copy, dump, ferry, has_table, sqlite_url, tpch, TPCH_TABLES,
+};
 
 fn round_trip_through(scheme: &str) {
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::support::{
-    assert_same_table, columns, dump, ferry, has_table, stderr_of, tpch, TPCH_TABLES,
+    assert_same_table, columns, copy, dump, ferry, has_table, sqlite_url, stderr_of, tpch,
+    TPCH_TABLES,
 };
 
 const SF001: &str = "tpch://?sf=0.01";
@@ -33,18 +34,6 @@ const ROWS_SF1: [(&str, u64); 8] = [
     ("orders", 1_500_000),
     ("lineitem", 6_001_215),
 ];
-
-fn copy(from: &str, to: &str, extra: &[&str]) {
-    ferry()
-        .args(["copy", from, to, "--quiet"])
-        .args(extra)
-        .assert()
-        .success();
-}
-
-fn sqlite_url(p: &Path) -> String {
-    format!("sqlite://{}", p.display())
-}
 
 fn inspect_json(url: &str) -> serde_json::Value {
     let out = ferry()

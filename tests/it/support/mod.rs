@@ -25,6 +25,20 @@ pub fn ferry() -> Command {
     cmd
 }
 
+/// Runs `ferry copy FROM TO --quiet EXTRA...` and asserts it succeeds.
+pub fn copy(from: &str, to: &str, extra: &[&str]) {
+    ferry()
+        .args(["copy", from, to, "--quiet"])
+        .args(extra)
+        .assert()
+        .success();
+}
+
+/// The `sqlite://` URL of a path.
+pub fn sqlite_url(p: &Path) -> String {
+    format!("sqlite://{}", p.display())
+}
+
 /// Runs `ferry ARGS`, asserts its exit code and that it printed exactly one error line on
 /// stderr, and returns that line.
 pub fn stderr_of(args: &[&str], code: i32) -> String {
