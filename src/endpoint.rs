@@ -9,10 +9,10 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 /// The schemes ferry reads and writes (`tpch` is read-only: a built-in TPC-H generator).
-pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv", "postgres", "tpch"];
+pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv", "postgres", "mysql", "tpch"];
 
 /// Schemes ferry knows by name but does not have in this version.
-const PLANNED: &[&str] = &["mysql", "mariadb", "adbc", "duckdb"];
+const PLANNED: &[&str] = &["adbc", "duckdb"];
 
 /// What kind of store an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub enum Scheme {
     Parquet,
     Csv,
     Postgres,
+    /// MySQL or MariaDB (`mysql://`, `mariadb://`).
+    Mysql,
     /// The built-in TPC-H generator (`tpch://?sf=1`); the URL has no path.
     Tpch,
 }
@@ -32,13 +34,14 @@ impl Scheme {
             Scheme::Parquet => "parquet",
             Scheme::Csv => "csv",
             Scheme::Postgres => "postgres",
+            Scheme::Mysql => "mysql",
             Scheme::Tpch => "tpch",
         }
     }
 
     /// Whether the endpoint is a server reached by URL (rather than a file).
     pub fn is_server(self) -> bool {
-        matches!(self, Scheme::Postgres)
+        matches!(self, Scheme::Postgres | Scheme::Mysql)
     }
 }
 
@@ -51,7 +54,7 @@ pub struct Endpoint {
     pub options: BTreeMap<String, String>,
     /// The URL as given, for server endpoints.
     pub url: Option<String>,
-    /// The password to use when the URL has none (the CLI passes `PGPASSWORD`).
+    /// The password to use when the URL has none (the CLI passes `PGPASSWORD` or `MYSQL_PWD`).
     pub default_password: Option<String>,
 }
 
@@ -162,6 +165,7 @@ impl FromStr for Endpoint {
                     "parquet" => Scheme::Parquet,
                     "csv" => Scheme::Csv,
                     "postgres" | "postgresql" => Scheme::Postgres,
+                    "mysql" | "mariadb" => Scheme::Mysql,
                     "tpch" => Scheme::Tpch,
                     other if PLANNED.contains(&other) => {
                         return Err(Error::unsupported(format!(
@@ -264,10 +268,12 @@ mod tests {
         let e = "oracle://scott:tiger@h/db".parse::<Endpoint>().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, postgres, tpch)"
+            "oracle://scott:***@h/db: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, postgres, mysql, tpch)"
         );
-        let e = "mysql://u:secret@h/db".parse::<Endpoint>().unwrap_err();
+        let e = "duckdb://u:secret@h/db".parse::<Endpoint>().unwrap_err();
         assert!(!e.to_string().contains("secret"), "{e}");
+        let e = "mariadb://u:secret@h:3307/db".parse::<Endpoint>().unwrap();
+        assert_eq!(e.to_string(), "mysql://u@h:3307/db");
         let e = "postgres://u:secret@h:5433/db?password=secret2"
             .parse::<Endpoint>()
             .unwrap();

@@ -25,6 +25,7 @@ pub use arrow;
 
 pub mod endpoint;
 pub mod error;
+pub mod mysql;
 pub mod pg;
 pub mod pipeline;
 pub mod progress;

@@ -27,8 +27,9 @@ Examples:
   ferry inspect data/tpch.sqlite                         # tables, columns, types, row counts
 
 Endpoints: sqlite://PATH (or a .sqlite/.db path), parquet://PATH (a .parquet file or a
-directory), csv://PATH (a .csv file or a directory), tpch://?sf=N (TPC-H, generated in
-memory; a source only). Options go in the URL's query string,
+directory), csv://PATH (a .csv file or a directory), postgres://USER@HOST/DB,
+mysql://USER@HOST/DB (or mariadb://), tpch://?sf=N (TPC-H, generated in memory; a source
+only). Passwords: in the URL, or PGPASSWORD / MYSQL_PWD. Options go in the URL's query string,
 for example csv://out?delimiter=%7C&null=NULL.";
 
 /// ferry moves tables between databases and files through Apache Arrow, at bulk speed and
@@ -71,6 +72,9 @@ Examples:
       --transform 'rename(c_name, name)' --transform 'mask(c_phone, hmac)' \\
       --transform \"filter(c_acctbal > 0 AND c_mktsegment IN ('BUILDING', 'MACHINERY'))\" \\
       --transform 'add(loaded_at, load_time)'
+  # MariaDB into PostgreSQL over 4 connections each side, zero dates loaded as NULL
+  ferry copy mysql://ferry@127.0.0.1/shop postgres://ferry@127.0.0.1/shop --jobs 4 \\
+      --zero-dates null
   # the tables of a migration and their steps, from one reviewed file
   ferry copy data/tpch.sqlite sqlite://test.sqlite --job migrate.toml
 
@@ -163,6 +167,15 @@ pub struct ReadArgs {
     /// (PostgreSQL). Default: large tables are split automatically (--dry-run shows how).
     #[arg(long, value_name = "N")]
     pub partitions: Option<usize>,
+    /// MySQL/MariaDB sources: what a zero date (0000-00-00, 2024-00-10) becomes: an error
+    /// naming column and row, or NULL (counted in the report).
+    #[arg(long, value_name = "MODE", value_enum, default_value_t)]
+    pub zero_dates: ferry::source::mysql::ZeroDates,
+    /// MySQL/MariaDB sources: do not take FLUSH TABLES WITH READ LOCK (which needs the RELOAD
+    /// privilege) to start every reader in one snapshot; each reading connection then has a
+    /// snapshot of its own, moments apart. Not needed with --jobs 1.
+    #[arg(long)]
+    pub no_snapshot_lock: bool,
 }
 
 #[derive(Debug, Args)]

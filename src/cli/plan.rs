@@ -10,12 +10,16 @@ use ferry::pipeline::{CopyOptions, CopyPlan, TableSpec};
 use ferry::source::{BatchLimits, ReadOptions, TableRef};
 use ferry::transform::{job, StepContext, StepSpec};
 
-/// Parses an endpoint argument; a PostgreSQL URL without a password takes `PGPASSWORD`.
+/// Parses an endpoint argument; a URL without a password takes `PGPASSWORD` (PostgreSQL) or
+/// `MYSQL_PWD` (MySQL, MariaDB).
 pub fn endpoint(s: &str) -> Result<Endpoint, ferry::Error> {
+    use ferry::endpoint::Scheme;
     let mut e = s.parse::<Endpoint>()?;
-    if e.scheme == ferry::endpoint::Scheme::Postgres {
-        e.default_password = std::env::var("PGPASSWORD").ok();
-    }
+    e.default_password = match e.scheme {
+        Scheme::Postgres => std::env::var("PGPASSWORD").ok(),
+        Scheme::Mysql => std::env::var("MYSQL_PWD").ok(),
+        _ => None,
+    };
     Ok(e)
 }
 
@@ -61,6 +65,8 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         schema: args.read.schema.clone(),
         partition_on: args.read.partition_on.clone(),
         partitions: args.read.partitions,
+        zero_dates: args.read.zero_dates,
+        no_snapshot_lock: args.read.no_snapshot_lock,
     };
     let source = ferry::source::open_source(&from, &read)?;
     let tables: Vec<(TableRef, String)> = match (&args.query, &args.target_table) {

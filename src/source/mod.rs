@@ -3,6 +3,7 @@
 //! stream of record batches. Partitions are read in parallel by the pipeline.
 
 pub mod csv;
+pub mod mysql;
 pub mod parquet;
 pub mod postgres;
 pub mod sqlite;
@@ -189,6 +190,11 @@ pub struct ReadOptions {
     pub partition_on: Option<String>,
     /// The number of partitions (with `partition_on`), or of ctid ranges without it.
     pub partitions: Option<usize>,
+    /// MySQL: what to do with zero dates.
+    pub zero_dates: mysql::ZeroDates,
+    /// MySQL: start each reader's snapshot without locking the tables (needs no RELOAD
+    /// privilege; the readers may then see different moments).
+    pub no_snapshot_lock: bool,
 }
 
 impl ReadOptions {
@@ -209,6 +215,7 @@ pub fn open_source(endpoint: &Endpoint, options: &ReadOptions) -> Result<Box<dyn
         Scheme::Parquet => Box::new(parquet::ParquetSource::try_new(endpoint, limits)?),
         Scheme::Csv => Box::new(csv::CsvSource::try_new(endpoint, limits)?),
         Scheme::Postgres => Box::new(postgres::PgSource::try_new(endpoint, options)?),
+        Scheme::Mysql => Box::new(mysql::MySource::try_new(endpoint, options)?),
         Scheme::Tpch => Box::new(tpch::TpchSource::try_new(endpoint, limits)?),
     })
 }

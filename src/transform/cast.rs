@@ -78,6 +78,12 @@ pub fn parse_type(text: &str) -> Result<CastType> {
             "TIMESTAMPTZ".into(),
             None,
         ),
+        SqlType::Json => (DataType::Utf8, "JSON".into(), None),
+        SqlType::Interval => (
+            DataType::Duration(TimeUnit::Microsecond),
+            "INTERVAL".into(),
+            None,
+        ),
     };
     Ok(CastType {
         data_type,

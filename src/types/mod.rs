@@ -3,6 +3,7 @@
 //! [`mapping_markdown`] and a test keeps the two equal.
 
 pub mod decimal;
+pub mod mysql;
 pub mod pg_numeric;
 pub mod postgres;
 pub mod temporal;
@@ -34,7 +35,10 @@ pub enum SqlType {
     BigInt,
     Real,
     Double,
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     Char(u32),
     Varchar(u32),
     Text,
@@ -43,6 +47,10 @@ pub enum SqlType {
     Time,
     Timestamp,
     TimestampTz,
+    /// JSON text.
+    Json,
+    /// A signed duration (MySQL's `time`, which goes beyond 24 hours and below zero).
+    Interval,
 }
 
 /// An Arrow field carrying its declared source type.
@@ -130,6 +138,7 @@ pub fn parse_declared(dialect: &str, declared: &str) -> Option<SqlType> {
         "TIME" | "TIME WITHOUT TIME ZONE" => SqlType::Time,
         "TIMESTAMP" | "DATETIME" | "TIMESTAMP WITHOUT TIME ZONE" => SqlType::Timestamp,
         "TIMESTAMPTZ" | "TIMESTAMP WITH TIME ZONE" => SqlType::TimestampTz,
+        "JSON" | "JSONB" => SqlType::Json,
         _ => return None,
     })
 }
@@ -160,6 +169,7 @@ pub fn sql_type_of_arrow(column: &str, data_type: &DataType) -> Result<SqlType> 
         DataType::Time32(_) | DataType::Time64(_) => SqlType::Time,
         DataType::Timestamp(_, None) => SqlType::Timestamp,
         DataType::Timestamp(_, Some(_)) => SqlType::TimestampTz,
+        DataType::Duration(_) => SqlType::Interval,
         other => {
             return Err(Error::unsupported(format!(
                 "column \"{column}\": Arrow type {other} has no SQL mapping in ferry"
@@ -170,6 +180,11 @@ pub fn sql_type_of_arrow(column: &str, data_type: &DataType) -> Result<SqlType> 
 
 /// The SQL type of a field: its recorded source type if ferry knows it, else its Arrow type's.
 pub fn sql_type_of(field: &Field) -> Result<SqlType> {
+    if let Some((mysql::DIALECT, declared)) = source_type(field) {
+        if let Some(t) = mysql::sql_type(declared) {
+            return Ok(t);
+        }
+    }
     if let Some(t) = source_type(field).and_then(|(d, t)| parse_declared(d, t)) {
         return Ok(t);
     }
@@ -302,6 +317,9 @@ pub fn sqlite_type_for(t: SqlType) -> String {
         SqlType::Time => "TIME".into(),
         SqlType::Timestamp => "TIMESTAMP".into(),
         SqlType::TimestampTz => "TIMESTAMPTZ".into(),
+        // Not `JSON`: that name has NUMERIC affinity, which would turn `1` into an integer.
+        SqlType::Json => "TEXT".into(),
+        SqlType::Interval => "TEXT".into(),
     }
 }
 
@@ -404,19 +422,34 @@ pub fn mapping_markdown() -> String {
         out.push_str(&format!("| {decl} | {arrow} | {note} |\n"));
     }
     out.push_str(
+        "\n### MySQL / MariaDB source\n\nTypes come from `information_schema.columns` (the \
+         full `COLUMN_TYPE`; MariaDB's `json`, a `longtext` with a `json_valid` check, is \
+         recognised), NOT NULL and the primary key are kept; a query's columns are typed from \
+         the protocol's column metadata. Generated columns are read as their values and created \
+         as plain columns.\n\n\
+         | declared type | Arrow type | notes |\n|---|---|---|\n",
+    );
+    for (decl, arrow, note) in mysql::source_rows() {
+        out.push_str(&format!("| {decl} | {arrow} | {note} |\n"));
+    }
+    out.push_str(
         "\n### Arrow to targets\n\nA column keeps its declared type verbatim in a target of its own \
          kind (SQLite to SQLite, PostgreSQL to PostgreSQL: `numeric(15,2)`, `integer[]`, \
          `interval`, an enum). Otherwise the target type comes from the source type recorded in \
          the field metadata (`ferry.source_type`), or from the Arrow type:\n\n\
-         | Arrow type | SQLite target | PostgreSQL target | Parquet | CSV text |\n|---|---|---|---|---|\n",
+         | Arrow type | SQLite target | PostgreSQL target | MySQL target | Parquet | CSV text |\n|---|---|---|---|---|---|\n",
     );
     for t in &arrow_target_examples() {
         let (sqlite, pg) = match sql_type_of_arrow("c", t) {
             Ok(s) => (sqlite_type_for(s), postgres::pg_type_for(s)),
             Err(_) => ("unsupported".into(), "unsupported".into()),
         };
+        let my = match mysql::my_target_type(&Field::new("c", t.clone(), true)) {
+            Ok(m) => format!("`{m}`"),
+            Err(_) => "an error: wider than MySQL's DECIMAL(65,30)".into(),
+        };
         out.push_str(&format!(
-            "| `{t}` | `{sqlite}` | `{pg}` | `{t}` (native) | {} |\n",
+            "| `{t}` | `{sqlite}` | `{pg}` | {my} | `{t}` (native) | {} |\n",
             csv_form(t)
         ));
     }
@@ -424,7 +457,14 @@ pub fn mapping_markdown() -> String {
         "\nA PostgreSQL target column of a type ferry has no binary encoder for (arrays, `inet`, \
          `interval`, enums, ranges, ...) is loaded as text into the staging table and converted \
          once by PostgreSQL's own input function (`ALTER COLUMN ... TYPE t USING c::t`) before the \
-         swap: exact, at the cost of one rewrite of that table.\n",
+         swap: exact, at the cost of one rewrite of that table.\n\n\
+         MySQL targets: text columns are `utf8mb4` with the binary collation `utf8mb4_bin`, so \
+         values distinct at the source (by case, by accents) stay distinct; a text or blob column \
+         in the primary key becomes `varchar(n)` / `varbinary(n)`, n sharing InnoDB's 3072-byte \
+         key limit among the key's text columns; a longer value fails the load. `varchar(n)` \
+         stays `varchar(n)` up to 4096 characters, then `text` / `mediumtext`. A timestamp with \
+         time zone becomes `datetime(6)` holding UTC (MySQL's `timestamp` ends in 2038), a \
+         duration `time(6)` (±838:59:59); a PostgreSQL `interval` (read as its ISO 8601 text, months and days included) arrives as that text. A MySQL source's declared type is kept verbatim.\n",
     );
     out
 }

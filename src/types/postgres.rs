@@ -169,6 +169,8 @@ pub enum PgWrite {
     Time,
     Timestamp,
     TimestampTz,
+    /// `interval` from a duration (MySQL's `time`): microseconds, no days or months.
+    Interval,
     /// A type ferry has no binary encoder for (arrays, inet, interval, enums, ...): loaded as
     /// text into a staging column and converted by PostgreSQL's own input function (`::type`),
     /// once, after the load.
@@ -214,6 +216,19 @@ impl PgWrite {
             _ => PgWrite::StagedText,
         }
     }
+
+    /// The encoding for a target column declared as `declared` that receives `data_type`:
+    /// [`PgWrite::for_declared`], except that a duration goes to an `interval` in binary.
+    pub fn for_column(declared: &str, data_type: &DataType) -> PgWrite {
+        match (PgWrite::for_declared(declared), data_type) {
+            (PgWrite::StagedText, DataType::Duration(_))
+                if declared.trim().to_ascii_lowercase().starts_with("interval") =>
+            {
+                PgWrite::Interval
+            }
+            (w, _) => w,
+        }
+    }
 }
 
 /// The PostgreSQL column type ferry creates for a field: a PostgreSQL source's declared type
@@ -243,6 +258,8 @@ pub fn pg_type_for(t: SqlType) -> String {
         SqlType::Time => "time without time zone".into(),
         SqlType::Timestamp => "timestamp without time zone".into(),
         SqlType::TimestampTz => "timestamp with time zone".into(),
+        SqlType::Json => "json".into(),
+        SqlType::Interval => "interval".into(),
     }
 }
 

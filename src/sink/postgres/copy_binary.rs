@@ -68,6 +68,7 @@ fn wire_type(write: PgWrite, t: &DataType) -> Option<DataType> {
         PgWrite::Bytea => D::Binary,
         PgWrite::Date => D::Date32,
         PgWrite::Time => D::Time64(TimeUnit::Microsecond),
+        PgWrite::Interval => D::Duration(TimeUnit::Microsecond),
         PgWrite::Timestamp | PgWrite::TimestampTz => match t {
             D::Timestamp(_, tz) => D::Timestamp(TimeUnit::Microsecond, tz.clone()),
             D::Date32 | D::Date64 => D::Timestamp(TimeUnit::Microsecond, None),
@@ -250,7 +251,7 @@ fn fixed_width(write: PgWrite) -> Option<usize> {
         | PgWrite::Time
         | PgWrite::Timestamp
         | PgWrite::TimestampTz => 8,
-        PgWrite::Uuid => 16,
+        PgWrite::Uuid | PgWrite::Interval => 16,
         _ => return None,
     })
 }
@@ -427,6 +428,12 @@ fn write_column(
                 .to_be_bytes())
             })
         }
+        // An interval of microseconds only: no days, no months (a duration has neither).
+        PgWrite::Interval => write_primitive::<DurationMicrosecondType, 16>(a, buf, pos, |_, d| {
+            let mut v = [0u8; 16];
+            v[..8].copy_from_slice(&d.to_be_bytes());
+            Ok(v)
+        }),
         PgWrite::Uuid => match a.data_type() {
             DataType::FixedSizeBinary(_) => {
                 let arr = a.as_fixed_size_binary();

@@ -89,7 +89,7 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
             let declared = pg_target_type(f)?;
             Ok(Column {
                 name: f.name().clone(),
-                write: PgWrite::for_declared(&declared),
+                write: PgWrite::for_column(&declared, f.data_type()),
                 declared,
                 not_null: !f.is_nullable(),
             })
@@ -199,7 +199,7 @@ impl Sink for PgSink {
                     &[&qualified],
                 )
                 .map_err(ctx)?;
-            for c in &mut cols {
+            for (c, f) in cols.iter_mut().zip(schema.fields()) {
                 let Some(r) = rows.iter().find(|r| r.get::<_, String>(0) == c.name) else {
                     return Err(Error::not_found(format!(
                         "{}: target table {qualified} has no column \"{}\"",
@@ -207,7 +207,7 @@ impl Sink for PgSink {
                     )));
                 };
                 c.declared = r.get(1);
-                c.write = PgWrite::for_declared(&c.declared);
+                c.write = PgWrite::for_column(&c.declared, f.data_type());
             }
         }
         let staged = cols.iter().any(|c| c.write == PgWrite::StagedText);
