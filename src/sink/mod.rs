@@ -123,6 +123,7 @@ pub fn open_sink(endpoint: &Endpoint, options: &WriteOptions) -> Result<Box<dyn 
         Scheme::Parquet => Box::new(parquet::ParquetSink::try_new(endpoint)?),
         Scheme::Csv => Box::new(csv::CsvSink::try_new(endpoint)?),
         Scheme::Postgres => Box::new(postgres::PgSink::try_new(endpoint, options)?),
+        Scheme::Mysql => Box::new(mysql::MySink::try_new(endpoint, options)?),
         Scheme::Tpch => {
             return Err(Error::invalid_args(format!(
                 "{endpoint}: the TPC-H generator is a source only; write to another endpoint"

@@ -1,1 +1,735 @@
+//! The MySQL and MariaDB sink: `LOAD DATA LOCAL INFILE` served from memory over several
+//! connections at once, fed by ferry's own text encoder ([`load_data`]).
+//!
+//! A new or replaced table is loaded into a staging table (`_ferry_<table>_<hash>`) by `--jobs`
+//! connections; `finish()` swaps it in with one atomic `RENAME TABLE`. Appending to (or
+//! truncating) an existing table is one connection in one transaction, committed by `finish()`.
+//!
+//! `LOAD DATA LOCAL` turns data errors into warnings whatever the `sql_mode` (a value too long is
+//! cut, an out-of-range number clamped, a bad date zeroed), so every batch is its own statement:
+//! after each, ferry compares the rows the server took with the rows it sent and reads
+//! `SHOW WARNINGS`, and fails on the first warning or note, naming the column, the row and the
+//! value it sent. Nothing is silently changed, in strict and in non-strict mode alike.
+
 pub mod load_data;
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use arrow::array::Array;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use mysql::prelude::Queryable;
+use mysql::{Conn, LocalInfileHandler};
+use sha2::{Digest, Sha256};
+
+use super::{IfExists, Sink, TableWriter, WriteOptions, WriteStats};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+use crate::mysql::{exec, my_error, quote_ident, split_qualified, MySettings};
+use crate::types::mysql::my_target_type;
+use crate::types::primary_key_position;
+use load_data::{ColumnText, TextEncoder, TextForm};
+
+/// The only file name the local-infile handler serves: ferry's own stream.
+const STREAM_NAME: &str = "ferry-stream";
+
+/// InnoDB's longest index key, in bytes.
+const MAX_KEY_BYTES: u32 = 3072;
+
+pub struct MySink {
+    settings: MySettings,
+    jobs: usize,
+    /// The database unqualified table names go to (the URL's).
+    database: String,
+}
+
+/// A target column: its type and how its values travel.
+#[derive(Debug, Clone)]
+struct Column {
+    name: String,
+    declared: String,
+    not_null: bool,
+    form: TextForm,
+    /// `SET col = <expr>(@v)` instead of loading the field straight into the column.
+    via: Option<&'static str>,
+}
+
+impl Column {
+    fn new(name: &str, declared: String, not_null: bool, arrow: &DataType) -> Column {
+        let base = declared
+            .trim()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let binary_arrow = matches!(
+            arrow,
+            DataType::Binary
+                | DataType::LargeBinary
+                | DataType::FixedSizeBinary(_)
+                | DataType::BinaryView
+        );
+        let (form, via) = match base.as_str() {
+            // Raw bytes would be read in the stream's character set: hex, decoded by the server.
+            "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob"
+                if binary_arrow =>
+            {
+                (TextForm::Hex, Some("UNHEX"))
+            }
+            // A bit column takes the text `5` as the character '5': load the number.
+            "bit" => (TextForm::Plain, Some("CAST_UNSIGNED")),
+            _ => (TextForm::Plain, None),
+        };
+        Column {
+            name: name.to_string(),
+            declared,
+            not_null,
+            form,
+            via,
+        }
+    }
+}
+
+impl MySink {
+    pub fn try_new(endpoint: &Endpoint, options: &WriteOptions) -> Result<MySink> {
+        let settings = MySettings::from_endpoint(endpoint)?;
+        let database = settings.database.clone().ok_or_else(|| {
+            Error::invalid_args(format!(
+                "{settings}: the URL names no database to write to (mysql://host/DB)"
+            ))
+        })?;
+        // Connect once now: a wrong password or host fails before any table is planned.
+        settings.connect()?;
+        Ok(MySink {
+            settings,
+            jobs: options.jobs.max(1),
+            database,
+        })
+    }
+
+    /// `(database, table, `db`.`table`)` of a target name.
+    fn target(&self, table: &str) -> (String, String, String) {
+        let (db, name) = split_qualified(table);
+        let db = db.unwrap_or_else(|| self.database.clone());
+        let q = format!("{}.{}", quote_ident(&db), quote_ident(&name));
+        (db, name, q)
+    }
+
+    fn table_exists(&self, c: &mut Conn, db: &str, name: &str) -> Result<bool> {
+        let n: Option<u64> = c
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (db, name),
+            )
+            .map_err(|e| my_error(e, format!("{}: {db}.{name}", self.settings)))?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+}
+
+fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let declared = my_target_type(f)?;
+            Ok(Column::new(
+                f.name(),
+                declared,
+                !f.is_nullable(),
+                f.data_type(),
+            ))
+        })
+        .collect()
+}
+
+fn primary_key(schema: &SchemaRef) -> Vec<String> {
+    let mut key: Vec<(u32, String)> = schema
+        .fields()
+        .iter()
+        .filter_map(|f| primary_key_position(f).map(|p| (p, f.name().clone())))
+        .collect();
+    key.sort();
+    key.into_iter().map(|(_, n)| n).collect()
+}
+
+/// A key column's type: text and blob types cannot be keys in full, so they become
+/// `varchar(n)` / `varbinary(n)` sized to share InnoDB's key length among the key's columns.
+fn key_type(declared: &str, wide_key_columns: u32) -> String {
+    let lower = declared.to_ascii_lowercase();
+    let share = MAX_KEY_BYTES / wide_key_columns.max(1);
+    if ["tinytext", "text", "mediumtext", "longtext", "json"].contains(&lower.as_str()) {
+        format!("varchar({})", (share / 4).max(1))
+    } else if ["tinyblob", "blob", "mediumblob", "longblob"].contains(&lower.as_str()) {
+        format!("varbinary({})", share.max(1))
+    } else {
+        declared.to_string()
+    }
+}
+
+fn is_wide(declared: &str) -> bool {
+    let lower = declared.to_ascii_lowercase();
+    lower.ends_with("text") || lower.ends_with("blob") || lower == "json"
+}
+
+/// `CREATE TABLE` with the primary key; text in utf8mb4 with a binary collation, so values
+/// distinct at the source (by case, by trailing blanks in a key) stay distinct.
+fn create_sql(qualified: &str, cols: &[Column], key: &[String]) -> String {
+    let wide = cols
+        .iter()
+        .filter(|c| key.contains(&c.name) && is_wide(&c.declared))
+        .count() as u32;
+    let mut defs: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            let t = if key.contains(&c.name) {
+                key_type(&c.declared, wide)
+            } else {
+                c.declared.clone()
+            };
+            format!(
+                "{} {t}{}",
+                quote_ident(&c.name),
+                if c.not_null || key.contains(&c.name) {
+                    " NOT NULL"
+                } else {
+                    " NULL"
+                }
+            )
+        })
+        .collect();
+    if !key.is_empty() {
+        defs.push(format!(
+            "PRIMARY KEY ({})",
+            key.iter()
+                .map(|k| quote_ident(k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    format!(
+        "CREATE TABLE {qualified} (\n  {}\n) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+        defs.join(",\n  ")
+    )
+}
+
+/// A staging table's name: the target's, shortened, and a hash of the qualified target, so a
+/// later run for the same target finds (and drops) one a killed run left behind.
+fn staging_name(qualified: &str, table: &str, tag: &str) -> String {
+    let hash = hex::encode(&Sha256::digest(qualified.as_bytes())[..4]);
+    let mut short = String::new();
+    for ch in table.chars() {
+        if short.len() + ch.len_utf8() > 40 {
+            break;
+        }
+        short.push(ch);
+    }
+    format!("_ferry_{short}_{hash}{tag}")
+}
+
+/// The `LOAD DATA` statement for `table`: the stream's format, and the columns loaded through a
+/// variable and a conversion.
+fn load_sql(table: &str, cols: &[Column]) -> String {
+    let mut targets = Vec::new();
+    let mut sets = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        let q = quote_ident(&c.name);
+        match c.via {
+            None => targets.push(q),
+            Some(f) => {
+                let v = format!("@ferry_{i}");
+                let expr = match f {
+                    "UNHEX" => format!("UNHEX({v})"),
+                    _ => format!("CAST({v} AS UNSIGNED)"),
+                };
+                sets.push(format!("{q} = {expr}"));
+                targets.push(v);
+            }
+        }
+    }
+    let set = if sets.is_empty() {
+        String::new()
+    } else {
+        format!(" SET {}", sets.join(", "))
+    };
+    format!(
+        "LOAD DATA LOCAL INFILE '{STREAM_NAME}' INTO TABLE {table} CHARACTER SET utf8mb4 \
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({}){set}",
+        targets.join(", ")
+    )
+}
+
+impl Sink for MySink {
+    fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
+        let (_, _, q) = self.target(table);
+        let cols = columns_of(schema)?;
+        Ok(format!(
+            "{};\n-- loaded by {} LOAD DATA LOCAL INFILE stream(s) into a staging table, then \
+             swapped in with RENAME TABLE",
+            create_sql(&q, &cols, &primary_key(schema)),
+            self.jobs
+        ))
+    }
+
+    fn exists(&self, table: &str) -> Result<bool> {
+        let (db, name, _) = self.target(table);
+        let mut c = self.settings.connect()?;
+        self.table_exists(&mut c, &db, &name)
+    }
+
+    fn prepare(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let (db, name, qualified) = self.target(table);
+        let what = format!("{}: {qualified}", self.settings);
+        let mut control = self.settings.connect()?;
+        let exists = self.table_exists(&mut control, &db, &name)?;
+        if exists && mode == IfExists::Fail {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "{what}: target table exists (use --if-exists append, replace or truncate)"
+                ),
+            ));
+        }
+        let mut cols = columns_of(schema)?;
+        let appending = exists && matches!(mode, IfExists::Append | IfExists::Truncate);
+        if appending {
+            // The existing definition decides how each column travels.
+            let defs: Vec<(String, String)> = control
+                .exec(
+                    "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS
+                     WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                    (&db, &name),
+                )
+                .map_err(|e| my_error(e, what.clone()))?;
+            for (c, f) in cols.iter_mut().zip(schema.fields()) {
+                let Some((_, t)) = defs.iter().find(|(n, _)| n == &c.name) else {
+                    return Err(Error::not_found(format!(
+                        "{what}: target table has no column \"{}\"",
+                        c.name
+                    )));
+                };
+                *c = Column::new(&c.name, t.clone(), c.not_null, f.data_type());
+            }
+        }
+        let encoder = Arc::new(TextEncoder::try_new(
+            schema,
+            cols.iter()
+                .map(|c| ColumnText {
+                    name: c.name.clone(),
+                    form: c.form,
+                })
+                .collect(),
+        )?);
+        let (load_into, staging, workers) = if appending {
+            // One connection, one transaction: finish() commits it, a failure rolls it back.
+            (qualified.clone(), None, 1)
+        } else {
+            let sname = staging_name(&qualified, &name, "");
+            let sq = format!("{}.{}", quote_ident(&db), quote_ident(&sname));
+            exec(&mut control, &format!("DROP TABLE IF EXISTS {sq}"), || {
+                format!("{what}: staging table")
+            })?;
+            exec(
+                &mut control,
+                &create_sql(&sq, &cols, &primary_key(schema)),
+                || format!("{what}: creating the staging table"),
+            )?;
+            (sq.clone(), Some(sq), self.jobs)
+        };
+        let sql = load_sql(&load_into, &cols);
+        let (tx, rx) = bounded::<(usize, RecordBatch)>(workers * 2);
+        // The writer exists before its connections start: if one cannot start, dropping the
+        // writer stops the others and drops the staging table.
+        let mut writer = Box::new(MyWriter {
+            settings: self.settings.clone(),
+            control,
+            qualified: qualified.clone(),
+            db,
+            name,
+            mode,
+            appending,
+            staging,
+            tx: Some(tx),
+            handles: Vec::new(),
+            abort: Arc::new(AtomicBool::new(false)),
+            batches: 0,
+            bytes: 0,
+            finished: false,
+        });
+        for k in 0..workers {
+            let mut conn = self.settings.connect()?;
+            if appending {
+                exec(&mut conn, "START TRANSACTION", || format!("{what}: begin"))?;
+                if mode == IfExists::Truncate {
+                    // Not TRUNCATE: it commits at once; DELETE is undone with the transaction.
+                    exec(&mut conn, &format!("DELETE FROM {qualified}"), || {
+                        format!("{what}: emptying the table")
+                    })?;
+                }
+            }
+            writer.handles.push(spawn_worker(
+                k,
+                conn,
+                sql.clone(),
+                rx.clone(),
+                encoder.clone(),
+                writer.abort.clone(),
+                what.clone(),
+            )?);
+        }
+        Ok(writer)
+    }
+}
+
+type WorkerResult = Result<(Conn, u64, u64)>;
+
+/// One connection's loads: each batch it takes from the channel is encoded and loaded by one
+/// `LOAD DATA` statement, then checked.
+fn spawn_worker(
+    k: usize,
+    mut conn: Conn,
+    sql: String,
+    rx: Receiver<(usize, RecordBatch)>,
+    encoder: Arc<TextEncoder>,
+    abort: Arc<AtomicBool>,
+    what: String,
+) -> Result<JoinHandle<WorkerResult>> {
+    std::thread::Builder::new()
+        .name(format!("ferry-mysql-load-{k}"))
+        .spawn(move || {
+            let buf = Arc::new(Mutex::new(Vec::<u8>::with_capacity(1 << 20)));
+            let served = buf.clone();
+            conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |name, w| {
+                // Serve ferry's own stream only: a server asking for another file gets nothing.
+                if name != STREAM_NAME.as_bytes() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "the server asked for {:?}; ferry serves only its own stream",
+                            String::from_utf8_lossy(name)
+                        ),
+                    ));
+                }
+                let data = served
+                    .lock()
+                    .map_err(|_| std::io::Error::other("stream buffer poisoned"))?;
+                w.write_all(&data)?;
+                w.flush()
+            })));
+            let (mut rows, mut bytes) = (0u64, 0u64);
+            for (idx, batch) in rx.iter() {
+                if abort.load(Ordering::Relaxed) {
+                    return Err(Error::new(
+                        ErrorKind::Cancelled,
+                        format!("{what}: load aborted"),
+                    ));
+                }
+                let at = format!("{what}: batch {}", idx + 1);
+                {
+                    let mut b = buf
+                        .lock()
+                        .map_err(|_| Error::internal("stream buffer poisoned"))?;
+                    b.clear();
+                    encoder
+                        .encode(&batch, &mut b)
+                        .map_err(|e| e.context(at.clone()))?;
+                    bytes += b.len() as u64;
+                }
+                conn.query_drop(&sql).map_err(|e| my_error(e, at.clone()))?;
+                check_load(&mut conn, &batch, &at)?;
+                rows += batch.num_rows() as u64;
+            }
+            Ok((conn, rows, bytes))
+        })
+        .map_err(|e| Error::io("cannot start a LOAD DATA thread", e))
+}
+
+/// Fails if the server did not take every row of `batch` exactly: fewer rows than sent, or any
+/// warning or note (a value cut, clamped or zeroed).
+fn check_load(conn: &mut Conn, batch: &RecordBatch, at: &str) -> Result<()> {
+    let sent = batch.num_rows() as u64;
+    let taken = conn.affected_rows();
+    if conn.warnings() == 0 && taken == sent {
+        return Ok(());
+    }
+    let warnings: Vec<(String, u32, String)> = conn
+        .query("SHOW WARNINGS")
+        .map_err(|e| my_error(e, format!("{at}: SHOW WARNINGS")))?;
+    let Some((level, code, message)) = warnings.into_iter().next() else {
+        return Err(Error::new(
+            ErrorKind::Integrity,
+            format!("{at}: the server took {taken} of the {sent} rows sent"),
+        ));
+    };
+    let mut msg = format!("{at}: the server changed or refused a value: {level} {code}: {message}");
+    if let Some((column, row)) = warning_place(&message) {
+        if let Some(value) = value_text(batch, &column, row) {
+            msg.push_str(&format!(
+                " (column \"{column}\", row {row} of the batch, value sent: {value})"
+            ));
+        }
+    }
+    if taken != sent {
+        msg.push_str(&format!("; {taken} of {sent} rows taken"));
+    }
+    let kind = match code {
+        1062 | 1048 | 1451 | 1452 | 1364 => ErrorKind::Integrity,
+        _ => ErrorKind::InvalidData,
+    };
+    Err(Error::new(kind, msg))
+}
+
+/// `(column, row)` of a warning such as `Data truncated for column 's' at row 3`.
+fn warning_place(message: &str) -> Option<(String, usize)> {
+    let c = message.find("column '")? + "column '".len();
+    let end = message[c..].find('\'')? + c;
+    let r = message.find(" at row ")? + " at row ".len();
+    let row = message[r..]
+        .split(|ch: char| !ch.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    Some((message[c..end].to_string(), row))
+}
+
+/// The value ferry sent at 1-based `row` of `column`, as text (at most 80 characters).
+fn value_text(batch: &RecordBatch, column: &str, row: usize) -> Option<String> {
+    let a = batch.column_by_name(column)?;
+    if row == 0 || row > a.len() {
+        return None;
+    }
+    if a.is_null(row - 1) {
+        return Some("NULL".into());
+    }
+    let s = arrow::util::display::array_value_to_string(a, row - 1).ok()?;
+    let mut short: String = s.chars().take(80).collect();
+    if short.len() < s.len() {
+        short.push('…');
+    }
+    Some(format!("{short:?}"))
+}
+
+struct MyWriter {
+    settings: MySettings,
+    control: Conn,
+    qualified: String,
+    db: String,
+    name: String,
+    mode: IfExists,
+    appending: bool,
+    /// The quoted staging table, when loading through one.
+    staging: Option<String>,
+    tx: Option<Sender<(usize, RecordBatch)>>,
+    handles: Vec<JoinHandle<WorkerResult>>,
+    abort: Arc<AtomicBool>,
+    batches: usize,
+    bytes: u64,
+    finished: bool,
+}
+
+impl MyWriter {
+    /// The first failure of a loading connection that stopped early.
+    fn worker_failure(&mut self) -> Option<Error> {
+        let done = self.handles.iter().position(|h| h.is_finished())?;
+        let h = self.handles.remove(done);
+        match h.join() {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e),
+            Err(_) => Some(Error::internal("a LOAD DATA thread failed unexpectedly")),
+        }
+    }
+
+    fn join_all(&mut self) -> Result<(Vec<Conn>, u64)> {
+        self.tx = None;
+        let mut conns = Vec::new();
+        let mut rows = 0;
+        let mut first: Option<Error> = None;
+        for h in self.handles.drain(..) {
+            match h.join() {
+                Ok(Ok((c, r, _))) => {
+                    conns.push(c);
+                    rows += r;
+                }
+                Ok(Err(e)) => {
+                    first.get_or_insert(e);
+                }
+                Err(_) => {
+                    first.get_or_insert(Error::internal("a LOAD DATA thread failed unexpectedly"));
+                }
+            }
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok((conns, rows)),
+        }
+    }
+
+    /// Swaps the loaded staging table in: one `RENAME TABLE`, atomic.
+    fn publish(&mut self, sq: &str) -> Result<()> {
+        let what = format!("{}: {}", self.settings, self.qualified);
+        let exists = {
+            let n: Option<u64> = self
+                .control
+                .exec_first(
+                    "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                    (&self.db, &self.name),
+                )
+                .map_err(|e| my_error(e, what.clone()))?;
+            n.unwrap_or(0) > 0
+        };
+        if !exists {
+            return exec(
+                &mut self.control,
+                &format!("RENAME TABLE {sq} TO {}", self.qualified),
+                || format!("{what}: swap"),
+            );
+        }
+        if self.mode == IfExists::Fail {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{what}: the target table was created by someone else during the load"),
+            ));
+        }
+        let old = format!(
+            "{}.{}",
+            quote_ident(&self.db),
+            quote_ident(&staging_name(&self.qualified, &self.name, "_old"))
+        );
+        exec(
+            &mut self.control,
+            &format!("DROP TABLE IF EXISTS {old}"),
+            || format!("{what}: swap"),
+        )?;
+        exec(
+            &mut self.control,
+            &format!(
+                "RENAME TABLE {} TO {old}, {sq} TO {}",
+                self.qualified, self.qualified
+            ),
+            || format!("{what}: swap"),
+        )?;
+        exec(&mut self.control, &format!("DROP TABLE {old}"), || {
+            format!("{what}: dropping the replaced table")
+        })
+    }
+
+    fn drop_staging(&mut self) {
+        if let Some(sq) = self.staging.take() {
+            if let Err(e) = self
+                .control
+                .query_drop(format!("DROP TABLE IF EXISTS {sq}"))
+            {
+                tracing::warn!("cannot drop the staging table {sq}: {e}");
+            }
+        }
+    }
+}
+
+impl TableWriter for MyWriter {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if let Some(e) = self.worker_failure() {
+            return Err(e);
+        }
+        let idx = self.batches;
+        self.batches += 1;
+        self.bytes += crate::pipeline::data_bytes(batch) as u64;
+        let sent = match &self.tx {
+            Some(tx) => tx.send((idx, batch.clone())).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(self.join_all().err().unwrap_or_else(|| {
+                Error::internal(format!(
+                    "{}: the LOAD DATA connections stopped",
+                    self.qualified
+                ))
+            }));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<WriteStats> {
+        let (conns, rows) = self.join_all()?;
+        if self.appending {
+            for mut c in conns {
+                exec(&mut c, "COMMIT", || {
+                    format!("{}: {}: commit", self.settings, self.qualified)
+                })?;
+            }
+        }
+        if let Some(sq) = self.staging.clone() {
+            self.publish(&sq)?;
+            self.staging = None;
+        }
+        self.finished = true;
+        Ok(WriteStats {
+            rows,
+            bytes: self.bytes,
+            files: Vec::new(),
+        })
+    }
+}
+
+impl Drop for MyWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.abort.store(true, Ordering::Relaxed);
+            self.tx = None;
+            // A loading connection dropped unfinished rolls its transaction back.
+            for h in self.handles.drain(..) {
+                let _ = h.join();
+            }
+        }
+        self.drop_staging();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_name_column_and_row() {
+        assert_eq!(
+            warning_place("Data truncated for column 's' at row 3"),
+            Some(("s".into(), 3))
+        );
+        assert_eq!(
+            warning_place("Out of range value for column 'i' at row 12"),
+            Some(("i".into(), 12))
+        );
+        assert_eq!(warning_place("Something else"), None);
+    }
+
+    #[test]
+    fn load_statement_converts_binary_and_bit() {
+        let cols = vec![
+            Column::new("a", "int".into(), false, &DataType::Int32),
+            Column::new("b", "varbinary(16)".into(), false, &DataType::Binary),
+            Column::new("c", "bit(3)".into(), false, &DataType::UInt64),
+        ];
+        let sql = load_sql("`db`.`t`", &cols);
+        assert!(sql.contains("(`a`, @ferry_1, @ferry_2) SET `b` = UNHEX(@ferry_1), `c` = CAST(@ferry_2 AS UNSIGNED)"), "{sql}");
+        assert!(sql.contains("ESCAPED BY '\\\\'"), "{sql}");
+    }
+
+    #[test]
+    fn text_keys_get_a_length() {
+        let cols = vec![
+            Column::new("k", "longtext".into(), false, &DataType::Utf8),
+            Column::new("v", "longtext".into(), true, &DataType::Utf8),
+        ];
+        let sql = create_sql("`t`", &cols, &["k".to_string()]);
+        assert!(sql.contains("`k` varchar(768) NOT NULL"), "{sql}");
+        assert!(sql.contains("`v` longtext NULL"), "{sql}");
+        assert!(sql.contains("PRIMARY KEY (`k`)"), "{sql}");
+    }
+}
