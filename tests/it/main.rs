@@ -4,6 +4,7 @@ mod cli;
 mod docs;
 mod failures;
 mod hard_types;
+mod mysql;
 mod postgres;
 mod roundtrip;
 mod support;
