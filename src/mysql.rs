@@ -250,7 +250,7 @@ pub fn split_qualified(name: &str) -> (Option<String>, String) {
                 chars.next();
             }
             (q, Some(open)) if q == open => quote = None,
-            ('`' | '"', None) => quote = Some(c),
+            ('`' | '"', None) if cur.is_empty() => quote = Some(c),
             ('.', None) if parts.is_empty() => parts.push(std::mem::take(&mut cur)),
             (c, _) => cur.push(c),
         }

@@ -191,10 +191,7 @@ fn length(ct: &str) -> Option<u32> {
 /// duration) to an interval, `timestamp` (an instant) to a timestamp with time zone.
 pub fn sql_type(column_type: &str) -> Option<SqlType> {
     let ct = column_type.to_ascii_lowercase();
-    let base: String = ct
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic() || *c == ' ')
-        .collect();
+    let base: String = ct.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
     let base = base.trim();
     let read = MyRead::of(base, &ct, true)?;
     let (p, s) = precision_scale(&ct);

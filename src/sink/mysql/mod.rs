@@ -725,7 +725,7 @@ mod tests {
     fn text_keys_get_a_length() {
         let cols = vec![
             Column::new("k", "longtext".into(), false, &DataType::Utf8),
-            Column::new("v", "longtext".into(), true, &DataType::Utf8),
+            Column::new("v", "longtext".into(), false, &DataType::Utf8),
         ];
         let sql = create_sql("`t`", &cols, &["k".to_string()]);
         assert!(sql.contains("`k` varchar(768) NOT NULL"), "{sql}");
