@@ -153,7 +153,7 @@ row() {
 }
 {
     echo "lineitem SF1, $ROWS rows, $RUNS runs each (paired with the floor), $(nproc) cores, $(date -u +%F)"
-    echo "MariaDB $(my -N -e 'SELECT version()'), PostgreSQL $(psql "$PG" -Atc 'SHOW server_version'), $(pgloader --version | head -1)"
+    echo "MariaDB $(my -N -e 'SELECT version()'), PostgreSQL $(psql "$PG" -Atc 'SHOW server_version'), $(pgloader --version | sed -n 1p)"
     echo
     echo "| case | median | / floor (median of pairs) | rows/s | peak RSS |"
     echo "|---|---|---|---|---|"
