@@ -132,6 +132,14 @@ fn scheme_of_path(path: &Path) -> Option<Scheme> {
     }
 }
 
+/// A percent-encoded URL part (user name, password, path) decoded: `s%40cret` -> `s@cret`.
+pub fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_string())
+}
+
 /// Shows a URL with its password replaced, for messages about input that did not parse.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts};
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{percent_decode as decode, Endpoint};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The options a `mysql://` URL may carry in its query string.
@@ -85,13 +85,6 @@ impl std::fmt::Display for MySettings {
             None => write!(f, "mysql://{}@{}:{}/{db}", self.user, self.host, self.port),
         }
     }
-}
-
-fn decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
 }
 
 impl MySettings {

@@ -11,7 +11,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls};
 use postgres_openssl::MakeTlsConnector;
 
-use crate::endpoint::Endpoint;
+use crate::endpoint::{percent_decode as decode, Endpoint};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The options a `postgres://` URL may carry in its query string.
@@ -97,13 +97,6 @@ impl std::fmt::Display for PgSettings {
             )
         }
     }
-}
-
-fn decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
 }
 
 impl PgSettings {

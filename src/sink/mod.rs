@@ -103,6 +103,32 @@ pub trait Sink: Send + Sync {
     }
 }
 
+/// A staging table's name: the target's, shortened, a hash of the qualified target (so a later
+/// run for the same target finds, and drops, one a killed run left behind), and `tag`.
+pub(crate) fn staging_name(qualified: &str, table: &str, tag: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(&Sha256::digest(qualified.as_bytes())[..4]);
+    let mut short = String::new();
+    for ch in table.chars() {
+        if short.len() + ch.len_utf8() > 40 {
+            break;
+        }
+        short.push(ch);
+    }
+    format!("_ferry_{short}_{hash}{tag}")
+}
+
+/// The primary key's columns recorded in a schema's field metadata, in key order.
+pub(crate) fn key_columns(schema: &SchemaRef) -> Vec<String> {
+    let mut key: Vec<(u32, String)> = schema
+        .fields()
+        .iter()
+        .filter_map(|f| crate::types::primary_key_position(f).map(|p| (p, f.name().clone())))
+        .collect();
+    key.sort();
+    key.into_iter().map(|(_, n)| n).collect()
+}
+
 /// How a sink writes.
 #[derive(Debug, Clone, Copy)]
 pub struct WriteOptions {

@@ -109,6 +109,34 @@ pub struct TablePlan {
     pub filter: Option<String>,
 }
 
+impl TablePlan {
+    /// The plan of a database table or query read by one SQL statement per partition:
+    /// `pieces` are `(label, statement)` pairs.
+    pub(crate) fn of_statements(
+        name: String,
+        fields: Vec<arrow::datatypes::Field>,
+        pieces: Vec<(String, String)>,
+        rows: Option<u64>,
+    ) -> TablePlan {
+        TablePlan {
+            name,
+            schema: Arc::new(arrow::datatypes::Schema::new(fields)),
+            partitions: pieces
+                .into_iter()
+                .enumerate()
+                .map(|(index, (label, sql))| Partition {
+                    index,
+                    label,
+                    spec: PartitionSpec::Sql(sql),
+                })
+                .collect(),
+            rows,
+            lossy: Arc::new(AtomicU64::new(0)),
+            filter: None,
+        }
+    }
+}
+
 /// A table's keys, for `--with-keys`: built by the sink once the rows are in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableKeys {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use arrow::array::*;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use mysql::prelude::Queryable;
@@ -27,7 +27,7 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{my_error, quote_ident, split_qualified, MySettings};
-use crate::types::mysql::{MyRead, DIALECT};
+use crate::types::mysql::{base_name, MyRead, DIALECT};
 use crate::types::{decimal, field_with_source, META_PRIMARY_KEY};
 
 /// Tables whose data takes at least this much are split without being asked.
@@ -259,16 +259,13 @@ impl MySource {
             .map(|col| {
                 let name = col.name_str().to_string();
                 let declared = wire_declaration(col);
-                let base: String = declared
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .collect();
-                let read = MyRead::of(&base, &declared, self.tinyint1_bool).ok_or_else(|| {
-                    Error::unsupported(format!(
-                        "{}: query, column \"{name}\": type {declared} is not supported",
-                        self.settings
-                    ))
-                })?;
+                let read = MyRead::of(&base_name(&declared), &declared, self.tinyint1_bool)
+                    .ok_or_else(|| {
+                        Error::unsupported(format!(
+                            "{}: query, column \"{name}\": type {declared} is not supported",
+                            self.settings
+                        ))
+                    })?;
                 let not_null = col
                     .flags()
                     .contains(mysql::consts::ColumnFlags::NOT_NULL_FLAG);
@@ -580,25 +577,12 @@ impl Source for MySource {
                     )
                 }
             };
-            let schema: SchemaRef = Arc::new(Schema::new(
-                fields.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
-            ));
-            Ok(TablePlan {
+            Ok(TablePlan::of_statements(
                 name,
-                schema,
-                partitions: pieces
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, (label, sql))| Partition {
-                        index,
-                        label,
-                        spec: PartitionSpec::Sql(sql),
-                    })
-                    .collect(),
+                fields.into_iter().map(|(f, _)| f).collect(),
+                pieces,
                 rows,
-                lossy: Arc::new(AtomicU64::new(0)),
-                filter: None,
-            })
+            ))
         })
     }
 

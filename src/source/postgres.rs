@@ -11,11 +11,10 @@
 //! benchmark).
 
 use std::io::Read;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::*;
-use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use postgres::Client;
 
@@ -407,25 +406,12 @@ impl Source for PgSource {
                     )
                 }
             };
-            let schema: SchemaRef = Arc::new(Schema::new(
-                fields.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
-            ));
-            Ok(TablePlan {
+            Ok(TablePlan::of_statements(
                 name,
-                schema,
-                partitions: pieces
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, (label, sql))| Partition {
-                        index,
-                        label,
-                        spec: PartitionSpec::Sql(sql),
-                    })
-                    .collect(),
+                fields.into_iter().map(|(f, _)| f).collect(),
+                pieces,
                 rows,
-                lossy: Arc::new(AtomicU64::new(0)),
-                filter: None,
-            })
+            ))
         })
     }
 

@@ -166,6 +166,17 @@ fn is_bit(field: &Field) -> bool {
     matches!(source_type(field), Some((DIALECT, t)) if t.to_ascii_lowercase().starts_with("bit"))
 }
 
+/// The base name of a declaration, lower-cased: `int` of `INT(10) UNSIGNED`, `enum` of
+/// `enum('a','b')`.
+pub fn base_name(declared: &str) -> String {
+    declared
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
 /// `(p, s)` of `decimal(p,s)`, `(n, None)` of `varchar(n)`, from a lower-case declaration.
 fn precision_scale(ct: &str) -> (Option<u8>, Option<i8>) {
     let Some(open) = ct.find('(') else {
@@ -191,8 +202,8 @@ fn length(ct: &str) -> Option<u32> {
 /// duration) to an interval, `timestamp` (an instant) to a timestamp with time zone.
 pub fn sql_type(column_type: &str) -> Option<SqlType> {
     let ct = column_type.to_ascii_lowercase();
-    let base: String = ct.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    let base = base.trim();
+    let base = base_name(&ct);
+    let base = base.as_str();
     let read = MyRead::of(base, &ct, true)?;
     let (p, s) = precision_scale(&ct);
     Some(match read {

@@ -24,14 +24,12 @@ use arrow::record_batch::RecordBatch;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use mysql::prelude::Queryable;
 use mysql::{Conn, LocalInfileHandler};
-use sha2::{Digest, Sha256};
 
-use super::{IfExists, Sink, TableWriter, WriteOptions, WriteStats};
+use super::{key_columns, staging_name, IfExists, Sink, TableWriter, WriteOptions, WriteStats};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{exec, my_error, quote_ident, split_qualified, MySettings};
-use crate::types::mysql::my_target_type;
-use crate::types::primary_key_position;
+use crate::types::mysql::{base_name, my_target_type};
 use load_data::{ColumnText, TextEncoder, TextForm};
 
 /// The only file name the local-infile handler serves: ferry's own stream.
@@ -60,12 +58,7 @@ struct Column {
 
 impl Column {
     fn new(name: &str, declared: String, not_null: bool, arrow: &DataType) -> Column {
-        let base = declared
-            .trim()
-            .split(|c: char| !c.is_ascii_alphabetic())
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let base = base_name(&declared);
         let binary_arrow = matches!(
             arrow,
             DataType::Binary
@@ -118,16 +111,17 @@ impl MySink {
         let q = format!("{}.{}", quote_ident(&db), quote_ident(&name));
         (db, name, q)
     }
+}
 
-    fn table_exists(&self, c: &mut Conn, db: &str, name: &str) -> Result<bool> {
-        let n: Option<u64> = c
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                (db, name),
-            )
-            .map_err(|e| my_error(e, format!("{}: {db}.{name}", self.settings)))?;
-        Ok(n.unwrap_or(0) > 0)
-    }
+/// Whether `db`.`name` exists; `what` names the target in an error.
+fn table_exists(c: &mut Conn, db: &str, name: &str, what: &str) -> Result<bool> {
+    let n: Option<u64> = c
+        .exec_first(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (db, name),
+        )
+        .map_err(|e| my_error(e, what.to_string()))?;
+    Ok(n.unwrap_or(0) > 0)
 }
 
 fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
@@ -144,16 +138,6 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
             ))
         })
         .collect()
-}
-
-fn primary_key(schema: &SchemaRef) -> Vec<String> {
-    let mut key: Vec<(u32, String)> = schema
-        .fields()
-        .iter()
-        .filter_map(|f| primary_key_position(f).map(|p| (p, f.name().clone())))
-        .collect();
-    key.sort();
-    key.into_iter().map(|(_, n)| n).collect()
 }
 
 /// A key column's type: text and blob types cannot be keys in full, so they become
@@ -216,20 +200,6 @@ fn create_sql(qualified: &str, cols: &[Column], key: &[String]) -> String {
     )
 }
 
-/// A staging table's name: the target's, shortened, and a hash of the qualified target, so a
-/// later run for the same target finds (and drops) one a killed run left behind.
-fn staging_name(qualified: &str, table: &str, tag: &str) -> String {
-    let hash = hex::encode(&Sha256::digest(qualified.as_bytes())[..4]);
-    let mut short = String::new();
-    for ch in table.chars() {
-        if short.len() + ch.len_utf8() > 40 {
-            break;
-        }
-        short.push(ch);
-    }
-    format!("_ferry_{short}_{hash}{tag}")
-}
-
 /// The `LOAD DATA` statement for `table`: the stream's format, and the columns loaded through a
 /// variable and a conversion.
 fn load_sql(table: &str, cols: &[Column]) -> String {
@@ -269,15 +239,15 @@ impl Sink for MySink {
         Ok(format!(
             "{};\n-- loaded by {} LOAD DATA LOCAL INFILE stream(s) into a staging table, then \
              swapped in with RENAME TABLE",
-            create_sql(&q, &cols, &primary_key(schema)),
+            create_sql(&q, &cols, &key_columns(schema)),
             self.jobs
         ))
     }
 
     fn exists(&self, table: &str) -> Result<bool> {
-        let (db, name, _) = self.target(table);
+        let (db, name, q) = self.target(table);
         let mut c = self.settings.connect()?;
-        self.table_exists(&mut c, &db, &name)
+        table_exists(&mut c, &db, &name, &format!("{}: {q}", self.settings))
     }
 
     fn prepare(
@@ -289,7 +259,7 @@ impl Sink for MySink {
         let (db, name, qualified) = self.target(table);
         let what = format!("{}: {qualified}", self.settings);
         let mut control = self.settings.connect()?;
-        let exists = self.table_exists(&mut control, &db, &name)?;
+        let exists = table_exists(&mut control, &db, &name, &what)?;
         if exists && mode == IfExists::Fail {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
@@ -339,7 +309,7 @@ impl Sink for MySink {
             })?;
             exec(
                 &mut control,
-                &create_sql(&sq, &cols, &primary_key(schema)),
+                &create_sql(&sq, &cols, &key_columns(schema)),
                 || format!("{what}: creating the staging table"),
             )?;
             (sq.clone(), Some(sq), self.jobs)
@@ -575,16 +545,7 @@ impl MyWriter {
     /// Swaps the loaded staging table in: one `RENAME TABLE`, atomic.
     fn publish(&mut self, sq: &str) -> Result<()> {
         let what = format!("{}: {}", self.settings, self.qualified);
-        let exists = {
-            let n: Option<u64> = self
-                .control
-                .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                    (&self.db, &self.name),
-                )
-                .map_err(|e| my_error(e, what.clone()))?;
-            n.unwrap_or(0) > 0
-        };
+        let exists = table_exists(&mut self.control, &self.db, &self.name, &what)?;
         if !exists {
             return exec(
                 &mut self.control,

@@ -20,14 +20,13 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use postgres::Client;
-use sha2::{Digest, Sha256};
 
 use super::{IfExists, Sink, TableWriter, WriteOptions, WriteStats};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, split_qualified, PgSettings};
 use crate::types::postgres::{pg_target_type, PgWrite};
-use crate::types::{primary_key_position, quote_ident};
+use crate::types::quote_ident;
 use copy_binary::{BatchEncoder, ColumnEncoding, HEADER, TRAILER};
 
 /// Session settings of every writing connection: text loaded into staging columns is read with
@@ -98,13 +97,10 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
 }
 
 fn primary_key(schema: &SchemaRef) -> Vec<String> {
-    let mut key: Vec<(u32, String)> = schema
-        .fields()
+    super::key_columns(schema)
         .iter()
-        .filter_map(|f| primary_key_position(f).map(|p| (p, quote_ident(f.name()))))
-        .collect();
-    key.sort();
-    key.into_iter().map(|(_, n)| n).collect()
+        .map(|k| quote_ident(k))
+        .collect()
 }
 
 /// `CREATE TABLE`; with `staged`, the columns loaded as text are declared `text`.
@@ -128,20 +124,6 @@ fn create_sql(qualified: &str, cols: &[Column], staged: bool, key: Option<&[Stri
         defs.push(format!("PRIMARY KEY ({})", key.join(", ")));
     }
     format!("CREATE TABLE {qualified} (\n  {}\n)", defs.join(",\n  "))
-}
-
-/// A staging table's name: the target's, shortened, and a hash of the qualified target, so a
-/// later run for the same target finds (and drops) one a killed run left behind.
-fn staging_name(qualified: &str, table: &str) -> String {
-    let hash = hex::encode(&Sha256::digest(qualified.as_bytes())[..4]);
-    let mut short = String::new();
-    for ch in table.chars() {
-        if short.len() + ch.len_utf8() > 40 {
-            break;
-        }
-        short.push(ch);
-    }
-    format!("_ferry_{short}_{hash}")
 }
 
 impl Sink for PgSink {
@@ -234,7 +216,7 @@ impl Sink for PgSink {
             // One COPY into the table itself, in one transaction committed by finish().
             (qualified.clone(), None, 1, format!("BEGIN; {truncate}"))
         } else {
-            let sname = staging_name(&qualified, &name);
+            let sname = super::staging_name(&qualified, &name, "");
             let sq = format!("{}.{}", quote_ident(&schema_name), quote_ident(&sname));
             control
                 .batch_execute(&format!(
