@@ -9,10 +9,9 @@ use std::str::FromStr;
 use crate::error::{Error, Result};
 
 /// The schemes ferry reads and writes (`tpch` is read-only: a built-in TPC-H generator).
-pub const SCHEMES: &[&str] = &["sqlite", "parquet", "csv", "postgres", "mysql", "tpch"];
-
-/// Schemes ferry knows by name but does not have in this version.
-const PLANNED: &[&str] = &["adbc", "duckdb"];
+pub const SCHEMES: &[&str] = &[
+    "sqlite", "parquet", "csv", "postgres", "mysql", "tpch", "adbc", "duckdb",
+];
 
 /// What kind of store an endpoint is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +24,10 @@ pub enum Scheme {
     Mysql,
     /// The built-in TPC-H generator (`tpch://?sf=1`); the URL has no path.
     Tpch,
+    /// Any ADBC driver (`adbc://DRIVER?uri=...`); the path is the driver.
+    Adbc,
+    /// A DuckDB database file, through DuckDB's ADBC entry point.
+    Duckdb,
 }
 
 impl Scheme {
@@ -36,6 +39,8 @@ impl Scheme {
             Scheme::Postgres => "postgres",
             Scheme::Mysql => "mysql",
             Scheme::Tpch => "tpch",
+            Scheme::Adbc => "adbc",
+            Scheme::Duckdb => "duckdb",
         }
     }
 
@@ -117,6 +122,12 @@ impl fmt::Display for Endpoint {
                         write!(f, "?{}", query.join("&"))?;
                     }
                 }
+                if self.scheme == Scheme::Adbc {
+                    // The driver's URI without its password; other options may hold secrets.
+                    if let Some(uri) = self.option("uri") {
+                        write!(f, "?uri={}", crate::adbc::shown_uri(uri))?;
+                    }
+                }
                 Ok(())
             }
         }
@@ -128,6 +139,7 @@ fn scheme_of_path(path: &Path) -> Option<Scheme> {
         "sqlite" | "sqlite3" | "db" => Some(Scheme::Sqlite),
         "parquet" => Some(Scheme::Parquet),
         "csv" => Some(Scheme::Csv),
+        "duckdb" => Some(Scheme::Duckdb),
         _ => None,
     }
 }
@@ -175,14 +187,8 @@ impl FromStr for Endpoint {
                     "postgres" | "postgresql" => Scheme::Postgres,
                     "mysql" | "mariadb" => Scheme::Mysql,
                     "tpch" => Scheme::Tpch,
-                    other if PLANNED.contains(&other) => {
-                        return Err(Error::unsupported(format!(
-                            "{}: the {other} endpoint is not part of this version of ferry \
-                             (available: {})",
-                            redact(s),
-                            SCHEMES.join(", ")
-                        )))
-                    }
+                    "adbc" => Scheme::Adbc,
+                    "duckdb" => Scheme::Duckdb,
                     other => {
                         return Err(Error::invalid_args(format!(
                             "{}: unknown scheme '{other}' (known schemes: {})",
@@ -200,7 +206,7 @@ impl FromStr for Endpoint {
                     None => {
                         return Err(Error::invalid_args(format!(
                             "{s}: cannot tell the endpoint from the path; write it as a URL \
-                             (known schemes: {}), or use a .sqlite, .db, .parquet or .csv path",
+                             (known schemes: {}), or use a .sqlite, .db, .parquet, .csv or .duckdb path",
                             SCHEMES
                                 .iter()
                                 .map(|s| format!("{s}://"))

@@ -23,6 +23,7 @@
 
 pub use arrow;
 
+pub mod adbc;
 pub mod endpoint;
 pub mod error;
 pub mod mysql;

@@ -3,6 +3,7 @@
 //! without `finish()` aborts and leaves the target as it was. File sinks publish their tables
 //! and the snapshot manifest in one last step, [`Sink::commit`], after every table finished.
 
+pub mod adbc;
 pub mod csv;
 pub mod mysql;
 pub mod parquet;
@@ -150,6 +151,7 @@ pub fn open_sink(endpoint: &Endpoint, options: &WriteOptions) -> Result<Box<dyn 
         Scheme::Csv => Box::new(csv::CsvSink::try_new(endpoint)?),
         Scheme::Postgres => Box::new(postgres::PgSink::try_new(endpoint, options)?),
         Scheme::Mysql => Box::new(mysql::MySink::try_new(endpoint, options)?),
+        Scheme::Adbc | Scheme::Duckdb => Box::new(adbc::AdbcSink::try_new(endpoint)?),
         Scheme::Tpch => {
             return Err(Error::invalid_args(format!(
                 "{endpoint}: the TPC-H generator is a source only; write to another endpoint"

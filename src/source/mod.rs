@@ -2,6 +2,7 @@
 //! the declared source types in the field metadata) and partitions, and opens a partition as a
 //! stream of record batches. Partitions are read in parallel by the pipeline.
 
+pub mod adbc;
 pub mod csv;
 pub mod mysql;
 pub mod parquet;
@@ -90,6 +91,8 @@ pub enum PartitionSpec {
     },
     /// Part `part` (1-based) of `parts` of a generated table (TPC-H).
     Generated { part: i32, parts: i32 },
+    /// A partition descriptor an ADBC driver returned from `ExecutePartitions`.
+    Handle(Vec<u8>),
 }
 
 /// A table's plan: its schema and partitions, planned before any row moves.
@@ -245,5 +248,6 @@ pub fn open_source(endpoint: &Endpoint, options: &ReadOptions) -> Result<Box<dyn
         Scheme::Postgres => Box::new(postgres::PgSource::try_new(endpoint, options)?),
         Scheme::Mysql => Box::new(mysql::MySource::try_new(endpoint, options)?),
         Scheme::Tpch => Box::new(tpch::TpchSource::try_new(endpoint, limits)?),
+        Scheme::Adbc | Scheme::Duckdb => Box::new(adbc::AdbcSource::try_new(endpoint, options)?),
     })
 }

@@ -315,7 +315,10 @@ impl Source for SqliteSource {
                 Some(f) => (format!("SELECT * FROM ({sql}) WHERE {f}"), false),
                 None => (sql.clone(), false),
             },
-            PartitionSpec::Whole | PartitionSpec::File { .. } | PartitionSpec::Generated { .. } => (
+            PartitionSpec::Whole
+            | PartitionSpec::File { .. }
+            | PartitionSpec::Generated { .. }
+            | PartitionSpec::Handle(_) => (
                 format!("SELECT {} FROM {table} WHERE 1{and_filter}", cols.join(", ")),
                 false,
             ),

@@ -2,7 +2,9 @@
 //! the field metadata) -> target SQL type. The README's mapping table is generated from
 //! [`mapping_markdown`] and a test keeps the two equal.
 
+pub mod adbc;
 pub mod decimal;
+pub mod duckdb;
 pub mod mysql;
 pub mod pg_numeric;
 pub mod postgres;

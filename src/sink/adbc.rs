@@ -1,0 +1,531 @@
+//! ADBC sink: the driver's bulk ingest (`adbc.ingest.target_table`), fed batch by batch
+//! through `bind_stream` from a bounded channel (a slow driver slows the pipeline), in one
+//! transaction where the driver has transactions: a failure rolls back and leaves the target
+//! as it was.
+//!
+//! For drivers whose SQL ferry knows (PostgreSQL, SQLite, DuckDB) ferry creates the table
+//! itself with the mapped declared types (precision, scale, lengths, NOT NULL) and ingests in
+//! `append` mode; `replace` loads a staging table and swaps it in, in the same transaction.
+//! A PostgreSQL column whose Arrow type the driver would not send as the declared type's
+//! binary form (text into `jsonb`, `uuid`, `numeric`, arrays, ...) goes through a side table
+//! the driver creates, then `INSERT ... SELECT c::type` in the same transaction. Other drivers
+//! get the ingest modes `create`, `create_append` and `replace` and make their own types.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use adbc_core::options::{IngestMode, OptionStatement, OptionValue};
+use adbc_core::{Connection, Optionable, Statement};
+use adbc_driver_manager::ManagedConnection;
+use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
+use arrow::record_batch::{RecordBatch, RecordBatchReader};
+
+use super::{key_columns, staging_name, IfExists, Sink, TableWriter, WriteStats};
+use crate::adbc::{
+    execute, query_text, quote_ident, quote_literal, quote_table, AdbcDatabase, AdbcSettings,
+    Dialect,
+};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Writes through an ADBC driver.
+pub struct AdbcSink {
+    db: AdbcDatabase,
+}
+
+impl AdbcSink {
+    pub fn try_new(endpoint: &Endpoint) -> Result<Self> {
+        let settings = AdbcSettings::from_endpoint(endpoint)?;
+        Ok(AdbcSink {
+            db: settings.open()?,
+        })
+    }
+
+    fn settings(&self) -> &AdbcSettings {
+        &self.db.settings
+    }
+
+    /// The column type ferry declares for a field in the driver's dialect.
+    fn column_type(dialect: Dialect, field: &arrow::datatypes::Field) -> Result<String> {
+        match dialect {
+            Dialect::Postgres => crate::types::postgres::pg_target_type(field),
+            Dialect::Sqlite => crate::types::sqlite_target_type(field),
+            Dialect::Duckdb => crate::types::duckdb::duckdb_target_type(field),
+        }
+    }
+
+    fn create_table(
+        &self,
+        dialect: Dialect,
+        qualified: &str,
+        schema: &SchemaRef,
+    ) -> Result<String> {
+        let mut cols = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let t = Self::column_type(dialect, f)
+                .map_err(|e| e.context(format!("{}: table \"{qualified}\"", self.settings())))?;
+            let not_null = if f.is_nullable() { "" } else { " NOT NULL" };
+            cols.push(format!("{} {t}{not_null}", quote_ident(f.name())));
+        }
+        let key = key_columns(schema);
+        if !key.is_empty() {
+            let key: Vec<String> = key.iter().map(|k| quote_ident(k)).collect();
+            cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
+        }
+        Ok(format!(
+            "CREATE TABLE {} (\n  {}\n)",
+            quote_table(qualified),
+            cols.join(",\n  ")
+        ))
+    }
+
+    fn table_exists(&self, conn: &mut ManagedConnection, table: &str) -> Result<bool> {
+        let settings = self.settings();
+        let (schema, name) = split(table);
+        let sql = match settings.dialect {
+            Some(Dialect::Postgres) => format!(
+                "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = {} AND tablename = {}",
+                quote_literal(schema.unwrap_or("public")),
+                quote_literal(name)
+            ),
+            Some(Dialect::Duckdb) => format!(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = {} \
+                 AND table_name = {}",
+                quote_literal(schema.unwrap_or("main")),
+                quote_literal(name)
+            ),
+            Some(Dialect::Sqlite) => format!(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = {}",
+                quote_literal(name)
+            ),
+            None => {
+                return match conn.get_table_schema(None, schema, name) {
+                    Ok(_) => Ok(true),
+                    Err(e) if e.status == adbc_core::error::Status::NotFound => Ok(false),
+                    Err(e) => Err(settings.error(&format!("cannot look up table \"{table}\""), e)),
+                }
+            }
+        };
+        Ok(!query_text(settings, conn, &sql)?.is_empty())
+    }
+}
+
+/// `schema.table` split; the schema is `None` for a plain name.
+fn split(table: &str) -> (Option<&str>, &str) {
+    match table.split_once('.') {
+        Some((s, t)) => (Some(s), t),
+        None => (None, table),
+    }
+}
+
+/// Whether the PostgreSQL driver sends `data_type` as the binary form of `declared`.
+fn pg_direct(declared: &str, data_type: &DataType) -> bool {
+    let base: String = declared
+        .split('(')
+        .next()
+        .unwrap_or(declared)
+        .trim()
+        .to_ascii_lowercase();
+    match data_type {
+        DataType::Boolean => base == "boolean",
+        DataType::Int16 => base == "smallint",
+        DataType::Int32 => base == "integer",
+        DataType::Int64 => base == "bigint",
+        DataType::Float32 => base == "real",
+        DataType::Float64 => base == "double precision",
+        DataType::Utf8 | DataType::LargeUtf8 => {
+            base == "text" || base == "character varying" || base == "character" || base == "json"
+        }
+        DataType::Binary | DataType::LargeBinary => base == "bytea",
+        DataType::Date32 => base == "date",
+        DataType::Timestamp(TimeUnit::Microsecond, None) => {
+            base.starts_with("timestamp") && base.ends_with("without time zone")
+                || base == "timestamp"
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
+            base.starts_with("timestamp")
+                && base.ends_with("with time zone")
+                && !base.ends_with("without time zone")
+        }
+        _ => false,
+    }
+}
+
+impl Sink for AdbcSink {
+    fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
+        match self.settings().dialect {
+            Some(d) => self.create_table(d, table, schema),
+            None => Ok(format!(
+                "bulk ingest into {} through {} (the driver creates the table from the Arrow \
+                 types)",
+                quote_table(table),
+                self.settings()
+            )),
+        }
+    }
+
+    fn exists(&self, table: &str) -> Result<bool> {
+        let mut conn = self.db.connect()?;
+        self.table_exists(&mut conn, table)
+    }
+
+    fn prepare(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let settings = self.settings();
+        let ctx = format!("{settings}: table \"{table}\"");
+        let (mut conn, transactional) = match self.db.connect_transaction()? {
+            Some(c) => (c, true),
+            None => (self.db.connect()?, false),
+        };
+        let exists = self.table_exists(&mut conn, table)?;
+        if exists && mode == IfExists::Fail {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{ctx} already exists (use --if-exists append, replace or truncate)"),
+            ));
+        }
+        let (schema_name, name) = split(table);
+        let mut plan = LoadPlan {
+            ingest_table: name.to_string(),
+            ingest_schema: schema_name.map(str::to_string),
+            ingest_mode: IngestMode::Append.into(),
+            after: Vec::new(),
+            cleanup: Vec::new(),
+        };
+        match settings.dialect {
+            Some(dialect) => {
+                // The table the rows go to: the target, or a staging table swapped in at the end.
+                let load_into = if mode == IfExists::Replace && exists {
+                    let staging = staging_name(table, name, "");
+                    let qualified = match schema_name {
+                        Some(s) => format!("{s}.{staging}"),
+                        None => staging.clone(),
+                    };
+                    execute(
+                        settings,
+                        &mut conn,
+                        &format!("DROP TABLE IF EXISTS {}", quote_table(&qualified)),
+                    )?;
+                    execute(
+                        settings,
+                        &mut conn,
+                        &self.create_table(dialect, &qualified, schema)?,
+                    )?;
+                    plan.cleanup
+                        .push(format!("DROP TABLE IF EXISTS {}", quote_table(&qualified)));
+                    plan.after
+                        .push(format!("DROP TABLE {}", quote_table(table)));
+                    plan.after.push(format!(
+                        "ALTER TABLE {} RENAME TO {}",
+                        quote_table(&qualified),
+                        quote_ident(name)
+                    ));
+                    qualified
+                } else {
+                    if !exists {
+                        execute(
+                            settings,
+                            &mut conn,
+                            &self.create_table(dialect, table, schema)?,
+                        )?;
+                        plan.cleanup
+                            .push(format!("DROP TABLE IF EXISTS {}", quote_table(table)));
+                    } else if mode == IfExists::Truncate {
+                        execute(
+                            settings,
+                            &mut conn,
+                            &format!("DELETE FROM {}", quote_table(table)),
+                        )?;
+                    }
+                    table.to_string()
+                };
+                let direct = dialect != Dialect::Postgres
+                    || schema.fields().iter().all(|f| {
+                        Self::column_type(dialect, f)
+                            .map(|t| pg_direct(&t, f.data_type()))
+                            .unwrap_or(false)
+                    });
+                if direct {
+                    let (s, t) = split(&load_into);
+                    plan.ingest_schema = s.map(str::to_string);
+                    plan.ingest_table = t.to_string();
+                } else {
+                    // A side table in the driver's own types, cast into the declared ones.
+                    let side = staging_name(table, name, "_in");
+                    let side_q = match schema_name {
+                        Some(s) => format!("{s}.{side}"),
+                        None => side.clone(),
+                    };
+                    execute(
+                        settings,
+                        &mut conn,
+                        &format!("DROP TABLE IF EXISTS {}", quote_table(&side_q)),
+                    )?;
+                    plan.ingest_schema = schema_name.map(str::to_string);
+                    plan.ingest_table = side.clone();
+                    plan.ingest_mode = IngestMode::Create.into();
+                    let mut cols = Vec::new();
+                    let mut exprs = Vec::new();
+                    for f in schema.fields() {
+                        let t = Self::column_type(dialect, f)?;
+                        cols.push(quote_ident(f.name()));
+                        exprs.push(if pg_direct(&t, f.data_type()) {
+                            quote_ident(f.name())
+                        } else {
+                            format!("CAST({} AS {t})", quote_ident(f.name()))
+                        });
+                    }
+                    plan.after.insert(
+                        0,
+                        format!(
+                            "INSERT INTO {} ({}) SELECT {} FROM {}",
+                            quote_table(&load_into),
+                            cols.join(", "),
+                            exprs.join(", "),
+                            quote_table(&side_q)
+                        ),
+                    );
+                    plan.after
+                        .insert(1, format!("DROP TABLE {}", quote_table(&side_q)));
+                    plan.cleanup
+                        .push(format!("DROP TABLE IF EXISTS {}", quote_table(&side_q)));
+                }
+            }
+            None => {
+                let ingest_mode = match (mode, exists) {
+                    (IfExists::Replace, true) => IngestMode::Replace,
+                    (_, false) => IngestMode::Create,
+                    (IfExists::Truncate, true) => {
+                        execute(
+                            settings,
+                            &mut conn,
+                            &format!("DELETE FROM {}", quote_table(table)),
+                        )?;
+                        IngestMode::Append
+                    }
+                    (_, true) => IngestMode::Append,
+                };
+                plan.ingest_mode = ingest_mode.into();
+            }
+        }
+        // Batches go to the driver without ferry's field metadata.
+        let ingest_schema: SchemaRef = Arc::new(Schema::new(
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_metadata(Default::default()))
+                .collect::<Vec<_>>(),
+        ));
+        let (tx, rx) =
+            crossbeam_channel::bounded::<std::result::Result<RecordBatch, ArrowError>>(2);
+        let reader = ChannelReader {
+            schema: ingest_schema.clone(),
+            rx,
+        };
+        let loader_settings = settings.clone();
+        let load = plan.clone();
+        let loader = std::thread::Builder::new()
+            .name(format!("adbc ingest {table}"))
+            .spawn(move || {
+                let result = ingest(&loader_settings, &mut conn, &load, reader);
+                (conn, result)
+            })
+            .map_err(|e| Error::io("cannot start a loader thread", e))?;
+        Ok(Box::new(AdbcWriter {
+            settings: settings.clone(),
+            ctx,
+            schema: ingest_schema,
+            tx: Some(tx),
+            loader: Some(loader),
+            plan,
+            transactional,
+            stats: WriteStats::default(),
+        }))
+    }
+
+    fn key_build(&self) -> super::KeyBuild {
+        super::KeyBuild::AtCreation
+    }
+}
+
+/// How a table's rows are loaded: where the driver ingests them, and the statements that run
+/// after the load (in the transaction) or to clean up a failed load without one.
+#[derive(Debug, Clone)]
+struct LoadPlan {
+    ingest_table: String,
+    ingest_schema: Option<String>,
+    /// The ingest mode's option value (`adbc.ingest.mode.append`, ...).
+    ingest_mode: String,
+    after: Vec<String>,
+    cleanup: Vec<String>,
+}
+
+fn ingest(
+    settings: &AdbcSettings,
+    conn: &mut ManagedConnection,
+    plan: &LoadPlan,
+    reader: ChannelReader,
+) -> Result<Option<i64>> {
+    let mut stmt = conn
+        .new_statement()
+        .map_err(|e| settings.error("cannot create a statement", e))?;
+    let target = match &plan.ingest_schema {
+        Some(s) => format!("{s}.{}", plan.ingest_table),
+        None => plan.ingest_table.clone(),
+    };
+    let what = format!("bulk ingest into \"{target}\"");
+    stmt.set_option(
+        OptionStatement::TargetTable,
+        OptionValue::from(plan.ingest_table.as_str()),
+    )
+    .map_err(|e| settings.error(&what, e))?;
+    if let Some(s) = &plan.ingest_schema {
+        stmt.set_option(
+            OptionStatement::TargetDbSchema,
+            OptionValue::from(s.as_str()),
+        )
+        .map_err(|e| settings.error(&what, e))?;
+    }
+    stmt.set_option(
+        OptionStatement::IngestMode,
+        OptionValue::from(plan.ingest_mode.as_str()),
+    )
+    .map_err(|e| settings.error(&what, e))?;
+    stmt.bind_stream(Box::new(reader))
+        .map_err(|e| settings.error(&what, e))?;
+    stmt.execute_update().map_err(|e| settings.error(&what, e))
+}
+
+/// The batches `write` sends, as the stream the driver reads.
+struct ChannelReader {
+    schema: SchemaRef,
+    rx: crossbeam_channel::Receiver<std::result::Result<RecordBatch, ArrowError>>,
+}
+
+impl Iterator for ChannelReader {
+    type Item = std::result::Result<RecordBatch, ArrowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.recv().ok()
+    }
+}
+
+impl RecordBatchReader for ChannelReader {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+type Loader = JoinHandle<(ManagedConnection, Result<Option<i64>>)>;
+
+struct AdbcWriter {
+    settings: AdbcSettings,
+    ctx: String,
+    schema: SchemaRef,
+    tx: Option<crossbeam_channel::Sender<std::result::Result<RecordBatch, ArrowError>>>,
+    loader: Option<Loader>,
+    plan: LoadPlan,
+    transactional: bool,
+    stats: WriteStats,
+}
+
+impl AdbcWriter {
+    /// Ends the stream and waits for the driver: its connection and what it said.
+    fn join(&mut self) -> Result<(ManagedConnection, Result<Option<i64>>)> {
+        self.tx = None;
+        let loader = self
+            .loader
+            .take()
+            .ok_or_else(|| Error::internal("the loader was already joined"))?;
+        loader
+            .join()
+            .map_err(|_| Error::internal(format!("{}: the loader panicked", self.ctx)))
+    }
+
+    fn abort(
+        conn: &mut ManagedConnection,
+        transactional: bool,
+        settings: &AdbcSettings,
+        plan: &LoadPlan,
+    ) {
+        if transactional {
+            let _ = conn.rollback();
+        } else {
+            for sql in &plan.cleanup {
+                let _ = execute(settings, conn, sql);
+            }
+        }
+    }
+}
+
+impl TableWriter for AdbcWriter {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
+            .map_err(|e| Error::arrow(self.ctx.clone(), e))?;
+        let rows = batch.num_rows() as u64;
+        let bytes = batch.get_array_memory_size() as u64;
+        let sent = self.tx.as_ref().map(|tx| tx.send(Ok(batch)).is_ok());
+        if sent != Some(true) {
+            // The driver stopped reading: its error is the one to report.
+            let (mut conn, result) = self.join()?;
+            Self::abort(&mut conn, self.transactional, &self.settings, &self.plan);
+            return Err(match result {
+                Err(e) => e.context(self.ctx.clone()),
+                Ok(_) => Error::internal(format!("{}: the driver stopped reading", self.ctx)),
+            });
+        }
+        self.stats.rows += rows;
+        self.stats.bytes += bytes;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<WriteStats> {
+        let (mut conn, result) = self.join()?;
+        let fail = |conn: &mut ManagedConnection, e: Error, w: &AdbcWriter| {
+            Self::abort(conn, w.transactional, &w.settings, &w.plan);
+            e.context(w.ctx.clone())
+        };
+        match result {
+            Err(e) => return Err(fail(&mut conn, e, &self)),
+            Ok(Some(n)) if n >= 0 && n as u64 != self.stats.rows => {
+                let e = Error::new(
+                    ErrorKind::Integrity,
+                    format!("the driver loaded {n} rows of {} sent", self.stats.rows),
+                );
+                return Err(fail(&mut conn, e, &self));
+            }
+            Ok(_) => {}
+        }
+        for sql in self.plan.after.clone() {
+            if let Err(e) = execute(&self.settings, &mut conn, &sql) {
+                return Err(fail(&mut conn, e, &self));
+            }
+        }
+        if self.transactional {
+            conn.commit().map_err(|e| {
+                self.settings
+                    .error(&format!("{}: commit failed", self.ctx), e)
+            })?;
+        }
+        Ok(std::mem::take(&mut self.stats))
+    }
+}
+
+impl Drop for AdbcWriter {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            // Not finished: the driver sees the stream fail, and the load is undone.
+            let _ = tx.send(Err(ArrowError::ExternalError(
+                "the load was abandoned".into(),
+            )));
+            drop(tx);
+            if let Ok((mut conn, _)) = self.join() {
+                Self::abort(&mut conn, self.transactional, &self.settings, &self.plan);
+            }
+        }
+    }
+}
