@@ -21,7 +21,7 @@ fn unknown_scheme_lists_the_known_ones_without_the_password() {
     );
     assert_eq!(
         err,
-        "ferry: error: oracle://scott:***@db.example/orcl: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, postgres, mysql, tpch)\n"
+        "ferry: error: oracle://scott:***@db.example/orcl: unknown scheme 'oracle' (known schemes: sqlite, parquet, csv, postgres, mysql, tpch, adbc, duckdb)\n"
     );
 }
 
