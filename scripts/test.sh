@@ -15,6 +15,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/servers.sh
 # tests/it/tpch.rs compares ferry's TPC-H source with tpchgen-cli's CSV output.
 bash scripts/tpchgen-cli.sh
+# tests/it/adbc.rs loads the ADBC SQLite and PostgreSQL drivers and DuckDB's library.
+bash scripts/adbc-drivers.sh
+export FERRY_ADBC_DRIVER_PATH=${FERRY_ADBC_DRIVER_PATH:-$PWD/target/adbc-drivers}
 
 export FERRY_TEST_PG_URL=${FERRY_TEST_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
 export FERRY_TEST_MYSQL_URL=${FERRY_TEST_MYSQL_URL:-mysql://ferry:ferry@127.0.0.1:3306/ferry_test}

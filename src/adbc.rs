@@ -220,21 +220,47 @@ impl AdbcSettings {
             }
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out.dedup();
         out
     }
 
-    /// `text` with every secret replaced by `***`.
+    /// `text` with every secret replaced by `***` where it shows as one: after `user:` in a
+    /// URL, after `password=`, quoted, or anywhere when it is long enough not to be an
+    /// ordinary word of the message (a password `ferry` must not turn `ferry_test` into
+    /// `***_test`).
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in self.secrets() {
-            out = out.replace(&s, "***");
+            for (from, to) in [
+                (format!(":{s}@"), ":***@".to_string()),
+                (format!("={s}"), "=***".to_string()),
+                (format!("'{s}'"), "'***'".to_string()),
+                (format!("\"{s}\""), "\"***\"".to_string()),
+            ] {
+                out = out.replace(&from, &to);
+            }
+            if s.chars().count() >= 8 {
+                out = out.replace(&s, "***");
+            }
         }
         out
     }
 
     /// A ferry error from a driver's error: kind from its status, message scrubbed.
     pub fn error(&self, what: &str, e: AdbcError) -> Error {
+        let sqlstate: String = e
+            .sqlstate
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8 as char)
+            .collect();
+        // Drivers report a refused login as an I/O error; SQLSTATE class 28 and libpq's
+        // words say what it is.
+        let refused_login = sqlstate.starts_with("28")
+            || e.message.contains("password authentication failed")
+            || e.message.contains("authentication failed");
         let kind = match e.status {
+            _ if refused_login => ErrorKind::Unauthenticated,
             Status::NotFound => ErrorKind::NotFound,
             Status::AlreadyExists => ErrorKind::AlreadyExists,
             Status::InvalidArguments | Status::InvalidState => ErrorKind::InvalidArguments,
@@ -246,12 +272,6 @@ impl AdbcSettings {
             Status::Cancelled => ErrorKind::Cancelled,
             _ => ErrorKind::Io,
         };
-        let sqlstate: String = e
-            .sqlstate
-            .iter()
-            .take_while(|c| **c != 0)
-            .map(|c| *c as u8 as char)
-            .collect();
         let state = if sqlstate.is_empty() {
             String::new()
         } else {
@@ -259,7 +279,11 @@ impl AdbcSettings {
         };
         Error::new(
             kind,
-            self.scrub(&format!("{self}: {what}: {}{state}", e.message.trim_end())),
+            self.scrub(&format!(
+                "{self}: {what}: {}{state}",
+                // One line: drivers end their messages with details on lines of their own.
+                e.message.split_whitespace().collect::<Vec<_>>().join(" ")
+            )),
         )
     }
 
@@ -318,11 +342,18 @@ impl AdbcSettings {
                 )
             })
             .collect();
-        let db = driver.new_database_with_opts(opts).map_err(|e| {
+        let db = driver.new_database_with_opts(opts).map_err(|mut e| {
             let keys: Vec<&str> = self.options.iter().map(|(k, _)| k.as_str()).collect();
+            if !matches!(
+                e.status,
+                Status::Unauthenticated | Status::Unauthorized | Status::IO | Status::NotFound
+            ) {
+                // An option the driver does not take is the user's to fix.
+                e.status = Status::InvalidArguments;
+            }
             self.error(
                 &format!(
-                    "the driver {} rejected the database options [{}]",
+                    "the driver {} cannot open the database with the options [{}]",
                     self.driver,
                     keys.join(", ")
                 ),
@@ -502,10 +533,15 @@ mod tests {
             s.to_string(),
             "adbc://postgresql?uri=postgresql://u@h:5432/db"
         );
-        let scrubbed = s.scrub("failed for u:s@cret and s%40cret, hunter2, tok");
+        let scrubbed =
+            s.scrub("failed for u:s@cret@h and u:s%40cret@h, password=hunter2, token 'tok'");
         assert!(!scrubbed.contains("cret"), "{scrubbed}");
         assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
-        assert!(!scrubbed.contains("tok"), "{scrubbed}");
+        assert!(!scrubbed.contains("tok'"), "{scrubbed}");
+        let s = settings("adbc://postgresql?uri=postgresql://ferry:ferry@h/ferry_test");
+        assert_eq!(s.scrub("db ferry_test"), "db ferry_test");
+        let s = settings("adbc://postgresql?uri=postgresql://u:a-long-secret@h/db");
+        assert_eq!(s.scrub("bad a-long-secret"), "bad ***");
         assert!(!format!("{s:?}").contains("cret"));
     }
 

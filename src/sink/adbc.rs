@@ -61,6 +61,11 @@ impl AdbcSink {
         qualified: &str,
         schema: &SchemaRef,
     ) -> Result<String> {
+        if dialect == Dialect::Sqlite {
+            // As ferry's own SQLite sink declares it (the rowid alias included).
+            return super::sqlite::create_table_sql(&quote_table(qualified), schema)
+                .map_err(|e| e.context(format!("{}: table \"{qualified}\"", self.settings())));
+        }
         let mut cols = Vec::with_capacity(schema.fields().len());
         for f in schema.fields() {
             let t = Self::column_type(dialect, f)
@@ -274,11 +279,9 @@ impl Sink for AdbcSink {
                     for f in schema.fields() {
                         let t = Self::column_type(dialect, f)?;
                         cols.push(quote_ident(f.name()));
-                        exprs.push(if pg_direct(&t, f.data_type()) {
-                            quote_ident(f.name())
-                        } else {
-                            format!("CAST({} AS {t})", quote_ident(f.name()))
-                        });
+                        // Every column cast: a no-op where the types already agree, and
+                        // the only way from text to json, jsonb, uuid, arrays, enums.
+                        exprs.push(format!("CAST({} AS {t})", quote_ident(f.name())));
                     }
                     plan.after.insert(
                         0,
@@ -318,7 +321,12 @@ impl Sink for AdbcSink {
             schema
                 .fields()
                 .iter()
-                .map(|f| f.as_ref().clone().with_metadata(Default::default()))
+                .map(|f| {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(ingest_type(settings.dialect, f.data_type()))
+                        .with_metadata(Default::default())
+                })
                 .collect::<Vec<_>>(),
         ));
         let (tx, rx) =
@@ -462,9 +470,117 @@ impl AdbcWriter {
     }
 }
 
+/// The Arrow type a column is sent to the driver as: what it arrives as, except where the
+/// driver takes no such type. The SQLite driver binds no decimals: those of up to 15 digits go
+/// as REAL (exact: every 15-digit decimal round-trips through an f64, as in ferry's own SQLite
+/// sink), wider ones as their exact text.
+fn ingest_type(dialect: Option<Dialect>, data_type: &DataType) -> DataType {
+    match (dialect, data_type) {
+        (Some(Dialect::Sqlite), DataType::Decimal128(p, _) | DataType::Decimal256(p, _))
+            if *p <= crate::types::SQLITE_EXACT_REAL_DIGITS =>
+        {
+            DataType::Float64
+        }
+        (Some(Dialect::Sqlite), DataType::Decimal128(..) | DataType::Decimal256(..)) => {
+            DataType::Utf8
+        }
+        // Nor dates and times: sent as the text ferry's own SQLite sink writes.
+        (
+            Some(Dialect::Sqlite),
+            DataType::Date32
+            | DataType::Date64
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Timestamp(..),
+        ) => DataType::Utf8,
+        (_, t) => t.clone(),
+    }
+}
+
+/// A date, time or timestamp column as the text ferry's SQLite sink writes for it
+/// (`YYYY-MM-DD`, `HH:MM:SS[.fff|.ffffff]`, `YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]`).
+fn sqlite_temporal_text(col: &arrow::array::ArrayRef) -> Result<arrow::array::ArrayRef> {
+    use crate::types::temporal;
+    use arrow::array::{Array, AsArray, StringBuilder};
+    use arrow::datatypes::{Date32Type, Time64MicrosecondType, TimestampMicrosecondType};
+    let strict = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let (unit_type, tz) = match col.data_type() {
+        DataType::Date32 | DataType::Date64 => (DataType::Date32, false),
+        DataType::Time32(_) | DataType::Time64(_) => {
+            (DataType::Time64(TimeUnit::Microsecond), false)
+        }
+        DataType::Timestamp(_, tz) => (
+            DataType::Timestamp(TimeUnit::Microsecond, tz.clone()),
+            tz.is_some(),
+        ),
+        other => return Err(Error::internal(format!("{other} is not a date or time"))),
+    };
+    let a = arrow::compute::cast_with_options(col, &unit_type, &strict)
+        .map_err(|e| Error::arrow("a date or time with digits SQLite text would drop", e))?;
+    let mut b = StringBuilder::with_capacity(a.len(), a.len() * 26);
+    for i in 0..a.len() {
+        if a.is_null(i) {
+            b.append_null();
+            continue;
+        }
+        let text = match &unit_type {
+            DataType::Date32 => temporal::format_date(a.as_primitive::<Date32Type>().value(i)),
+            DataType::Time64(_) => {
+                temporal::format_time(a.as_primitive::<Time64MicrosecondType>().value(i))
+            }
+            _ => {
+                let t = a.as_primitive::<TimestampMicrosecondType>().value(i);
+                let infinite = t == temporal::TS_INFINITY || t == temporal::TS_NEG_INFINITY;
+                temporal::format_timestamp(t).map(|s| {
+                    if tz && !infinite {
+                        format!("{s}+00:00")
+                    } else {
+                        s
+                    }
+                })
+            }
+        };
+        match text {
+            Some(t) => b.append_value(t),
+            None => {
+                return Err(Error::invalid_data(format!(
+                    "row {i}: a {} value out of SQLite text's range",
+                    col.data_type()
+                )))
+            }
+        }
+    }
+    Ok(std::sync::Arc::new(b.finish()))
+}
+
 impl TableWriter for AdbcWriter {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())
+        let mut columns = Vec::with_capacity(batch.num_columns());
+        for (col, field) in batch.columns().iter().zip(self.schema.fields()) {
+            columns.push(if col.data_type() == field.data_type() {
+                col.clone()
+            } else if field.data_type() == &DataType::Utf8
+                && matches!(
+                    col.data_type(),
+                    DataType::Date32
+                        | DataType::Date64
+                        | DataType::Time32(_)
+                        | DataType::Time64(_)
+                        | DataType::Timestamp(..)
+                )
+            {
+                sqlite_temporal_text(col)
+                    .map_err(|e| e.context(format!("{}: column \"{}\"", self.ctx, field.name())))?
+            } else {
+                arrow::compute::cast(col, field.data_type()).map_err(|e| {
+                    Error::arrow(format!("{}: column \"{}\"", self.ctx, field.name()), e)
+                })?
+            });
+        }
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| Error::arrow(self.ctx.clone(), e))?;
         let rows = batch.num_rows() as u64;
         let bytes = batch.get_array_memory_size() as u64;

@@ -66,35 +66,41 @@ impl SqliteSink {
     /// The CREATE TABLE statement: declared types, NOT NULL, and the primary key a source
     /// recorded (a single INTEGER key column stays SQLite's rowid alias, `INTEGER PRIMARY KEY`).
     fn ddl(&self, table: &str, schema: &SchemaRef) -> Result<String> {
-        let mut key: Vec<(u32, &str)> = schema
-            .fields()
-            .iter()
-            .filter_map(|f| primary_key_position(f).map(|p| (p, f.name().as_str())))
-            .collect();
-        key.sort();
-        let mut cols = Vec::new();
-        let mut rowid_alias = false;
-        for f in schema.fields() {
-            let t = sqlite_target_type(f)?;
-            let mut col = format!("{} {t}", quote_ident(f.name()));
-            if key.len() == 1 && key[0].1 == f.name() && t.eq_ignore_ascii_case("INTEGER") {
-                col.push_str(" PRIMARY KEY");
-                rowid_alias = true;
-            } else if !f.is_nullable() {
-                col.push_str(" NOT NULL");
-            }
-            cols.push(col);
-        }
-        if !key.is_empty() && !rowid_alias {
-            let names: Vec<String> = key.iter().map(|(_, n)| quote_ident(n)).collect();
-            cols.push(format!("PRIMARY KEY ({})", names.join(", ")));
-        }
-        Ok(format!(
-            "CREATE TABLE {} (\n  {}\n)",
-            quote_ident(table),
-            cols.join(",\n  ")
-        ))
+        create_table_sql(&quote_ident(table), schema)
     }
+}
+
+/// SQLite's `CREATE TABLE` for a schema (an `INTEGER` single-column key is the rowid alias,
+/// declared `PRIMARY KEY` on its column), for the table `quoted`.
+pub(crate) fn create_table_sql(quoted: &str, schema: &SchemaRef) -> Result<String> {
+    let mut key: Vec<(u32, &str)> = schema
+        .fields()
+        .iter()
+        .filter_map(|f| primary_key_position(f).map(|p| (p, f.name().as_str())))
+        .collect();
+    key.sort();
+    let mut cols = Vec::new();
+    let mut rowid_alias = false;
+    for f in schema.fields() {
+        let t = sqlite_target_type(f)?;
+        let mut col = format!("{} {t}", quote_ident(f.name()));
+        if key.len() == 1 && key[0].1 == f.name() && t.eq_ignore_ascii_case("INTEGER") {
+            col.push_str(" PRIMARY KEY");
+            rowid_alias = true;
+        } else if !f.is_nullable() {
+            col.push_str(" NOT NULL");
+        }
+        cols.push(col);
+    }
+    if !key.is_empty() && !rowid_alias {
+        let names: Vec<String> = key.iter().map(|(_, n)| quote_ident(n)).collect();
+        cols.push(format!("PRIMARY KEY ({})", names.join(", ")));
+    }
+    Ok(format!(
+        "CREATE TABLE {} (\n  {}\n)",
+        quoted,
+        cols.join(",\n  ")
+    ))
 }
 
 fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {

@@ -43,6 +43,9 @@ pub enum Convert {
     IntervalText,
     /// A one-level list into PostgreSQL's array text (`{1,NULL,"a b"}`).
     ArrayText,
+    /// PostgreSQL `char(n)` text without the trailing blanks PostgreSQL pads it with (as
+    /// ferry's own PostgreSQL source reads it: the blanks are not significant there).
+    Bpchar,
 }
 
 /// A declared type found in a catalog: the type's text and whether the column is NOT NULL.
@@ -135,6 +138,22 @@ fn plan_field(f: &Field, declared: Option<&Declared>) -> Result<(Field, Convert)
                 }
                 _ => (DataType::Utf8, Convert::NumericText),
             }
+        }
+        (DataType::Binary | DataType::LargeBinary, _)
+            if pg_type.as_deref().is_some_and(|t| t != "bytea") =>
+        {
+            // The PostgreSQL driver sends a type it does not know (inet, ranges, ...) as its
+            // raw binary wire form, which no target reads back as that type.
+            return Err(Error::unsupported(format!(
+                "column \"{}\": the driver sends PostgreSQL type {} as raw binary; read it \
+                 as text (--query 'SELECT ..., \"{}\"::text ...') or use a postgres:// URL",
+                f.name(),
+                sql_type.as_deref().unwrap_or("?"),
+                f.name()
+            )));
+        }
+        (DataType::Utf8, _) if pg_type.as_deref() == Some("bpchar") => {
+            (DataType::Utf8, Convert::Bpchar)
         }
         (DataType::FixedSizeBinary(16), Some("arrow.uuid")) => (DataType::Utf8, Convert::UuidText),
         (DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano), _) => {
@@ -276,6 +295,15 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
             Arc::new(b.finish())
         }
         Convert::ArrayText => array_text(col)?,
+        Convert::Bpchar => {
+            let text = cast(col, &DataType::Utf8)?;
+            let out: StringArray = text
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(|v| v.trim_end_matches(' ')))
+                .collect();
+            Arc::new(out)
+        }
     })
 }
 

@@ -1,5 +1,6 @@
 //! ferry's integration tests: one binary, one module per area.
 
+mod adbc;
 mod cli;
 mod docs;
 mod failures;

@@ -12,7 +12,7 @@ use crate::support::{assert_same_table, ferry, server_url, stderr_of, tpch, TPCH
 
 const DEFAULT_URL: &str = "postgres://ferry:ferry@127.0.0.1:5432/ferry_test";
 
-fn pg() -> Option<(String, Client)> {
+pub(crate) fn pg() -> Option<(String, Client)> {
     let url = server_url("FERRY_TEST_PG_URL", DEFAULT_URL)?;
     let mut client = Client::connect(&url, NoTls).expect("connect to the test server");
     // Text forms compared below: ISO dates and intervals, UTC.
@@ -25,7 +25,7 @@ fn pg() -> Option<(String, Client)> {
 }
 
 /// A fresh schema owned by one test.
-fn fresh_schema(c: &mut Client, name: &str) {
+pub(crate) fn fresh_schema(c: &mut Client, name: &str) {
     c.batch_execute(&format!(
         "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
     ))
@@ -37,7 +37,7 @@ fn copy(args: &[&str]) {
 }
 
 /// Every cell of a table as PostgreSQL prints it, rows sorted by the first column.
-fn cells(c: &mut Client, qualified: &str) -> Vec<Vec<Option<String>>> {
+pub(crate) fn cells(c: &mut Client, qualified: &str) -> Vec<Vec<Option<String>>> {
     let cols: Vec<String> = c
         .query(
             "SELECT attname::text FROM pg_attribute WHERE attrelid = $1::text::regclass
@@ -67,7 +67,7 @@ fn cells(c: &mut Client, qualified: &str) -> Vec<Vec<Option<String>>> {
 
 /// Column definitions from information_schema: name, type, length, precision, scale,
 /// nullability, and the underlying type name.
-fn definitions(c: &mut Client, schema: &str, table: &str) -> Vec<Vec<Option<String>>> {
+pub(crate) fn definitions(c: &mut Client, schema: &str, table: &str) -> Vec<Vec<Option<String>>> {
     c.query(
         "SELECT column_name::text, data_type::text, character_maximum_length::text,
                 numeric_precision::text, numeric_scale::text, is_nullable::text, udt_name::text,
@@ -82,7 +82,7 @@ fn definitions(c: &mut Client, schema: &str, table: &str) -> Vec<Vec<Option<Stri
     .collect()
 }
 
-fn assert_same_pg_table(c: &mut Client, (s1, t1): (&str, &str), (s2, t2): (&str, &str)) {
+pub(crate) fn assert_same_pg_table(c: &mut Client, (s1, t1): (&str, &str), (s2, t2): (&str, &str)) {
     let q = |s: &str, t: &str| format!("\"{s}\".\"{}\"", t.replace('"', "\"\""));
     assert_eq!(
         definitions(c, s1, t1),
@@ -96,11 +96,11 @@ fn assert_same_pg_table(c: &mut Client, (s1, t1): (&str, &str), (s2, t2): (&str,
     }
 }
 
-const HARD_TABLE: &str = "Hard \"Types\" é";
+pub(crate) const HARD_TABLE: &str = "Hard \"Types\" é";
 
 /// The hard-types table: every type the issue lists, extreme values, NULL in every column,
 /// identifiers with quotes, spaces, reserved words and unicode.
-fn create_hard_table(c: &mut Client, schema: &str) {
+pub(crate) fn create_hard_table(c: &mut Client, schema: &str) {
     c.batch_execute(&format!(
         r#"
         DROP TYPE IF EXISTS {schema}.mood CASCADE;
