@@ -58,20 +58,16 @@ fn tls_url(base: &str, host: &str, db: &str, query: &str) -> String {
 /// A small SQLite table, `tls_sample`, with NULLs, unicode and a tab.
 fn sample(dir: &Path) -> PathBuf {
     let path = dir.join("sample.sqlite");
-    let c = Connection::open(&path).unwrap();
-    c.execute_batch(
-        "CREATE TABLE tls_sample (id INTEGER PRIMARY KEY, name TEXT, score REAL, note TEXT)",
-    )
-    .unwrap();
-    let rows: [(i64, Option<&str>, Option<f64>, Option<&str>); 3] = [
-        (1, Some("plain"), Some(1.5), None),
-        (2, Some("Ünïcödé 😀"), None, Some("tab\there")),
-        (3, None, Some(-0.25), Some("café")),
-    ];
-    for r in rows {
-        c.execute("INSERT INTO tls_sample VALUES (?1, ?2, ?3, ?4)", r)
-            .unwrap();
-    }
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE tls_sample (id INTEGER PRIMARY KEY, name TEXT, score REAL, note TEXT);
+             INSERT INTO tls_sample VALUES
+               (1, 'plain', 1.5, NULL),
+               (2, 'Ünïcödé 😀', NULL, 'tab' || char(9) || 'here'),
+               (3, NULL, -0.25, 'café')",
+        )
+        .unwrap();
     path
 }
 
