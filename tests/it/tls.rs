@@ -93,10 +93,11 @@ fn round_trip(dir: &Path, src: &Path, url: &str, target: &str) {
     );
 }
 
-/// Asserts a failed connection's message names the URL without its password and says why.
-fn assert_names_url_and_reason(e: &str, url_shown: &str, reason: &str) {
-    assert!(e.contains(url_shown), "{e}");
-    assert!(e.contains(reason), "{e}");
+/// Runs `ferry inspect URL`, expecting exit code `code` and the one error line
+/// `ferry: error: SHOWN: REASON`; the password must not appear.
+fn assert_refused(url: &str, code: i32, shown: &str, reason: &str) {
+    let e = stderr_of(&["inspect", url], code);
+    assert_eq!(e.trim_end(), format!("ferry: error: {shown}: {reason}"));
     assert!(!e.contains(TLS_PASSWORD), "{e}");
 }
 
@@ -151,35 +152,52 @@ fn tls_mariadb_refuses_a_wrong_ca_a_wrong_host_and_plain_tcp() {
     let Some(base) = mariadb("tls_mariadb_refusals") else {
         return;
     };
+    let dir = TempDir::new().unwrap();
     let url = |host: &str, query: String| tls_url(&base, host, "tls_mariadb_refusals", &query);
-    let shown = |host: &str| {
-        let port = url::Url::parse(&base).unwrap().port().unwrap_or(3306);
-        format!("mysql://{TLS_USER}@{host}:{port}/tls_mariadb_refusals: cannot connect")
-    };
+    let port = url::Url::parse(&base).unwrap().port().unwrap_or(3306);
+    let shown = format!("mysql://{TLS_USER}@127.0.0.1:{port}/tls_mariadb_refusals");
+    let (ca, other) = (ca.display(), other.display());
 
-    let u = url(
-        "127.0.0.1",
-        format!("ssl-mode=VERIFY_CA&ssl-ca={}", other.display()),
+    // The server's chain ends in the test CA, which the other CA does not vouch for.
+    assert_refused(
+        &url("127.0.0.1", format!("ssl-mode=VERIFY_CA&ssl-ca={other}")),
+        7,
+        &shown,
+        &format!(
+            "cannot connect: TLS handshake failed: certificate verify failed: self-signed \
+             certificate in certificate chain (ssl-mode=VERIFY_CA, ssl-ca={other})"
+        ),
     );
-    let e = stderr_of(&["inspect", &u], 7);
-    assert_names_url_and_reason(&e, &shown("127.0.0.1"), "certificate verify failed");
-
-    let u = url(
-        "127.0.0.1",
-        format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={}", ca.display()),
+    // The certificate names localhost only.
+    assert_refused(
+        &url("127.0.0.1", format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}")),
+        7,
+        &shown,
+        &format!(
+            "cannot connect: TLS handshake failed: certificate verify failed: IP address \
+             mismatch (ssl-mode=VERIFY_IDENTITY, ssl-ca={ca})"
+        ),
     );
-    let e = stderr_of(&["inspect", &u], 7);
-    assert_names_url_and_reason(&e, &shown("127.0.0.1"), "IP address mismatch");
-
+    // An ssl-ca file without a certificate is named before any connection is tried.
+    let not_a_cert = dir.path().join("not-a-cert.pem");
+    std::fs::write(&not_a_cert, "no certificate here\n").unwrap();
+    let not_a_cert = not_a_cert.display();
+    assert_refused(
+        &url(
+            "127.0.0.1",
+            format!("ssl-mode=VERIFY_CA&ssl-ca={not_a_cert}"),
+        ),
+        2,
+        &shown,
+        &format!("the ssl-ca file {not_a_cert} holds no PEM or DER certificate"),
+    );
     // ferry_tls is REQUIRE SSL: the server turns a plain session away.
-    let e = stderr_of(
-        &["inspect", &url("127.0.0.1", "ssl-mode=DISABLED".into())],
+    assert_refused(
+        &url("127.0.0.1", "ssl-mode=DISABLED".into()),
         8,
-    );
-    assert_names_url_and_reason(
-        &e,
-        &shown("127.0.0.1"),
-        "Access denied for user 'ferry_tls'",
+        &shown,
+        "cannot connect: Access denied for user 'ferry_tls'@'localhost' (using password: YES) \
+         (error 1045, SQLSTATE 28000)",
     );
 }
 
@@ -242,26 +260,50 @@ fn tls_postgres_refuses_a_wrong_ca_a_wrong_host_and_plain_tcp() {
     };
     let db = pg_db(&base);
     let url = |host: &str, query: String| tls_url(&base, host, &db, &query);
-    let shown = |host: &str| {
-        let port = url::Url::parse(&base).unwrap().port().unwrap_or(5432);
-        format!("postgres://{TLS_USER}@{host}:{port}/{db}: cannot connect")
-    };
+    let port = url::Url::parse(&base).unwrap().port().unwrap_or(5432);
+    let shown = format!("postgres://{TLS_USER}@127.0.0.1:{port}/{db}");
+    let (ca, other) = (ca.display(), other.display());
 
-    let u = url(
-        "127.0.0.1",
-        format!("sslmode=verify-ca&sslrootcert={}", other.display()),
+    // PostgreSQL sends its certificate alone: nothing in the other CA issued it.
+    assert_refused(
+        &url(
+            "127.0.0.1",
+            format!("sslmode=verify-ca&sslrootcert={other}"),
+        ),
+        7,
+        &shown,
+        &format!(
+            "cannot connect: TLS handshake failed: certificate verify failed: unable to get \
+             local issuer certificate (sslmode=verify-ca, sslrootcert={other})"
+        ),
     );
-    let e = stderr_of(&["inspect", &u], 7);
-    assert_names_url_and_reason(&e, &shown("127.0.0.1"), "certificate verify failed");
-
-    let u = url(
-        "127.0.0.1",
-        format!("sslmode=verify-full&sslrootcert={}", ca.display()),
+    // The certificate names localhost only.
+    assert_refused(
+        &url("127.0.0.1", format!("sslmode=verify-full&sslrootcert={ca}")),
+        7,
+        &shown,
+        &format!(
+            "cannot connect: TLS handshake failed: certificate verify failed: IP address \
+             mismatch (sslmode=verify-full, sslrootcert={ca})"
+        ),
     );
-    let e = stderr_of(&["inspect", &u], 7);
-    assert_names_url_and_reason(&e, &shown("127.0.0.1"), "IP address mismatch");
-
+    assert_refused(
+        &url(
+            "127.0.0.1",
+            "sslmode=verify-ca&sslrootcert=/nonexistent/root.crt".into(),
+        ),
+        3,
+        &shown,
+        "the sslrootcert file /nonexistent/root.crt does not exist",
+    );
     // pg_hba.conf rejects ferry_tls without TLS.
-    let e = stderr_of(&["inspect", &url("127.0.0.1", "sslmode=disable".into())], 8);
-    assert_names_url_and_reason(&e, &shown("127.0.0.1"), "no encryption");
+    assert_refused(
+        &url("127.0.0.1", "sslmode=disable".into()),
+        8,
+        &shown,
+        &format!(
+            "cannot connect: pg_hba.conf rejects connection for host \"127.0.0.1\", user \
+             \"{TLS_USER}\", database \"{db}\", no encryption (SQLSTATE 28000)"
+        ),
+    );
 }
