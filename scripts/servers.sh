@@ -27,7 +27,7 @@ if [[ ${FERRY_SKIP_SERVERS:-0} == 1 ]]; then
     exit 0
 fi
 
-PACKAGES=(postgresql mariadb-server sqlite3)
+PACKAGES=(postgresql mariadb-server sqlite3 openssl)
 WAIT_SECONDS=60
 
 step() { printf '\n==> %s\n' "$*"; }
