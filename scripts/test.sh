@@ -8,6 +8,8 @@
 #
 # FERRY_TEST_PG_URL and FERRY_TEST_MYSQL_URL point the tests at the servers;
 # they default to the users and databases created by scripts/servers.sh.
+# FERRY_TEST_TLS_CA is the test CA that signed the servers' certificate
+# (tests/it/tls.rs), by default the one scripts/servers.sh made.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,8 +23,10 @@ export FERRY_ADBC_DRIVER_PATH=${FERRY_ADBC_DRIVER_PATH:-$PWD/target/adbc-drivers
 
 export FERRY_TEST_PG_URL=${FERRY_TEST_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
 export FERRY_TEST_MYSQL_URL=${FERRY_TEST_MYSQL_URL:-mysql://ferry:ferry@127.0.0.1:3306/ferry_test}
+export FERRY_TEST_TLS_CA=${FERRY_TEST_TLS_CA:-/var/lib/ferry-test-tls/ca.pem}
 
 printf '\n==> cargo test %s\n' "$*"
 echo "FERRY_TEST_PG_URL=$FERRY_TEST_PG_URL"
 echo "FERRY_TEST_MYSQL_URL=$FERRY_TEST_MYSQL_URL"
+echo "FERRY_TEST_TLS_CA=$FERRY_TEST_TLS_CA"
 exec cargo test "$@"

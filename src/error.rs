@@ -174,6 +174,40 @@ impl Error {
     }
 }
 
+/// What OpenSSL says went wrong, in its own words without its error codes and source lines:
+/// `certificate verify failed: IP address mismatch`. Read from the first OpenSSL error stack in
+/// `err`'s chain, with the result of the certificate check when the layer above the stack shows
+/// one after the stack's text (native-tls writes `STACK (RESULT)`, postgres-openssl
+/// `STACK: RESULT`); `None` when the chain holds no OpenSSL error.
+pub(crate) fn openssl_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut above: Option<String> = None;
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let stack = e
+            .downcast_ref::<openssl::error::ErrorStack>()
+            .or_else(|| e.downcast_ref::<openssl::ssl::Error>()?.ssl_error());
+        if let Some(stack) = stack {
+            let mut reasons: Vec<&str> = Vec::new();
+            for r in stack.errors().iter().filter_map(|e| e.reason()) {
+                if !reasons.contains(&r) {
+                    reasons.push(r);
+                }
+            }
+            let text = stack.to_string();
+            let check = above
+                .as_deref()
+                .and_then(|a| a.split_once(text.as_str()))
+                .map(|(_, rest)| rest.trim_matches([' ', ':', '(', ')']))
+                .filter(|r| !r.is_empty() && !reasons.contains(r));
+            reasons.extend(check);
+            return (!reasons.is_empty()).then(|| reasons.join(": "));
+        }
+        above = Some(e.to_string());
+        cur = e.source();
+    }
+    None
+}
+
 /// Adds context to a `Result<_, Error>`.
 pub trait ResultExt<T> {
     /// Wraps the error with a message computed only on failure.
@@ -197,5 +231,41 @@ mod tests {
         assert_eq!(e.to_string(), "source sqlite://a.db");
         let chain = format!("{:#}", anyhow::Error::new(e));
         assert_eq!(chain, "source sqlite://a.db: table \"x\" not found");
+    }
+
+    /// A layer over an OpenSSL error stack that shows it and a check's result, as native-tls
+    /// and postgres-openssl do.
+    #[derive(Debug)]
+    struct Over(openssl::error::ErrorStack, &'static str);
+
+    impl fmt::Display for Over {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{}{}", self.0, self.1)
+        }
+    }
+
+    impl std::error::Error for Over {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn openssl_reason_drops_codes_and_keeps_the_check() {
+        let stack = openssl::x509::X509::from_pem(b"not a certificate").unwrap_err();
+        assert!(stack.to_string().contains(".c:"), "{stack}");
+        assert_eq!(openssl_reason(&stack).as_deref(), Some("no start line"));
+        let native_tls = Over(stack.clone(), " (IP address mismatch)");
+        assert_eq!(
+            openssl_reason(&native_tls).as_deref(),
+            Some("no start line: IP address mismatch")
+        );
+        let postgres_openssl = Over(stack, ": unable to get local issuer certificate");
+        assert_eq!(
+            openssl_reason(&postgres_openssl).as_deref(),
+            Some("no start line: unable to get local issuer certificate")
+        );
+        let io = std::io::Error::other("no TLS here");
+        assert_eq!(openssl_reason(&io), None);
     }
 }

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts};
+use openssl::x509::X509;
 
 use crate::endpoint::{percent_decode as decode, Endpoint};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{openssl_reason, Error, ErrorKind, Result};
 
 /// The options a `mysql://` URL may carry in its query string.
 pub const URL_OPTIONS: &[&str] = &[
@@ -157,12 +158,7 @@ impl MySettings {
     /// Opens a connection; TLS as `ssl-mode` says, never downgraded when it is required.
     pub fn connect(&self) -> Result<Conn> {
         if let Some(ca) = &self.ssl_ca {
-            if !ca.exists() {
-                return Err(Error::not_found(format!(
-                    "{self}: the ssl-ca file {} does not exist",
-                    ca.display()
-                )));
-            }
+            self.check_ssl_ca(ca)?;
         }
         let context = || format!("{self}: cannot connect");
         match self.ssl_mode {
@@ -175,7 +171,64 @@ impl MySettings {
             },
             _ => Conn::new(self.opts(true)),
         }
-        .map_err(|e| my_error(e, context()))
+        .map_err(|e| match e {
+            mysql::Error::TlsError(tls) => Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{}: TLS handshake failed: {} ({})",
+                    context(),
+                    openssl_reason(&tls).unwrap_or_else(|| tls.to_string()),
+                    self.tls_checks()
+                ),
+            ),
+            e => my_error(e, context()),
+        })
+    }
+
+    /// The `ssl-ca` file must hold certificates: the driver skips a file it cannot parse and
+    /// verifies against the system's roots alone, failing with a misleading reason.
+    fn check_ssl_ca(&self, ca: &std::path::Path) -> Result<()> {
+        let bytes = std::fs::read(ca).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::not_found(format!(
+                    "{self}: the ssl-ca file {} does not exist",
+                    ca.display()
+                ))
+            } else {
+                Error::io(
+                    format!("{self}: cannot read the ssl-ca file {}", ca.display()),
+                    e,
+                )
+            }
+        })?;
+        let pem = X509::stack_from_pem(&bytes).is_ok_and(|certs| !certs.is_empty());
+        if pem || X509::from_der(&bytes).is_ok() {
+            return Ok(());
+        }
+        Err(Error::invalid_args(format!(
+            "{self}: the ssl-ca file {} holds no PEM or DER certificate",
+            ca.display()
+        )))
+    }
+
+    /// What the TLS handshake checked, for its error message: `ssl-mode=VERIFY_CA, ssl-ca=FILE`.
+    fn tls_checks(&self) -> String {
+        let mode = match self.ssl_mode {
+            SslMode::Disabled => "DISABLED",
+            SslMode::Preferred => "PREFERRED",
+            SslMode::Required => "REQUIRED",
+            SslMode::VerifyCa => "VERIFY_CA",
+            SslMode::VerifyIdentity => "VERIFY_IDENTITY",
+        };
+        match (self.ssl_mode, &self.ssl_ca) {
+            (SslMode::VerifyCa | SslMode::VerifyIdentity, Some(ca)) => {
+                format!("ssl-mode={mode}, ssl-ca={}", ca.display())
+            }
+            (SslMode::VerifyCa | SslMode::VerifyIdentity, None) => {
+                format!("ssl-mode={mode} against the system's root certificates: no ssl-ca")
+            }
+            _ => format!("ssl-mode={mode}"),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use postgres::{Client, Config, NoTls};
 use postgres_openssl::MakeTlsConnector;
 
 use crate::endpoint::{percent_decode as decode, Endpoint};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{openssl_reason, Error, ErrorKind, Result};
 
 /// The options a `postgres://` URL may carry in its query string.
 pub const URL_OPTIONS: &[&str] = &[
@@ -177,20 +177,19 @@ impl PgSettings {
             }
             SslMode::VerifyCa | SslMode::VerifyFull => {
                 builder.set_verify(SslVerifyMode::PEER);
-                let root = self.sslrootcert.clone().or_else(|| {
-                    let p = PathBuf::from(std::env::var_os("HOME")?).join(".postgresql/root.crt");
-                    p.exists().then_some(p)
-                });
-                match root {
+                match self.root_certificates() {
+                    Some(root) if !root.exists() => {
+                        return Err(Error::not_found(format!(
+                            "{self}: the sslrootcert file {} does not exist",
+                            root.display()
+                        )))
+                    }
                     Some(root) => builder.set_ca_file(&root).map_err(|e| {
-                        Error::with_source(
-                            ErrorKind::NotFound,
-                            format!(
-                                "{self}: cannot read the root certificate {}",
-                                root.display()
-                            ),
-                            e,
-                        )
+                        Error::invalid_args(format!(
+                            "{self}: the sslrootcert file {} holds no PEM certificate: {}",
+                            root.display(),
+                            openssl_reason(&e).unwrap_or_else(|| e.to_string())
+                        ))
                     })?,
                     None => builder.set_default_verify_paths().map_err(tls_err)?,
                 }
@@ -206,6 +205,36 @@ impl PgSettings {
         Ok(connector)
     }
 
+    /// The root certificates `verify-ca` and `verify-full` check against, as libpq finds them:
+    /// `sslrootcert`, else `~/.postgresql/root.crt` when it exists; `None`: the system's.
+    fn root_certificates(&self) -> Option<PathBuf> {
+        self.sslrootcert.clone().or_else(|| {
+            let p = PathBuf::from(std::env::var_os("HOME")?).join(".postgresql/root.crt");
+            p.exists().then_some(p)
+        })
+    }
+
+    /// What the TLS handshake checked, for its error message: `sslmode=verify-ca, sslrootcert=FILE`.
+    fn tls_checks(&self) -> String {
+        let mode = match self.sslmode {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        };
+        if !matches!(self.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) {
+            return format!("sslmode={mode}");
+        }
+        match self.root_certificates() {
+            Some(root) => format!("sslmode={mode}, sslrootcert={}", root.display()),
+            None => format!(
+                "sslmode={mode} against the system's root certificates: no sslrootcert, no \
+                 ~/.postgresql/root.crt"
+            ),
+        }
+    }
+
     /// Opens a connection; TLS as `sslmode` says, never downgraded when it is required.
     pub fn connect(&self) -> Result<Client> {
         let mut config = self.config();
@@ -214,7 +243,16 @@ impl PgSettings {
             SslMode::Prefer => config.ssl_mode(WireSslMode::Prefer).connect(self.tls()?),
             _ => config.ssl_mode(WireSslMode::Require).connect(self.tls()?),
         };
-        result.map_err(|e| pg_error(e, format!("{self}: cannot connect")))
+        result.map_err(|e| match openssl_reason(&e) {
+            Some(why) => Error::new(
+                ErrorKind::Io,
+                format!(
+                    "{self}: cannot connect: TLS handshake failed: {why} ({})",
+                    self.tls_checks()
+                ),
+            ),
+            None => pg_error(e, format!("{self}: cannot connect")),
+        })
     }
 }
 
@@ -229,11 +267,15 @@ pub fn pg_error(e: postgres::Error, context: impl Into<String>) -> Error {
         } else {
             ErrorKind::Io
         };
-        // Keep the chain: the io or TLS error under it says why.
+        // Keep the chain: the io or TLS error under it says why. A layer's text may already
+        // hold its cause's (tokio-postgres writes `KIND: CAUSE`): each is shown once.
         let mut msg = format!("{context}: {text}");
         let mut cause = std::error::Error::source(&e);
         while let Some(c) = cause {
-            msg.push_str(&format!(": {c}"));
+            let c_text = c.to_string();
+            if !msg.contains(&c_text) {
+                msg.push_str(&format!(": {c_text}"));
+            }
             cause = c.source();
         }
         return Error::new(kind, msg);

@@ -9,5 +9,6 @@ mod mysql;
 mod postgres;
 mod roundtrip;
 mod support;
+mod tls;
 mod tpch;
 mod transforms;

@@ -755,7 +755,8 @@ fn tls_by_sslmode() {
             .get(0);
         assert_eq!(n, 100, "{mode}");
     }
-    // The server's certificate is self-signed: verification must fail, never fall back.
+    // No sslrootcert: the server's certificate (from scripts/servers.sh's test CA, or
+    // self-signed) is not signed by a system root; verification must fail, never fall back.
     let dir = TempDir::new().unwrap();
     let u = format!("{url}?sslmode=verify-full");
     let e = stderr_of(
