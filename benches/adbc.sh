@@ -58,7 +58,9 @@ cat > "$DATA/adbc-duck.py" <<'PY'
 import sys, duckdb
 ext, mode, pg, src, dst = sys.argv[1:6]
 def connect(path=":memory:", read_only=False):
-    return duckdb.connect(path, read_only=read_only, config={"enable_progress_bar": False})
+    con = duckdb.connect(path, read_only=read_only)
+    con.execute("SET enable_progress_bar = false")
+    return con
 if mode == "pg2duck":   # src: a PG table, dst: a new .duckdb file
     con = connect(dst)
     con.execute(f"LOAD '{ext}'")
@@ -83,6 +85,7 @@ if [[ $(psql "$PG" -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'benc
 fi
 ROWS=$(psql "$PG" -Atc "SELECT count(*) FROM bench.lineitem")
 # The floor's target: the table ferry creates (its DDL from --dry-run), without a key.
+psql "$PG" -qc "DROP TABLE IF EXISTS bench.adbc_floor_t"
 FLOOR_DDL=$("$FERRY" copy "$PG" "$PG" --table bench.lineitem --target-table bench.adbc_floor_t --dry-run |
     sed -n '/CREATE TABLE/,/^  );/p' | sed 's/^  //')
 [[ -n $FLOOR_DDL ]] || { echo "no CREATE TABLE in ferry's --dry-run output" >&2; exit 1; }
@@ -108,14 +111,14 @@ floor_read() { psql "$PG" -qc "COPY bench.lineitem TO STDOUT (FORMAT binary)" > 
 export -f floor_write floor_read
 export PG DATA FLOOR_DDL
 
-duck() { "$VENV/bin/python" "$DATA/adbc-duck.py" "$EXT" "$@"; }
+DUCK=("$VENV/bin/python" "$DATA/adbc-duck.py" "$EXT")
 rm -f "$DATA"/adbc-*.runs
 for i in $(seq "$RUNS"); do
     echo "run $i of $RUNS: Parquet -> PG"
     run floor_write bash -c floor_write
     run adbc_pq2pg "$FERRY" copy "parquet://$PARQUET" "$ADBC_PG" --target-table bench.adbc_t --if-exists replace -q
     run ferry_pq2pg "$FERRY" copy "parquet://$PARQUET" "$PG" --target-table bench.adbc_copy_t --if-exists replace -q
-    run duck_pq2pg duck pq2pg "$PG" "$PARQUET" bench.adbc_duck_t
+    run duck_pq2pg "${DUCK[@]}" pq2pg "$PG" "$PARQUET" bench.adbc_duck_t
     echo "run $i of $RUNS: PG -> DuckDB"
     run floor_read bash -c floor_read
     rm -f "$DATA"/adbc-ferry.duckdb{,.wal}
@@ -123,7 +126,7 @@ for i in $(seq "$RUNS"); do
     rm -f "$DATA"/adbc-adbc.duckdb{,.wal}
     run adbc_pg2duck "$FERRY" copy "$ADBC_PG" "duckdb://$DATA/adbc-adbc.duckdb" --table bench.lineitem --target-table lineitem -q
     rm -f "$DATA"/adbc-duck.duckdb{,.wal}
-    run duck_pg2duck duck pg2duck "$PG" bench.lineitem "$DATA/adbc-duck.duckdb"
+    run duck_pg2duck "${DUCK[@]}" pg2duck "$PG" bench.lineitem "$DATA/adbc-duck.duckdb"
 done
 
 # Every target holds every row.
@@ -132,7 +135,7 @@ for t in bench.adbc_floor_t bench.adbc_t bench.adbc_copy_t bench.adbc_duck_t; do
     [[ $n == "$ROWS" ]] || { echo "$t has $n rows, not $ROWS" >&2; exit 1; }
 done
 for f in adbc-ferry adbc-adbc adbc-duck; do
-    n=$(duck count "$PG" "$DATA/$f.duckdb" -)
+    n=$("${DUCK[@]}" count "$PG" "$DATA/$f.duckdb" -)
     [[ $n == "$ROWS" ]] || { echo "$DATA/$f.duckdb has $n rows, not $ROWS" >&2; exit 1; }
 done
 
