@@ -13,6 +13,8 @@ use adbc_driver_manager::{ManagedConnection, ManagedDatabase, ManagedDriver};
 
 use crate::endpoint::{Endpoint, Scheme};
 use crate::error::{Error, ErrorKind, Result};
+/// ANSI double quotes: the dialect of PostgreSQL, SQLite and DuckDB, and of most SQL engines.
+pub use crate::types::quote_ident;
 
 /// Environment variable: directories (`:`-separated) searched for a driver given by name
 /// (`adbc://adbc_driver_sqlite` finds `libadbc_driver_sqlite.so` there).
@@ -104,20 +106,7 @@ fn url_password(value: &str) -> Option<String> {
 /// `uri` shown without its password (and without its query, which may hold one).
 pub fn shown_uri(uri: &str) -> String {
     match url::Url::parse(uri) {
-        Ok(u) if u.has_host() => {
-            let user = if u.username().is_empty() {
-                String::new()
-            } else {
-                format!("{}@", u.username())
-            };
-            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!(
-                "{}://{user}{}{port}{}",
-                u.scheme(),
-                u.host_str().unwrap_or(""),
-                u.path()
-            )
-        }
+        Ok(u) if u.has_host() => crate::endpoint::without_secrets(&u, u.scheme()),
         _ => crate::endpoint::redact(uri),
     }
 }
@@ -482,12 +471,6 @@ pub fn query_text(
 /// A SQL string literal.
 pub fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-/// Quotes an identifier for the SQL ferry writes through a driver (ANSI double quotes: the
-/// dialect of PostgreSQL, SQLite and DuckDB, and of most SQL engines).
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A possibly schema-qualified table name quoted: `a.b` -> `"a"."b"`.

@@ -92,21 +92,7 @@ impl fmt::Display for Endpoint {
         match &self.url {
             // user@host:port/db: no password, and no query string (it may hold one).
             Some(url) => match url::Url::parse(url) {
-                Ok(u) => {
-                    let user = if u.username().is_empty() {
-                        String::new()
-                    } else {
-                        format!("{}@", u.username())
-                    };
-                    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
-                    write!(
-                        f,
-                        "{}://{user}{}{port}{}",
-                        self.scheme.name(),
-                        u.host_str().unwrap_or(""),
-                        u.path()
-                    )
-                }
+                Ok(u) => f.write_str(&without_secrets(&u, self.scheme.name())),
                 Err(_) => f.write_str(&redact(url)),
             },
             None => {
@@ -142,6 +128,21 @@ fn scheme_of_path(path: &Path) -> Option<Scheme> {
         "duckdb" => Some(Scheme::Duckdb),
         _ => None,
     }
+}
+
+/// `scheme://user@host:port/path` of a URL: no password, and no query string (it may hold one).
+pub fn without_secrets(u: &url::Url, scheme: &str) -> String {
+    let user = if u.username().is_empty() {
+        String::new()
+    } else {
+        format!("{}@", u.username())
+    };
+    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!(
+        "{scheme}://{user}{}{port}{}",
+        u.host_str().unwrap_or(""),
+        u.path()
+    )
 }
 
 /// A percent-encoded URL part (user name, password, path) decoded: `s%40cret` -> `s@cret`.

@@ -355,10 +355,6 @@ impl Sink for AdbcSink {
             stats: WriteStats::default(),
         }))
     }
-
-    fn key_build(&self) -> super::KeyBuild {
-        super::KeyBuild::AtCreation
-    }
 }
 
 /// How a table's rows are loaded: where the driver ingests them, and the statements that run
@@ -485,16 +481,21 @@ fn ingest_type(dialect: Option<Dialect>, data_type: &DataType) -> DataType {
             DataType::Utf8
         }
         // Nor dates and times: sent as the text ferry's own SQLite sink writes.
-        (
-            Some(Dialect::Sqlite),
-            DataType::Date32
+        (Some(Dialect::Sqlite), t) if is_temporal(t) => DataType::Utf8,
+        (_, t) => t.clone(),
+    }
+}
+
+/// Whether a type is a date, time or timestamp.
+fn is_temporal(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Date32
             | DataType::Date64
             | DataType::Time32(_)
             | DataType::Time64(_)
-            | DataType::Timestamp(..),
-        ) => DataType::Utf8,
-        (_, t) => t.clone(),
-    }
+            | DataType::Timestamp(..)
+    )
 }
 
 /// A date, time or timestamp column as the text ferry's SQLite sink writes for it
@@ -562,16 +563,7 @@ impl TableWriter for AdbcWriter {
         for (col, field) in batch.columns().iter().zip(self.schema.fields()) {
             columns.push(if col.data_type() == field.data_type() {
                 col.clone()
-            } else if field.data_type() == &DataType::Utf8
-                && matches!(
-                    col.data_type(),
-                    DataType::Date32
-                        | DataType::Date64
-                        | DataType::Time32(_)
-                        | DataType::Time64(_)
-                        | DataType::Timestamp(..)
-                )
-            {
+            } else if field.data_type() == &DataType::Utf8 && is_temporal(col.data_type()) {
                 sqlite_temporal_text(col)
                     .map_err(|e| e.context(format!("{}: column \"{}\"", self.ctx, field.name())))?
             } else {
