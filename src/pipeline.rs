@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::report::{peak_rss_bytes, RunReport, TableReport};
-use crate::sink::{IfExists, KeyBuild, Sink, TargetKeys};
+use crate::sink::{IfExists, Sink, TargetKeys};
 use crate::source::{BatchLimits, Partition, Source, TableKeys, TablePlan, TableRef};
 use crate::transform::{Chain, StepContext, StepSpec};
 
@@ -130,7 +130,7 @@ impl CopyPlan {
                 true => Some(source.keys(&plan)?),
                 false => None,
             };
-            if let (Some(keys), KeyBuild::AtCreation) = (&keys, sink.key_build()) {
+            if let Some(keys) = &keys {
                 output_schema = with_primary_key(&output_schema, &keys.primary_key)
                     .map_err(|e| e.context(format!("{source_name}: {table}: --with-keys")))?;
             }
@@ -238,12 +238,15 @@ impl<'a> Pipeline<'a> {
         plan.sink
             .commit()
             .map_err(|e| e.context(format!("{}: commit", plan.target_name)))?;
-        if plan.options.with_keys && plan.sink.key_build() == KeyBuild::AfterLoad {
+        if plan.options.with_keys {
             let started = Instant::now();
             plan.sink
-                .add_keys(&target_keys(&plan.tables))
+                .add_foreign_keys(&target_keys(&plan.tables))
                 .map_err(|e| e.context(format!("{}: --with-keys", plan.target_name)))?;
-            tracing::info!(seconds = started.elapsed().as_secs_f64(), "keys built");
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "foreign keys built"
+            );
         }
         Ok(())
     }
@@ -434,16 +437,13 @@ fn target_keys(jobs: &[TableJob]) -> Vec<TargetKeys> {
     jobs.iter()
         .filter_map(|j| {
             let mut keys = j.keys.clone()?;
-            keys.foreign_keys.retain_mut(|fk| match target_of(&fk.table) {
-                Some(target) => {
+            // A table not copied in this run is looked for in the target under its source
+            // name; the sink leaves the key out if it is not there.
+            for fk in &mut keys.foreign_keys {
+                if let Some(target) = target_of(&fk.table) {
                     fk.table = target;
-                    true
                 }
-                None => {
-                    tracing::warn!(table = %j.target, references = %fk.table, "foreign key left out: the referenced table is not copied in this run");
-                    false
-                }
-            });
+            }
             Some(TargetKeys {
                 table: j.target.clone(),
                 keys,

@@ -52,20 +52,7 @@ pub trait TableWriter: Send {
     fn finish(self: Box<Self>) -> Result<WriteStats>;
 }
 
-/// When a sink builds the keys `--with-keys` asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyBuild {
-    /// Declared when the table is created, from `ferry.primary_key` in the field metadata of the
-    /// schema given to [`Sink::prepare`]: for targets that cannot add a primary key to an
-    /// existing table (SQLite), and for file snapshots, which record it for a later load.
-    AtCreation,
-    /// Added by [`Sink::add_keys`] once every table is loaded (`ALTER TABLE ... ADD PRIMARY
-    /// KEY`, then the foreign keys): each index is built once from the loaded rows instead of
-    /// being maintained row by row.
-    AfterLoad,
-}
-
-/// One target table's keys, for [`Sink::add_keys`]; foreign keys name target tables.
+/// One target table's keys, for [`Sink::add_foreign_keys`]; foreign keys name target tables.
 #[derive(Debug, Clone)]
 pub struct TargetKeys {
     pub table: String,
@@ -89,18 +76,16 @@ pub trait Sink: Send + Sync {
     fn commit(&self) -> Result<()> {
         Ok(())
     }
-    /// When this sink builds keys for `--with-keys`.
-    fn key_build(&self) -> KeyBuild {
-        KeyBuild::AtCreation
-    }
-    /// Adds the keys of the loaded tables, after [`Sink::commit`]: every primary key first, then
-    /// the foreign keys (which need the keys they reference). Called once per run, only if
-    /// [`Sink::key_build`] is [`KeyBuild::AfterLoad`].
-    fn add_keys(&self, tables: &[TargetKeys]) -> Result<()> {
-        let _ = tables;
-        Err(Error::unsupported(
-            "this target cannot add keys after a load",
-        ))
+    /// Adds the foreign keys `--with-keys` asks for, once every table of the run is committed
+    /// (a foreign key needs the primary key it references, which each table got with its load;
+    /// `ferry.primary_key` in the field metadata). Called once per run; foreign keys name target
+    /// tables. A target without foreign keys leaves them out, and says so in the log.
+    fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
+        let left_out: usize = tables.iter().map(|t| t.keys.foreign_keys.len()).sum();
+        if left_out > 0 {
+            tracing::warn!(left_out, "this target does not take foreign keys: left out");
+        }
+        Ok(())
     }
 }
 
@@ -117,6 +102,21 @@ pub(crate) fn staging_name(qualified: &str, table: &str, tag: &str) -> String {
         short.push(ch);
     }
     format!("_ferry_{short}_{hash}{tag}")
+}
+
+/// The name ferry gives a foreign key: `<table>_<column>..._fkey`, as PostgreSQL names one,
+/// cut to `max_bytes` (the target's identifier limit) at a character boundary. A later run finds
+/// the key by this name and does not add it twice.
+pub(crate) fn foreign_key_name(table: &str, columns: &[String], max_bytes: usize) -> String {
+    let full = format!("{table}_{}_fkey", columns.join("_"));
+    if full.len() <= max_bytes {
+        return full;
+    }
+    let mut end = max_bytes;
+    while !full.is_char_boundary(end) {
+        end -= 1;
+    }
+    full[..end].to_string()
 }
 
 /// The primary key's columns recorded in a schema's field metadata, in key order.
@@ -158,4 +158,21 @@ pub fn open_sink(endpoint: &Endpoint, options: &WriteOptions) -> Result<Box<dyn 
             )))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_key_names_follow_postgres_and_fit_the_limit() {
+        let cols = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            foreign_key_name("lineitem", &cols(&["l_partkey", "l_suppkey"]), 63),
+            "lineitem_l_partkey_l_suppkey_fkey"
+        );
+        let long = foreign_key_name("ţ".repeat(40).as_str(), &cols(&["k"]), 63);
+        assert_eq!(long, "ţ".repeat(31));
+        assert!(long.len() <= 63);
+    }
 }

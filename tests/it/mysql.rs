@@ -655,3 +655,93 @@ fn partitions_read_one_snapshot_under_concurrent_writes() {
     ]);
     copy(&["copy", &ro, out2, "--table", "b", "--jobs", "1"]);
 }
+
+/// Every foreign key of the database: `table (columns) -> table (columns)`, sorted.
+fn foreign_keys(c: &mut Conn) -> Vec<String> {
+    let mut keys: Vec<String> = c
+        .query(
+            "SELECT CONCAT(TABLE_NAME, ' (', GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION), ') -> ',
+                           REFERENCED_TABLE_NAME, ' (', GROUP_CONCAT(REFERENCED_COLUMN_NAME ORDER BY ORDINAL_POSITION), ')')
+             FROM information_schema.KEY_COLUMN_USAGE
+             WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL
+             GROUP BY TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_NAME",
+        )
+        .unwrap();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn with_keys_adds_checked_foreign_keys_and_replace_keeps_them() {
+    let Some((url, mut c)) = fresh_db("ferry_it_keys") else {
+        return;
+    };
+    let src = "tpch://?sf=0.01";
+    copy(&["copy", src, &url, "--with-keys"]);
+    let keys = foreign_keys(&mut c);
+    assert_eq!(keys.len(), 10, "{keys:#?}");
+    for k in [
+        "lineitem (l_partkey,l_suppkey) -> partsupp (ps_partkey,ps_suppkey)",
+        "nation (n_regionkey) -> region (r_regionkey)",
+    ] {
+        assert!(keys.contains(&k.to_string()), "{k} in {keys:#?}");
+    }
+    let orphan = c
+        .query_drop("INSERT INTO nation VALUES (99, 'NOWHERE', 42, 'no such region')")
+        .unwrap_err();
+    assert!(
+        orphan.to_string().contains("1452"),
+        "the key holds: {orphan}"
+    );
+
+    // Every table again, each replaced while others' keys reference it: the keys move to the
+    // new tables (a key follows RENAME TABLE, so ferry moves it), none is added twice.
+    copy(&["copy", src, &url, "--with-keys", "--if-exists", "replace"]);
+    assert_eq!(foreign_keys(&mut c), keys);
+    let orphan = c
+        .query_drop("INSERT INTO supplier VALUES (999999, 'x', 'x', 77, 'x', 0, 'x')")
+        .unwrap_err();
+    assert!(
+        orphan.to_string().contains("1452"),
+        "the key holds: {orphan}"
+    );
+    assert_eq!(
+        c.query_first::<u64, _>(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_ferry\\_%'"
+        )
+        .unwrap(),
+        Some(0)
+    );
+
+    // New rows that break a key referencing the table: checked before the swap, so nothing is
+    // swapped, and the key is named.
+    c.query_drop(
+        "CREATE TABLE few_regions (r_regionkey int PRIMARY KEY, r_name char(25) NOT NULL, r_comment varchar(152) NOT NULL)",
+    )
+    .unwrap();
+    c.query_drop("INSERT INTO few_regions SELECT * FROM region WHERE r_regionkey < 2")
+        .unwrap();
+    let before = cells(&mut c, "region");
+    let err = stderr_of(
+        &[
+            "copy",
+            &url,
+            &url,
+            "--table",
+            "few_regions",
+            "--target-table",
+            "region",
+            "--if-exists",
+            "replace",
+        ],
+        6,
+    );
+    assert!(
+        err.contains("nation_n_regionkey_fkey")
+            && err.contains("no matching row in `ferry_it_keys`.`region`"),
+        "{err}"
+    );
+    assert!(!err.contains("ferry:ferry@"), "no password: {err}");
+    assert_eq!(cells(&mut c, "region"), before, "region is unchanged");
+    assert_eq!(foreign_keys(&mut c), keys);
+}

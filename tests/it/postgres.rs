@@ -492,11 +492,14 @@ fn killed_replace_leaves_the_old_table() {
     )
     .unwrap();
     let before = cells(&mut c, "it_kill.target");
+    // Its own application name: only this test's ferry is killed, not another test's COPY.
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let own = format!("{url}{sep}application_name=ferry_it_kill");
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
         .args([
             "copy",
-            &url,
-            &url,
+            &own,
+            &own,
             "--table",
             "it_kill.big",
             "--target-table",
@@ -515,7 +518,7 @@ fn killed_replace_leaves_the_old_table() {
         killed = c
             .query_one(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = 'ferry' AND query LIKE 'COPY %FROM STDIN%'",
+                 WHERE application_name = 'ferry_it_kill' AND query LIKE 'COPY %FROM STDIN%'",
                 &[],
             )
             .unwrap()
@@ -774,4 +777,138 @@ fn tls_by_sslmode() {
         "{e}"
     );
     assert!(!e.contains("ferry:ferry"), "{e}");
+}
+
+/// A fresh database owned by one test: its URL and a connection to it.
+fn fresh_database(c: &mut Client, url: &str, name: &str) -> (String, Client) {
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let mut u = url::Url::parse(url).unwrap();
+    u.set_path(&format!("/{name}"));
+    let url = u.to_string();
+    let client = Client::connect(&url, NoTls).unwrap();
+    (url, client)
+}
+
+/// Every foreign key of the database: `table: definition`, sorted.
+fn foreign_keys(c: &mut Client) -> Vec<String> {
+    let mut keys: Vec<String> = c
+        .query(
+            "SELECT conrelid::regclass::text || ': ' || pg_get_constraintdef(oid)
+             FROM pg_constraint WHERE contype = 'f'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn with_keys_adds_foreign_keys_and_replace_keeps_them() {
+    let Some((url, mut admin)) = pg() else { return };
+    let (db, mut c) = fresh_database(&mut admin, &url, "ferry_it_keys");
+    let src = "tpch://?sf=0.01";
+    copy(&["copy", src, &db, "--with-keys"]);
+    let keys = foreign_keys(&mut c);
+    assert_eq!(keys.len(), 10, "{keys:#?}");
+    for k in [
+        "lineitem: FOREIGN KEY (l_partkey, l_suppkey) REFERENCES partsupp(ps_partkey, ps_suppkey)",
+        "lineitem: FOREIGN KEY (l_orderkey) REFERENCES orders(o_orderkey)",
+        "nation: FOREIGN KEY (n_regionkey) REFERENCES region(r_regionkey)",
+    ] {
+        assert!(keys.contains(&k.to_string()), "{k} in {keys:#?}");
+    }
+    let orphan = c
+        .batch_execute("INSERT INTO nation VALUES (99, 'NOWHERE', 42, 'no such region')")
+        .unwrap_err();
+    assert_eq!(
+        orphan.as_db_error().unwrap().code().code(),
+        "23503",
+        "the key holds"
+    );
+
+    // Loading every table again replaces them one by one while the others' keys reference
+    // them: the keys move to the new tables, none is added twice.
+    copy(&["copy", src, &db, "--with-keys", "--if-exists", "replace"]);
+    assert_eq!(foreign_keys(&mut c), keys);
+    // Replacing a referenced table with one that has no primary key cannot keep the keys that
+    // reference it: nothing is swapped, and the key is named.
+    let err = stderr_of(
+        &[
+            "copy",
+            src,
+            &db,
+            "--table",
+            "nation",
+            "--if-exists",
+            "replace",
+        ],
+        5,
+    );
+    assert!(
+        err.contains("customer_c_nationkey_fkey") && err.contains("no unique constraint"),
+        "{err}"
+    );
+    assert_eq!(foreign_keys(&mut c), keys);
+    // With its key, a table replaced alone keeps the keys that reference it and gets its own
+    // back, to a table of the target not copied in this run.
+    copy(&[
+        "copy",
+        src,
+        &db,
+        "--table",
+        "nation",
+        "--if-exists",
+        "replace",
+        "--with-keys",
+    ]);
+    let after = foreign_keys(&mut c);
+    assert_eq!(after, keys);
+    assert!(
+        after.contains(
+            &"supplier: FOREIGN KEY (s_nationkey) REFERENCES nation(n_nationkey)".to_string()
+        ),
+        "{after:#?}"
+    );
+    assert!(
+        after.contains(
+            &"customer: FOREIGN KEY (c_nationkey) REFERENCES nation(n_nationkey)".to_string()
+        ),
+        "{after:#?}"
+    );
+
+    // New rows that break a key referencing the table: nothing is swapped, the key is named.
+    c.batch_execute(
+        "CREATE TABLE few_regions AS SELECT * FROM region WHERE r_regionkey < 2;
+         ALTER TABLE few_regions ADD PRIMARY KEY (r_regionkey)",
+    )
+    .unwrap();
+    let before = cells(&mut c, "region");
+    let err = stderr_of(
+        &[
+            "copy",
+            &db,
+            &db,
+            "--table",
+            "few_regions",
+            "--target-table",
+            "region",
+            "--if-exists",
+            "replace",
+        ],
+        6,
+    );
+    assert!(
+        err.contains("nation_n_regionkey_fkey") && err.contains("23503"),
+        "{err}"
+    );
+    assert!(!err.contains("ferry:ferry@"), "no password: {err}");
+    assert_eq!(cells(&mut c, "region"), before, "region is unchanged");
+    assert_eq!(staging_tables(&mut c, "public"), 0);
+    assert!(foreign_keys(&mut c)
+        .contains(&"nation: FOREIGN KEY (n_regionkey) REFERENCES region(r_regionkey)".to_string()));
 }

@@ -395,8 +395,9 @@ fn values_equal_tpchgen_clis_csv_cell_by_cell() {
     }
 }
 
-/// A database-like sink that builds keys after the load, as the PostgreSQL and MySQL sinks do:
-/// it records the order of events so the test can check when and with what `add_keys` is called.
+/// A database-like sink that adds foreign keys after the load, as the PostgreSQL and MySQL sinks
+/// do: it records the order of events so the test can check when and with what
+/// `add_foreign_keys` is called, and that each table's schema carried its primary key.
 #[derive(Default, Clone)]
 struct AfterLoadSink {
     events: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -461,18 +462,15 @@ impl ferry::sink::Sink for AfterLoadSink {
         self.events.lock().unwrap().push("commit".into());
         Ok(())
     }
-    fn key_build(&self) -> ferry::sink::KeyBuild {
-        ferry::sink::KeyBuild::AfterLoad
-    }
-    fn add_keys(&self, tables: &[ferry::sink::TargetKeys]) -> ferry::Result<()> {
-        self.events.lock().unwrap().push("add_keys".into());
+    fn add_foreign_keys(&self, tables: &[ferry::sink::TargetKeys]) -> ferry::Result<()> {
+        self.events.lock().unwrap().push("add_foreign_keys".into());
         self.keys.lock().unwrap().extend_from_slice(tables);
         Ok(())
     }
 }
 
 #[test]
-fn with_keys_calls_add_keys_once_after_the_load_with_renamed_foreign_keys() {
+fn with_keys_marks_primary_keys_and_adds_renamed_foreign_keys_once_after_the_load() {
     use ferry::pipeline::{CopyOptions, CopyPlan, Pipeline};
     use ferry::source::{ForeignKey, TableKeys, TableRef};
     let sink = AfterLoadSink::default();
@@ -511,11 +509,11 @@ fn with_keys_calls_add_keys_once_after_the_load_with_renamed_foreign_keys() {
     assert_eq!(
         *sink.events.lock().unwrap(),
         vec![
-            "region: 5 rows, 0 key columns in the schema",
-            "n: 25 rows, 0 key columns in the schema",
-            "supplier: 100 rows, 0 key columns in the schema",
+            "region: 5 rows, 1 key columns in the schema",
+            "n: 25 rows, 1 key columns in the schema",
+            "supplier: 100 rows, 1 key columns in the schema",
             "commit",
-            "add_keys",
+            "add_foreign_keys",
         ]
     );
     let keys: Vec<(String, TableKeys)> = sink

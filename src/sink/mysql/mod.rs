@@ -11,6 +11,7 @@
 //! `SHOW WARNINGS`, and fails on the first warning or note, naming the column, the row and the
 //! value it sent. Nothing is silently changed, in strict and in non-strict mode alike.
 
+mod foreign_keys;
 pub mod load_data;
 
 use std::io::Write;
@@ -25,11 +26,15 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use mysql::prelude::Queryable;
 use mysql::{Conn, LocalInfileHandler};
 
-use super::{key_columns, staging_name, IfExists, Sink, TableWriter, WriteOptions, WriteStats};
+use super::{
+    foreign_key_name, key_columns, staging_name, IfExists, Sink, TableWriter, TargetKeys,
+    WriteOptions, WriteStats,
+};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{exec, my_error, quote_ident, split_qualified, MySettings};
 use crate::types::mysql::{base_name, my_target_type};
+use foreign_keys::ForeignKeyDef;
 use load_data::{ColumnText, TextEncoder, TextForm};
 
 /// The only file name the local-infile handler serves: ferry's own stream.
@@ -357,6 +362,37 @@ impl Sink for MySink {
         }
         Ok(writer)
     }
+
+    fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
+        let mut conn = None;
+        for t in tables {
+            let (db, table, _) = self.target(&t.table);
+            for fk in &t.keys.foreign_keys {
+                let (ref_db, ref_table, _) = self.target(&fk.table);
+                let def = ForeignKeyDef {
+                    name: foreign_key_name(&table, &fk.columns, foreign_keys::MAX_NAME_BYTES),
+                    db: db.clone(),
+                    table: table.clone(),
+                    columns: fk.columns.clone(),
+                    ref_db,
+                    ref_table,
+                    referenced: fk.referenced.clone(),
+                    rules: String::new(),
+                };
+                let conn = match &mut conn {
+                    Some(c) => c,
+                    None => conn.insert(self.settings.connect()?),
+                };
+                let what = self.settings.to_string();
+                if !table_exists(conn, &def.ref_db, &def.ref_table, &what)? {
+                    tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: the referenced table is neither copied in this run nor in the target", def.name);
+                } else if !foreign_keys::exists(conn, &def, &what)? {
+                    foreign_keys::add(conn, &def, &what)?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 type WorkerResult = Result<(Conn, u64, u64)>;
@@ -569,14 +605,32 @@ impl MyWriter {
             &format!("DROP TABLE IF EXISTS {old}"),
             || format!("{what}: swap"),
         )?;
-        exec(
+        // Other tables' keys on this one would follow it to `old`: they are moved to the new
+        // table (foreign_keys.rs).
+        let dependents = foreign_keys::referencing(&mut self.control, &self.db, &self.name, &what)?;
+        for fk in &dependents {
+            foreign_keys::check(&mut self.control, fk, sq, &what)?;
+        }
+        for fk in &dependents {
+            foreign_keys::drop(&mut self.control, fk, &what)?;
+        }
+        let swapped = exec(
             &mut self.control,
             &format!(
                 "RENAME TABLE {} TO {old}, {sq} TO {}",
                 self.qualified, self.qualified
             ),
             || format!("{what}: swap"),
-        )?;
+        );
+        // Back onto whichever table now has the name: the new one, or the old one if the swap
+        // failed.
+        for fk in &dependents {
+            let added = foreign_keys::declare(&mut self.control, fk, &what);
+            if swapped.is_ok() {
+                added?;
+            }
+        }
+        swapped?;
         exec(&mut self.control, &format!("DROP TABLE {old}"), || {
             format!("{what}: dropping the replaced table")
         })

@@ -10,6 +10,7 @@
 //! killed run is dropped by the next run for the same target.
 
 pub mod copy_binary;
+mod foreign_keys;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +22,7 @@ use arrow::record_batch::RecordBatch;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use postgres::Client;
 
-use super::{IfExists, Sink, TableWriter, WriteOptions, WriteStats};
+use super::{foreign_key_name, IfExists, Sink, TableWriter, TargetKeys, WriteOptions, WriteStats};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, split_qualified, PgSettings};
@@ -274,6 +275,34 @@ impl Sink for PgSink {
         }
         Ok(writer)
     }
+
+    fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
+        if tables.iter().all(|t| t.keys.foreign_keys.is_empty()) {
+            return Ok(());
+        }
+        // One transaction: either every key is added, or none.
+        let mut c = self.connect()?;
+        let what = self.settings.to_string();
+        let mut tx = c.transaction().map_err(|e| pg_error(e, what.clone()))?;
+        for t in tables {
+            let (_, name, child) = self.target(&t.table);
+            for fk in &t.keys.foreign_keys {
+                let (_, _, parent) = self.target(&fk.table);
+                let key = foreign_key_name(&name, &fk.columns, foreign_keys::MAX_NAME_BYTES);
+                foreign_keys::add(
+                    &mut tx,
+                    &child,
+                    &key,
+                    &fk.columns,
+                    &parent,
+                    &fk.referenced,
+                    &what,
+                )?;
+            }
+        }
+        tx.commit()
+            .map_err(|e| pg_error(e, format!("{what}: foreign keys")))
+    }
 }
 
 type WorkerResult = Result<(Client, u64, u64)>;
@@ -501,7 +530,15 @@ impl PgWriter {
             let (settings, q) = (settings.clone(), q.clone());
             move |e| pg_error(e, format!("{settings}: {q}: {what}"))
         };
+        // Other tables' keys on the old table would stop the DROP: they move to the new one.
+        let what = format!("{settings}: {q}");
+        let dependents = match self.mode {
+            IfExists::Fail => Vec::new(),
+            _ => foreign_keys::referencing(&mut tx, &q, &what)?,
+        };
+        foreign_keys::drop(&mut tx, &dependents, &what)?;
         tx.batch_execute(&swap).map_err(err("swap"))?;
+        foreign_keys::restore(&mut tx, &dependents, &what)?;
         if !self.key.is_empty() {
             let wanted = format!("{}_pkey", self.name);
             let free: bool = tx
