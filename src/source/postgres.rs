@@ -25,6 +25,7 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, quote_literal, quoted_table, split_qualified, PgSettings};
+use crate::transform::filter::SqlDialect;
 use crate::types::pg_numeric::Numeric;
 use crate::types::postgres::{PgRead, DIALECT};
 use crate::types::{field_with_source, quote_ident, temporal, META_PRIMARY_KEY};
@@ -291,6 +292,20 @@ fn copy_sql(
     format!("COPY (SELECT {cols} FROM {from}{filter}) TO STDOUT (FORMAT binary)")
 }
 
+/// A planned `COPY <relation or (SELECT ...)> TO STDOUT (FORMAT binary)` with a pushed-down
+/// filter (`TablePlan::filter`, rendered by `SqlDialect::Postgres` over the source's columns) as
+/// the `WHERE` of a query around it; the planner flattens it, so a partition's `ctid` range or
+/// key range is still one scan.
+fn filtered_copy(copy: &str, filter: &str) -> Result<String> {
+    let inner = copy
+        .strip_prefix("COPY ")
+        .and_then(|s| s.strip_suffix(" TO STDOUT (FORMAT binary)"))
+        .ok_or_else(|| Error::internal(format!("unexpected COPY statement: {copy}")))?;
+    Ok(format!(
+        "COPY (SELECT * FROM {inner} AS ferry_filtered WHERE {filter}) TO STDOUT (FORMAT binary)"
+    ))
+}
+
 impl Source for PgSource {
     fn tables(&self) -> Result<Vec<String>> {
         let schema = self
@@ -415,13 +430,22 @@ impl Source for PgSource {
         })
     }
 
+    /// Filters on the column types PostgreSQL compares as arrow does are run in the COPY's query.
+    fn filter_dialect(&self) -> Option<SqlDialect> {
+        Some(SqlDialect::Postgres)
+    }
+
     fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream> {
         let PartitionSpec::Sql(sql) = &partition.spec else {
             return Err(Error::internal("a PostgreSQL partition without its COPY"));
         };
         let settings = self.settings.clone();
         let snapshot = self.snapshot.clone();
-        let sql = sql.clone();
+        let sql = match &plan.filter {
+            Some(f) => filtered_copy(sql, f)?,
+            None => sql.clone(),
+        };
+        tracing::debug!(source = %settings, partition = %partition.label, %sql, "reading");
         let schema = plan.schema.clone();
         let limits = self.options.limits;
         let table = plan.name.clone();

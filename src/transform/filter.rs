@@ -471,22 +471,39 @@ pub fn literal_array(lit: &Lit, ty: &DataType, col: &str) -> Result<ArrayRef> {
 /// A database source says which one it speaks (`Source::filter_dialect`); the pipeline renders
 /// the filters that read source columns unchanged and hands the SQL text to the source in
 /// `TablePlan::filter`. A dialect renders only what its database compares exactly as arrow does,
-/// so pushing a filter down never changes which rows arrive. PostgreSQL and MySQL add their arm
-/// here (and their rules for which column types compare the same).
+/// so pushing a filter down never changes which rows arrive. A MySQL dialect would add its arm
+/// here (and its rules for which column types compare the same).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SqlDialect {
     Sqlite,
+    Postgres,
 }
 
 impl SqlDialect {
     /// `expr` in this dialect over the columns of `schema` (the source's), or `None` if part of
     /// it cannot be evaluated by the database with the same result.
     pub fn render(self, expr: &Expr, schema: &Schema) -> Option<String> {
-        match self {
-            SqlDialect::Sqlite => sqlite_expr(expr, schema),
-        }
+        let rules = match self {
+            SqlDialect::Sqlite => Rules {
+                column: sqlite_column,
+                literal: sqlite_literal,
+            },
+            SqlDialect::Postgres => Rules {
+                column: pg_column,
+                literal: pg_literal,
+            },
+        };
+        rules.expr(expr, schema)
     }
+}
+
+/// What a dialect says about operands; the shape of the SQL is common to all.
+struct Rules {
+    /// A column's SQL and its arrow type, if the database compares its values as arrow does.
+    column: fn(&str, &Schema) -> Option<(String, DataType)>,
+    /// A literal typed by the column it meets, as the database reads back the same value.
+    literal: fn(&Lit, &DataType) -> Option<String>,
 }
 
 /// How a SQLite column compares: its values are stored so that SQLite's comparison with a
@@ -569,104 +586,156 @@ fn sqlite_literal(lit: &Lit, ty: &DataType) -> Option<String> {
     })
 }
 
-/// The SQL of an operand compared with `other`: a column, or a literal typed by the column.
-fn sqlite_pair(e: &Expr, other: &Expr, schema: &Schema) -> Option<String> {
-    match (e, other) {
-        (Expr::Column(c), _) => Some(sqlite_column(c, schema)?.0),
-        (Expr::Literal(l), Expr::Column(c)) => sqlite_literal(l, &sqlite_column(c, schema)?.1),
-        _ => None,
+/// A PostgreSQL column whose values the server compares as arrow does: integers, `numeric(p,s)`
+/// (exact), `boolean`, `date`, and `text`/`varchar` compared byte by byte (`COLLATE "C"`, as
+/// arrow compares UTF-8). Floats are left out (PostgreSQL has `-0 = 0` and `NaN = NaN`, arrow's
+/// order does not), and so is every type ferry reads as text (`char(n)` compares without its
+/// padding, json, arrays, enums...).
+fn pg_column(name: &str, schema: &Schema) -> Option<(String, DataType)> {
+    let field = schema.field_with_name(name).ok()?;
+    let meta = field.metadata();
+    if meta.get(META_SOURCE).map(String::as_str) != Some("postgres") {
+        return None;
     }
+    let declared = meta.get(META_SOURCE_TYPE).map(String::as_str).unwrap_or("");
+    let q = quote_ident(name);
+    let sql = match (field.data_type(), declared) {
+        (DataType::Int16, "smallint")
+        | (DataType::Int32, "integer")
+        | (DataType::Int64, "bigint")
+        | (DataType::Boolean, "boolean")
+        | (DataType::Date32, "date") => q,
+        (DataType::Decimal128(..) | DataType::Decimal256(..), d) if d.starts_with("numeric(") => q,
+        (DataType::Utf8, d) if d == "text" || d.starts_with("character varying") => {
+            format!("{q} COLLATE \"C\"")
+        }
+        _ => return None,
+    };
+    Some((sql, field.data_type().clone()))
 }
 
-fn sqlite_expr(e: &Expr, schema: &Schema) -> Option<String> {
-    Some(match e {
-        Expr::Column(c) => {
-            let (col, ty) = sqlite_column(c, schema)?;
-            if ty != DataType::Boolean {
-                return None;
-            }
-            format!("{col} = 1")
+/// A literal as PostgreSQL reads back the same value of the column's type.
+fn pg_literal(lit: &Lit, ty: &DataType) -> Option<String> {
+    let a = literal_array(lit, ty, "").ok()?;
+    let text = cast_with_options(&a, &DataType::Utf8, &CastOptions::default()).ok()?;
+    let text = text.as_any().downcast_ref::<StringArray>()?;
+    if text.is_null(0) {
+        return None;
+    }
+    let v = text.value(0);
+    Some(match ty {
+        DataType::Boolean => v.to_string(),
+        DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => v.to_string(),
+        // Years 1 to 9999 only: arrow writes BC and five-digit years in forms PostgreSQL reads
+        // differently.
+        DataType::Date32
+            if v.len() == 10
+                && v.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && &v[..4] != "0000" =>
+        {
+            format!("DATE '{v}'")
         }
-        Expr::Literal(_) => return None,
-        Expr::Cmp { left, op, right } => {
-            if let (Expr::Column(a), Expr::Column(b)) = (&**left, &**right) {
-                // Both sides must compare the same way (checked types are equal already).
-                let (_, ta) = sqlite_column(a, schema)?;
-                let (_, tb) = sqlite_column(b, schema)?;
-                if ta != tb {
+        DataType::Utf8 if !v.contains('\0') => format!("'{}'", v.replace('\'', "''")),
+        _ => return None,
+    })
+}
+
+impl Rules {
+    /// The SQL of an operand compared with `other`: a column, or a literal typed by the column.
+    fn pair(&self, e: &Expr, other: &Expr, schema: &Schema) -> Option<String> {
+        match (e, other) {
+            (Expr::Column(c), _) => Some((self.column)(c, schema)?.0),
+            (Expr::Literal(l), Expr::Column(c)) => (self.literal)(l, &(self.column)(c, schema)?.1),
+            _ => None,
+        }
+    }
+
+    fn expr(&self, e: &Expr, schema: &Schema) -> Option<String> {
+        Some(match e {
+            Expr::Column(c) => {
+                let (col, ty) = (self.column)(c, schema)?;
+                if ty != DataType::Boolean {
                     return None;
                 }
+                format!("{col} = {}", (self.literal)(&Lit::Bool(true), &ty)?)
             }
-            format!(
-                "{} {} {}",
-                sqlite_pair(left, right, schema)?,
-                op.sql(),
-                sqlite_pair(right, left, schema)?
-            )
-        }
-        Expr::And(a, b) => format!(
-            "({} AND {})",
-            sqlite_expr(a, schema)?,
-            sqlite_expr(b, schema)?
-        ),
-        Expr::Or(a, b) => format!(
-            "({} OR {})",
-            sqlite_expr(a, schema)?,
-            sqlite_expr(b, schema)?
-        ),
-        Expr::Not(a) => format!("(NOT {})", sqlite_expr(a, schema)?),
-        Expr::IsNull { expr, negated } => match &**expr {
-            Expr::Column(c) => format!(
-                "{} IS {}NULL",
-                sqlite_column(c, schema)?.0,
-                not_kw(*negated)
-            ),
-            _ => return None,
-        },
-        Expr::InList {
-            expr,
-            list,
-            negated,
-        } => {
-            let Expr::Column(c) = &**expr else {
-                return None;
-            };
-            let (col, ty) = sqlite_column(c, schema)?;
-            let items = list
-                .iter()
-                .map(|l| sqlite_literal(l, &ty))
-                .collect::<Option<Vec<_>>>()?;
-            format!("{col} {}IN ({})", not_kw(*negated), items.join(", "))
-        }
-        Expr::Between {
-            expr,
-            low,
-            high,
-            negated,
-        } => {
-            if !matches!(&**expr, Expr::Column(_)) {
-                return None;
+            Expr::Literal(_) => return None,
+            Expr::Cmp { left, op, right } => {
+                if let (Expr::Column(a), Expr::Column(b)) = (&**left, &**right) {
+                    // Both sides must compare the same way (checked types are equal already).
+                    let (_, ta) = (self.column)(a, schema)?;
+                    let (_, tb) = (self.column)(b, schema)?;
+                    if ta != tb {
+                        return None;
+                    }
+                }
+                format!(
+                    "{} {} {}",
+                    self.pair(left, right, schema)?,
+                    op.sql(),
+                    self.pair(right, left, schema)?
+                )
             }
-            // Rendered as two comparisons so a column bound is checked like any comparison.
-            let lo = sqlite_expr(
-                &Expr::Cmp {
-                    left: expr.clone(),
-                    op: CmpOp::GtEq,
-                    right: low.clone(),
-                },
-                schema,
-            )?;
-            let hi = sqlite_expr(
-                &Expr::Cmp {
-                    left: expr.clone(),
-                    op: CmpOp::LtEq,
-                    right: high.clone(),
-                },
-                schema,
-            )?;
-            format!("({}({lo} AND {hi}))", not_kw(*negated))
-        }
-    })
+            Expr::And(a, b) => format!("({} AND {})", self.expr(a, schema)?, self.expr(b, schema)?),
+            Expr::Or(a, b) => format!("({} OR {})", self.expr(a, schema)?, self.expr(b, schema)?),
+            Expr::Not(a) => format!("(NOT {})", self.expr(a, schema)?),
+            Expr::IsNull { expr, negated } => match &**expr {
+                Expr::Column(c) => format!(
+                    "{} IS {}NULL",
+                    (self.column)(c, schema)?.0,
+                    not_kw(*negated)
+                ),
+                _ => return None,
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let Expr::Column(c) = &**expr else {
+                    return None;
+                };
+                let (col, ty) = (self.column)(c, schema)?;
+                let items = list
+                    .iter()
+                    .map(|l| (self.literal)(l, &ty))
+                    .collect::<Option<Vec<_>>>()?;
+                format!("{col} {}IN ({})", not_kw(*negated), items.join(", "))
+            }
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                if !matches!(&**expr, Expr::Column(_)) {
+                    return None;
+                }
+                // Rendered as two comparisons so a column bound is checked like any comparison.
+                let lo = self.expr(
+                    &Expr::Cmp {
+                        left: expr.clone(),
+                        op: CmpOp::GtEq,
+                        right: low.clone(),
+                    },
+                    schema,
+                )?;
+                let hi = self.expr(
+                    &Expr::Cmp {
+                        left: expr.clone(),
+                        op: CmpOp::LtEq,
+                        right: high.clone(),
+                    },
+                    schema,
+                )?;
+                format!("({}({lo} AND {hi}))", not_kw(*negated))
+            }
+        })
+    }
 }
 
 /// The `filter` step.
@@ -977,5 +1046,54 @@ mod tests {
         assert_eq!(SqlDialect::Sqlite.render(&expr, &schema), None);
         let expr = parse_expr("n = 'x'").unwrap();
         assert_eq!(SqlDialect::Sqlite.render(&expr, &schema), None);
+    }
+
+    #[test]
+    fn postgres_renders_exact_types_and_binary_text_order() {
+        let schema = Schema::new(vec![
+            field_with_source("i", DataType::Int32, true, "postgres", "integer"),
+            field_with_source(
+                "d",
+                DataType::Decimal128(15, 2),
+                true,
+                "postgres",
+                "numeric(15,2)",
+            ),
+            field_with_source(
+                "s",
+                DataType::Utf8,
+                true,
+                "postgres",
+                "character varying(25)",
+            ),
+            field_with_source("b", DataType::Boolean, true, "postgres", "boolean"),
+            field_with_source("dt", DataType::Date32, true, "postgres", "date"),
+            field_with_source("c", DataType::Utf8, true, "postgres", "character(10)"),
+            field_with_source("f", DataType::Float64, true, "postgres", "double precision"),
+            field_with_source("j", DataType::Utf8, true, "postgres", "jsonb"),
+            field_with_source("l", DataType::Int64, true, "sqlite", "INTEGER"),
+        ]);
+        let pg = |text: &str| {
+            let expr = parse_expr(text).unwrap();
+            expr.check(&schema).unwrap();
+            SqlDialect::Postgres.render(&expr, &schema)
+        };
+        assert_eq!(
+            pg("i > 1 AND d <= 10.5").as_deref(),
+            Some("(\"i\" > 1 AND \"d\" <= 10.50)")
+        );
+        assert_eq!(
+            pg("s IN ('a''b', 'é') OR s IS NULL").as_deref(),
+            Some("(\"s\" COLLATE \"C\" IN ('a''b', 'é') OR \"s\" COLLATE \"C\" IS NULL)")
+        );
+        assert_eq!(pg("NOT b").as_deref(), Some("(NOT \"b\" = true)"));
+        assert_eq!(
+            pg("dt BETWEEN '1996-03-13' AND '1997-01-01'").as_deref(),
+            Some("((\"dt\" >= DATE '1996-03-13' AND \"dt\" <= DATE '1997-01-01'))")
+        );
+        // Padded, float, read-as-text and other sources' columns stay in the chain.
+        for kept in ["c = 'x'", "f > 0", "j = '{}'", "l > 1", "i > 1 AND f > 0"] {
+            assert_eq!(pg(kept), None, "{kept}");
+        }
     }
 }

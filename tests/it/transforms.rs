@@ -1,6 +1,7 @@
 //! Transforms end to end: TPC-H `customer` through a rename, a filter, a mask and added columns,
-//! checked cell by cell against values computed here from the source rows; filters evaluated by
-//! the SQLite source (fewer rows read, the query in the log); step errors before any data moves;
+//! into SQLite and PostgreSQL, checked cell by cell against values computed here from the source
+//! rows; filters evaluated by the SQLite and PostgreSQL sources (fewer rows read, the query in the
+//! log); step errors before any data moves;
 //! job files; lossy casts counted in the report.
 
 use std::path::{Path, PathBuf};
@@ -17,34 +18,132 @@ fn tpch_url() -> String {
     format!("sqlite://{}", tpch().display())
 }
 
-/// A target the customer test loads. The PostgreSQL sink adds its arm here: a URL and a dump
-/// of the table as [`Cell`]s (numbers as SQLite would store them).
+/// A target the customer test loads: a URL, the target table's name, its declared columns and
+/// a dump of the table as [`Cell`]s (numbers as SQLite would store them).
 enum Target {
     Sqlite(PathBuf),
+    /// A URL and the schema the table goes to.
+    Postgres(String, String),
 }
 
 impl Target {
     fn url(&self) -> String {
         match self {
             Target::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Target::Postgres(url, _) => url.clone(),
         }
     }
 
-    fn dump(&self, table: &str) -> Vec<Vec<Cell>> {
+    fn table(&self) -> String {
         match self {
-            Target::Sqlite(p) => dump(p, table),
+            Target::Sqlite(_) => "customer".into(),
+            Target::Postgres(_, schema) => format!("{schema}.customer"),
+        }
+    }
+
+    fn dump(&self) -> Vec<Vec<Cell>> {
+        match self {
+            Target::Sqlite(p) => dump(p, "customer"),
+            Target::Postgres(url, schema) => pg_dump_customer(url, schema),
         }
     }
 
     /// (name, declared type) of the target's columns.
-    fn columns(&self, table: &str) -> Vec<(String, String)> {
+    fn columns(&self) -> Vec<(String, String)> {
         match self {
-            Target::Sqlite(p) => columns(p, table)
+            Target::Sqlite(p) => columns(p, "customer")
                 .into_iter()
                 .map(|(n, t, _, _)| (n, t))
                 .collect(),
+            Target::Postgres(url, schema) => {
+                let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+                c.query(
+                    "SELECT column_name::text, CASE WHEN data_type IN ('character varying', 'character', 'numeric')
+                            THEN format_type(a.atttypid, a.atttypmod) ELSE data_type::text END
+                     FROM information_schema.columns i
+                     JOIN pg_attribute a ON a.attrelid = to_regclass(quote_ident($1) || '.customer')
+                      AND a.attname = i.column_name
+                     WHERE table_schema = $1 AND table_name = 'customer' ORDER BY ordinal_position",
+                    &[schema],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect()
+            }
         }
     }
+
+    /// The declared columns the customer test expects.
+    fn expected_columns(&self) -> Vec<(String, String)> {
+        // SQLite's INTEGER holds 64 bits: bigint in PostgreSQL.
+        let sqlite = [
+            ("c_custkey", "INTEGER", "bigint"),
+            ("name", "VARCHAR(25)", "character varying(25)"),
+            ("c_address", "VARCHAR(40)", "character varying(40)"),
+            ("c_nationkey", "INTEGER", "bigint"),
+            ("c_phone", "TEXT", "text"),
+            ("c_acctbal", "DECIMAL(15,2)", "numeric(15,2)"),
+            ("c_mktsegment", "CHAR(10)", "character(10)"),
+            ("c_comment", "VARCHAR(117)", "character varying(117)"),
+            ("source", "TEXT", "text"),
+            ("batch", "TEXT", "text"),
+            ("loaded_at", "TIMESTAMPTZ", "timestamp with time zone"),
+        ];
+        sqlite
+            .iter()
+            .map(|(n, s, p)| {
+                let t = match self {
+                    Target::Sqlite(_) => s,
+                    Target::Postgres(..) => p,
+                };
+                (n.to_string(), t.to_string())
+            })
+            .collect()
+    }
+}
+
+/// The customer table loaded into PostgreSQL, as the SQLite source stores the same values:
+/// integers, a numeric as an integer when whole (NUMERIC affinity) or a real, text, and the
+/// load time as `YYYY-MM-DD HH:MM:SS.ffffff+00:00`.
+fn pg_dump_customer(url: &str, schema: &str) -> Vec<Vec<Cell>> {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let rows = c
+        .query(
+            &format!(
+                "SELECT c_custkey::int8, name, c_address, c_nationkey::int8, c_phone, c_acctbal::text,
+                        c_mktsegment::text, c_comment, source, batch,
+                        to_char(loaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US\"+00:00\"')
+                 FROM {schema}.customer"
+            ),
+            &[],
+        )
+        .unwrap();
+    let text = |v: Option<String>| v.map(Cell::Text).unwrap_or(Cell::Null);
+    rows.iter()
+        .map(|r| {
+            let acctbal: String = r.get(5);
+            let n: f64 = acctbal.parse().unwrap();
+            let acctbal = if n.fract() == 0.0 {
+                Cell::Integer(n as i64)
+            } else {
+                Cell::from(Value::Real(n))
+            };
+            vec![
+                Cell::Integer(r.get(0)),
+                text(r.get(1)),
+                text(r.get(2)),
+                Cell::Integer(r.get(3)),
+                text(r.get(4)),
+                acctbal,
+                text(r.get(6)),
+                text(r.get(7)),
+                text(r.get(8)),
+                text(r.get(9)),
+                text(r.get(10)),
+            ]
+        })
+        .collect()
 }
 
 fn hmac_hex(value: &str) -> String {
@@ -88,6 +187,8 @@ fn load_customer(target: &Target) {
             &target.url(),
             "--table",
             "customer",
+            "--target-table",
+            &target.table(),
             "-q",
         ])
         .args([
@@ -108,25 +209,7 @@ fn load_customer(target: &Target) {
         .success();
     let after = chrono::Utc::now().timestamp_micros();
 
-    let declared: Vec<(String, String)> = target.columns("customer");
-    let expected_columns = [
-        ("c_custkey", "INTEGER"),
-        ("name", "VARCHAR(25)"),
-        ("c_address", "VARCHAR(40)"),
-        ("c_nationkey", "INTEGER"),
-        ("c_phone", "TEXT"),
-        ("c_acctbal", "DECIMAL(15,2)"),
-        ("c_mktsegment", "CHAR(10)"),
-        ("c_comment", "VARCHAR(117)"),
-        ("source", "TEXT"),
-        ("batch", "TEXT"),
-        ("loaded_at", "TIMESTAMPTZ"),
-    ];
-    let expected_columns: Vec<(String, String)> = expected_columns
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.to_string()))
-        .collect();
-    assert_eq!(declared, expected_columns);
+    assert_eq!(target.columns(), target.expected_columns());
 
     // The expected rows, computed from the source rows without ferry.
     let mut expected: Vec<Vec<Cell>> = source_customers()
@@ -147,11 +230,11 @@ fn load_customer(target: &Target) {
         expected.len()
     );
 
-    let mut got = target.dump("customer");
+    let mut got = target.dump();
     // The load time: one instant for every row, within the run, as TIMESTAMPTZ text.
     let stamps: Vec<Cell> = got.iter_mut().map(|r| r.pop().unwrap()).collect();
     let Cell::Text(stamp) = &stamps[0] else {
-        panic!("loaded_at is text in SQLite: {:?}", stamps[0]);
+        panic!("loaded_at is text: {:?}", stamps[0]);
     };
     assert!(stamps.iter().all(|s| s == &stamps[0]));
     let stamp = chrono::DateTime::parse_from_str(stamp, "%Y-%m-%d %H:%M:%S%.f%:z")
@@ -175,8 +258,29 @@ fn customer_with_rename_filter_mask_and_added_columns_into_sqlite() {
     load_customer(&Target::Sqlite(dir.path().join("out.sqlite")));
 }
 
+#[test]
+fn customer_with_rename_filter_mask_and_added_columns_into_postgres() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_tf_customer");
+    load_customer(&Target::Postgres(url, "it_tf_customer".into()));
+}
+
 /// Runs a copy of `customer` with a report and returns (rows written, rows read, stderr).
 fn copy_with_report(from: &str, dir: &Path, name: &str, steps: &[&str]) -> (u64, u64, String) {
+    copy_table_with_report(from, "customer", dir, name, steps)
+}
+
+/// Runs a copy of `table` into `customer` of a SQLite file with a report and returns (rows
+/// written, rows read, stderr).
+fn copy_table_with_report(
+    from: &str,
+    table: &str,
+    dir: &Path,
+    name: &str,
+    steps: &[&str],
+) -> (u64, u64, String) {
     let report = dir.join(format!("{name}.json"));
     let mut cmd = ferry();
     cmd.args([
@@ -184,6 +288,8 @@ fn copy_with_report(from: &str, dir: &Path, name: &str, steps: &[&str]) -> (u64,
         from,
         &format!("sqlite://{}", dir.join(format!("{name}.sqlite")).display()),
         "--table",
+        table,
+        "--target-table",
         "customer",
         "-vv",
         "--report",
@@ -474,5 +580,89 @@ transforms = ["drop(n_comment)"]
     assert!(
         err.starts_with("ferry: error: --job /nonexistent/job.toml: cannot read"),
         "{err}"
+    );
+}
+
+#[test]
+fn filters_on_source_columns_are_evaluated_by_postgres() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_tf_push");
+    crate::support::copy(
+        &tpch_url(),
+        &url,
+        &[
+            "--table",
+            "customer",
+            "--target-table",
+            "it_tf_push.customer",
+        ],
+    );
+    // Counted from the SQLite source, without PostgreSQL: byte order for the text.
+    let matching = source_customers()
+        .iter()
+        .filter(|r| {
+            let nation = number(&r[3]);
+            number(&r[5]) > 5000.5
+                && (5.0..=9.0).contains(&nation)
+                && text(&r[2]).as_bytes() >= b"M".as_slice()
+        })
+        .count() as u64;
+    assert!(matching > 0 && matching < 1500, "{matching}");
+    let dir = tempfile::tempdir().unwrap();
+    let filter = "filter(c_acctbal > 5000.5 AND c_nationkey BETWEEN 5 AND 9 AND c_address >= 'M')";
+
+    // Source columns, renamed or not: PostgreSQL filters, in the COPY's query.
+    let (rows, read, log) = copy_table_with_report(
+        &url,
+        "it_tf_push.customer",
+        dir.path(),
+        "pushed",
+        &["mask(c_phone, null)", filter],
+    );
+    assert_eq!(
+        (rows, read),
+        (matching, matching),
+        "only matching rows are read"
+    );
+    assert!(
+        log.contains(
+            "AS ferry_filtered WHERE ((\"c_acctbal\" > 5000.50 AND ((\"c_nationkey\" >= 5 AND \"c_nationkey\" <= 9))) \
+             AND \"c_address\" COLLATE \"C\" >= 'M')) TO STDOUT (FORMAT binary)"
+        ),
+        "{log}"
+    );
+
+    // A computed column (here a cast) is filtered in ferry, on every row read.
+    let (rows, read, _) = copy_table_with_report(
+        &url,
+        "it_tf_push.customer",
+        dir.path(),
+        "kept",
+        &[
+            "mask(c_phone, null)",
+            "cast(c_acctbal, DECIMAL(16,3))",
+            filter,
+        ],
+    );
+    assert_eq!((rows, read), (matching, 1500));
+    // A padded char(n) column is never pushed: PostgreSQL compares it without the padding.
+    let (_, read, _) = copy_table_with_report(
+        &url,
+        "it_tf_push.customer",
+        dir.path(),
+        "padded",
+        &["filter(c_mktsegment = 'BUILDING')"],
+    );
+    assert_eq!(read, 1500);
+
+    let a = dump(&dir.path().join("pushed.sqlite"), "customer");
+    let b = dump(&dir.path().join("kept.sqlite"), "customer");
+    assert_eq!(a.len() as u64, matching);
+    assert_eq!(
+        a.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        b.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        "the same customers either way"
     );
 }
