@@ -11,8 +11,8 @@
 #   CSV         ferry copy tpch:// csv://...         vs  tpchgen-cli csv
 #
 # The floors create the tables of data/tpch-sqlite.sql (the specification's types, as ferry's
-# tpch source declares them). The ferry parts into PostgreSQL and MariaDB run once ferry accepts
-# postgres:// and mysql:// targets; until then they are reported as skipped.
+# tpch source declares them), without keys. The ferry parts into PostgreSQL and MariaDB run when
+# a dry run of the target succeeds, and are otherwise reported as skipped.
 #
 # Usage: benches/tpch_load.sh                    SF 1, one run
 #        SF=0.1 RUNS=3 benches/tpch_load.sh      median wall of 3 runs, largest peak RSS
@@ -53,7 +53,7 @@ pg_reset() { psql_ -d postgres -c "DROP DATABASE IF EXISTS $PG_DB" -c "CREATE DA
 my_reset() { mariadb_ -e "DROP DATABASE IF EXISTS $MY_DB; CREATE DATABASE $MY_DB"; }
 
 # ferry_accepts URL: whether this ferry build writes to URL (a dry run touches nothing).
-ferry_accepts() { "$FERRY" copy 'tpch://?sf=0.01' "$1" --table region --dry-run >/dev/null 2>&1; }
+ferry_accepts() { "$FERRY" copy 'tpch://?sf=0.01' "$1" --table region --if-exists replace --dry-run >/dev/null 2>&1; }
 
 # measure NAME SETUP CMD: runs SETUP (untimed), then CMD under GNU time, RUNS times; prints
 # "NAME wall_s peak_rss_MiB" with the median wall and the largest peak RSS.
