@@ -557,14 +557,21 @@ fn sqlite_column(name: &str, schema: &Schema) -> Option<(String, DataType)> {
     Some((sql, field.data_type().clone()))
 }
 
-fn sqlite_literal(lit: &Lit, ty: &DataType) -> Option<String> {
+/// A literal as a one-value array of the column's type and arrow's text of that value; `None`
+/// if it does not fit the type.
+fn typed_literal(lit: &Lit, ty: &DataType) -> Option<(ArrayRef, String)> {
     let a = literal_array(lit, ty, "").ok()?;
     let text = cast_with_options(&a, &DataType::Utf8, &CastOptions::default()).ok()?;
     let text = text.as_any().downcast_ref::<StringArray>()?;
     if text.is_null(0) {
         return None;
     }
-    let v = text.value(0);
+    let v = text.value(0).to_string();
+    Some((a, v))
+}
+
+fn sqlite_literal(lit: &Lit, ty: &DataType) -> Option<String> {
+    let (a, v) = typed_literal(lit, ty)?;
     Some(match ty {
         DataType::Boolean => (if v == "true" { "1" } else { "0" }).to_string(),
         DataType::Int64 | DataType::Decimal128(..) | DataType::Decimal256(..) => v.to_string(),
@@ -616,13 +623,7 @@ fn pg_column(name: &str, schema: &Schema) -> Option<(String, DataType)> {
 
 /// A literal as PostgreSQL reads back the same value of the column's type.
 fn pg_literal(lit: &Lit, ty: &DataType) -> Option<String> {
-    let a = literal_array(lit, ty, "").ok()?;
-    let text = cast_with_options(&a, &DataType::Utf8, &CastOptions::default()).ok()?;
-    let text = text.as_any().downcast_ref::<StringArray>()?;
-    if text.is_null(0) {
-        return None;
-    }
-    let v = text.value(0);
+    let (_, v) = typed_literal(lit, ty)?;
     Some(match ty {
         DataType::Boolean => v.to_string(),
         DataType::Int16
