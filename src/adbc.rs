@@ -14,7 +14,7 @@ use adbc_driver_manager::{ManagedConnection, ManagedDatabase, ManagedDriver};
 use crate::endpoint::{Endpoint, Scheme};
 use crate::error::{Error, ErrorKind, Result};
 /// ANSI double quotes: the dialect of PostgreSQL, SQLite and DuckDB, and of most SQL engines.
-pub use crate::types::quote_ident;
+pub use crate::types::{quote_ident, quote_literal};
 
 /// Environment variable: directories (`:`-separated) searched for a driver given by name
 /// (`adbc://adbc_driver_sqlite` finds `libadbc_driver_sqlite.so` there).
@@ -466,11 +466,6 @@ pub fn query_text(
         }
     }
     Ok(rows)
-}
-
-/// A SQL string literal.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// A possibly schema-qualified table name quoted: `a.b` -> `"a"."b"`.

@@ -13,6 +13,7 @@ use postgres_openssl::MakeTlsConnector;
 
 use crate::endpoint::{percent_decode as decode, Endpoint};
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
+pub use crate::types::quote_literal;
 
 /// The options a `postgres://` URL may carry in its query string.
 pub const URL_OPTIONS: &[&str] = &[
@@ -354,11 +355,6 @@ pub fn quoted_table(name: &str) -> String {
         crate::types::quote_ident(schema.as_deref().unwrap_or("public")),
         crate::types::quote_ident(&table)
     )
-}
-
-/// A string literal.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use arrow::record_batch::RecordBatch;
 use super::Transform;
 use crate::error::{Error, Result};
 use crate::types::{
-    decimal, quote_ident, sqlite_affinity, Affinity, META_SOURCE, META_SOURCE_TYPE,
+    decimal, quote_ident, quote_literal, sqlite_affinity, Affinity, META_SOURCE, META_SOURCE_TYPE,
 };
 
 /// A literal as written.
@@ -586,9 +586,7 @@ fn sqlite_literal(lit: &Lit, ty: &DataType) -> Option<String> {
             }
             format!("{f:?}")
         }
-        DataType::Utf8 | DataType::Date32 if !v.contains('\0') => {
-            format!("'{}'", v.replace('\'', "''"))
-        }
+        DataType::Utf8 | DataType::Date32 if !v.contains('\0') => quote_literal(&v),
         _ => return None,
     })
 }
@@ -640,7 +638,7 @@ fn pg_literal(lit: &Lit, ty: &DataType) -> Option<String> {
         {
             format!("DATE '{v}'")
         }
-        DataType::Utf8 if !v.contains('\0') => format!("'{}'", v.replace('\'', "''")),
+        DataType::Utf8 if !v.contains('\0') => quote_literal(&v),
         _ => return None,
     })
 }

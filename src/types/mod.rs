@@ -330,6 +330,12 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A standard SQL string literal (PostgreSQL, SQLite, DuckDB): single quotes, doubling any
+/// inside.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// SQLite source rows of the README table: declared type, how it is read, Arrow type, notes.
 const SQLITE_SOURCE_ROWS: &[(&str, &str)] = &[
     ("INTEGER, INT, BIGINT, ... (INTEGER affinity)", "integer storage only"),
