@@ -24,7 +24,8 @@ use arrow::record_batch::RecordBatch;
 use super::Transform;
 use crate::error::{Error, Result};
 use crate::types::{
-    decimal, quote_ident, quote_literal, sqlite_affinity, Affinity, META_SOURCE, META_SOURCE_TYPE,
+    decimal, quote_ident, quote_literal, source_type, sqlite_affinity, Affinity, META_SOURCE,
+    META_SOURCE_TYPE,
 };
 
 /// A literal as written.
@@ -574,7 +575,7 @@ fn sqlite_literal(lit: &Lit, ty: &DataType) -> Option<String> {
     let (a, v) = typed_literal(lit, ty)?;
     Some(match ty {
         DataType::Boolean => (if v == "true" { "1" } else { "0" }).to_string(),
-        DataType::Int64 | DataType::Decimal128(..) | DataType::Decimal256(..) => v.to_string(),
+        DataType::Int64 | DataType::Decimal128(..) | DataType::Decimal256(..) => v,
         // Shortest round-trip text, which SQLite parses back to the same double.
         DataType::Float64 => {
             let f = a
@@ -598,11 +599,10 @@ fn sqlite_literal(lit: &Lit, ty: &DataType) -> Option<String> {
 /// padding, json, arrays, enums...).
 fn pg_column(name: &str, schema: &Schema) -> Option<(String, DataType)> {
     let field = schema.field_with_name(name).ok()?;
-    let meta = field.metadata();
-    if meta.get(META_SOURCE).map(String::as_str) != Some("postgres") {
+    let (dialect, declared) = source_type(field)?;
+    if dialect != crate::types::postgres::DIALECT {
         return None;
     }
-    let declared = meta.get(META_SOURCE_TYPE).map(String::as_str).unwrap_or("");
     let q = quote_ident(name);
     let sql = match (field.data_type(), declared) {
         (DataType::Int16, "smallint")
@@ -623,12 +623,12 @@ fn pg_column(name: &str, schema: &Schema) -> Option<(String, DataType)> {
 fn pg_literal(lit: &Lit, ty: &DataType) -> Option<String> {
     let (_, v) = typed_literal(lit, ty)?;
     Some(match ty {
-        DataType::Boolean => v.to_string(),
-        DataType::Int16
+        DataType::Boolean
+        | DataType::Int16
         | DataType::Int32
         | DataType::Int64
         | DataType::Decimal128(..)
-        | DataType::Decimal256(..) => v.to_string(),
+        | DataType::Decimal256(..) => v,
         // Years 1 to 9999 only: arrow writes BC and five-digit years in forms PostgreSQL reads
         // differently.
         DataType::Date32

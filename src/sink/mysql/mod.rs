@@ -365,6 +365,7 @@ impl Sink for MySink {
 
     fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
         let mut conn = None;
+        let what = self.settings.to_string();
         for t in tables {
             let (db, table, _) = self.target(&t.table);
             for fk in &t.keys.foreign_keys {
@@ -383,7 +384,6 @@ impl Sink for MySink {
                     Some(c) => c,
                     None => conn.insert(self.settings.connect()?),
                 };
-                let what = self.settings.to_string();
                 if !table_exists(conn, &def.ref_db, &def.ref_table, &what)? {
                     tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: the referenced table is neither copied in this run nor in the target", def.name);
                 } else if !foreign_keys::exists(conn, &def, &what)? {
