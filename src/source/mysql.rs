@@ -27,6 +27,7 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{my_error, quote_ident, split_qualified, MySettings};
+use crate::transform::filter::SqlDialect;
 use crate::types::mysql::{base_name, MyRead, DIALECT};
 use crate::types::{decimal, field_with_source, META_PRIMARY_KEY};
 
@@ -586,13 +587,26 @@ impl Source for MySource {
         })
     }
 
+    /// Filters on the column types MySQL compares as arrow does are run in the SELECT.
+    fn filter_dialect(&self) -> Option<SqlDialect> {
+        Some(SqlDialect::Mysql {
+            dates: self.zero_dates == ZeroDates::Error,
+        })
+    }
+
     fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream> {
         let PartitionSpec::Sql(sql) = &partition.spec else {
             return Err(Error::internal("a MySQL partition without its SELECT"));
         };
         let readers = self.readers.clone();
         let settings = self.settings.clone();
-        let sql = sql.clone();
+        // The pushed-down filter as the WHERE of a derived table: MySQL and MariaDB merge it
+        // into the partition's SELECT, so a key range is still one index range.
+        let sql = match &plan.filter {
+            Some(f) => format!("SELECT * FROM ({sql}) AS ferry_filtered WHERE {f}"),
+            None => sql.clone(),
+        };
+        tracing::debug!(source = %settings, partition = %partition.label, %sql, "reading");
         let schema = plan.schema.clone();
         let reads: Vec<MyRead> = schema
             .fields()

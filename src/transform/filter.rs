@@ -472,13 +472,18 @@ pub fn literal_array(lit: &Lit, ty: &DataType, col: &str) -> Result<ArrayRef> {
 /// A database source says which one it speaks (`Source::filter_dialect`); the pipeline renders
 /// the filters that read source columns unchanged and hands the SQL text to the source in
 /// `TablePlan::filter`. A dialect renders only what its database compares exactly as arrow does,
-/// so pushing a filter down never changes which rows arrive. A MySQL dialect would add its arm
-/// here (and its rules for which column types compare the same).
+/// so pushing a filter down never changes which rows arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SqlDialect {
     Sqlite,
     Postgres,
+    /// MySQL and MariaDB. `dates`: whether `date` columns may be compared by the server, which
+    /// holds only while zero dates are read as errors: read as NULL (`--zero-dates null`), a
+    /// zero date would pass `d < DATE '...'` in MySQL and fail it in ferry.
+    Mysql {
+        dates: bool,
+    },
 }
 
 impl SqlDialect {
@@ -493,6 +498,14 @@ impl SqlDialect {
             SqlDialect::Postgres => Rules {
                 column: pg_column,
                 literal: pg_literal,
+            },
+            SqlDialect::Mysql { dates: true } => Rules {
+                column: |name, schema| mysql_column(name, schema, true),
+                literal: mysql_literal,
+            },
+            SqlDialect::Mysql { dates: false } => Rules {
+                column: |name, schema| mysql_column(name, schema, false),
+                literal: mysql_literal,
             },
         };
         rules.expr(expr, schema)
@@ -639,6 +652,75 @@ fn pg_literal(lit: &Lit, ty: &DataType) -> Option<String> {
             format!("DATE '{v}'")
         }
         DataType::Utf8 if !v.contains('\0') => quote_literal(&v),
+        _ => return None,
+    })
+}
+
+/// A MySQL column whose values the server compares as arrow does:
+/// - integers of every width, signed or unsigned (`tinyint(1)`, read as a boolean, and `bit(n)`
+///   are left out);
+/// - `decimal(p,s)` (exact);
+/// - `date`, when `dates` (see [`SqlDialect::Mysql`]);
+/// - `varchar(n)` and the `text` types, compared as the bytes of their UTF-8 text (what ferry
+///   reads): `CAST(CONVERT(c USING utf8mb4) AS BINARY)`. A collation would fold case, and even
+///   `utf8mb4_bin` ignores trailing spaces (PAD SPACE).
+///
+/// Left out: floats (`-0 = 0`), `char(n)` (MySQL strips its trailing spaces), `enum` and `set`
+/// (ordered by their index), `json`, `year`, times and timestamps (session time zone).
+fn mysql_column(name: &str, schema: &Schema, dates: bool) -> Option<(String, DataType)> {
+    let field = schema.field_with_name(name).ok()?;
+    let (dialect, declared) = source_type(field)?;
+    if dialect != crate::types::mysql::DIALECT {
+        return None;
+    }
+    let declared = declared.to_ascii_lowercase();
+    let base = declared
+        .split(['(', ' '])
+        .next()
+        .unwrap_or("");
+    let q = crate::mysql::quote_ident(name);
+    let sql = match (field.data_type(), base) {
+        (
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64,
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint",
+        ) => q,
+        (DataType::Decimal128(..) | DataType::Decimal256(..), "decimal" | "numeric") => q,
+        (DataType::Date32, "date") if dates => q,
+        (DataType::Utf8, "varchar" | "tinytext" | "text" | "mediumtext" | "longtext") => {
+            format!("CAST(CONVERT({q} USING utf8mb4) AS BINARY)")
+        }
+        _ => return None,
+    };
+    Some((sql, field.data_type().clone()))
+}
+
+/// A literal as MySQL reads back the same value of the column's type. Text is a hexadecimal
+/// binary string (`X'...'`), read the same in every SQL mode (`NO_BACKSLASH_ESCAPES`) and
+/// character set, and compared byte by byte with the column's UTF-8 bytes.
+fn mysql_literal(lit: &Lit, ty: &DataType) -> Option<String> {
+    let (_, v) = typed_literal(lit, ty)?;
+    Some(match ty {
+        t if t.is_integer() => v,
+        DataType::Decimal128(..) | DataType::Decimal256(..) => v,
+        // MySQL's own range is 1000 to 9999; earlier years of four digits compare correctly.
+        DataType::Date32
+            if v.len() == 10
+                && v.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && &v[..4] != "0000" =>
+        {
+            format!("DATE '{v}'")
+        }
+        DataType::Utf8 => {
+            let hex: String = v.bytes().map(|b| format!("{b:02X}")).collect();
+            format!("X'{hex}'")
+        }
         _ => return None,
     })
 }
@@ -1093,6 +1175,87 @@ mod tests {
         // Padded, float, read-as-text and other sources' columns stay in the chain.
         for kept in ["c = 'x'", "f > 0", "j = '{}'", "l > 1", "i > 1 AND f > 0"] {
             assert_eq!(pg(kept), None, "{kept}");
+        }
+    }
+
+    #[test]
+    fn mysql_renders_exact_types_and_text_as_utf8_bytes() {
+        let my = |name: &str, ty: DataType, declared: &str| {
+            field_with_source(name, ty, true, "mysql", declared)
+        };
+        let schema = Schema::new(vec![
+            my("i", DataType::Int32, "int(11)"),
+            my("u", DataType::UInt64, "bigint(20) unsigned"),
+            my("d", DataType::Decimal128(15, 2), "decimal(15,2)"),
+            my("s", DataType::Utf8, "varchar(25)"),
+            my("t", DataType::Utf8, "mediumtext"),
+            my("dt", DataType::Date32, "date"),
+            my("b", DataType::Boolean, "tinyint(1)"),
+            my("bits", DataType::UInt64, "bit(3)"),
+            my("c", DataType::Utf8, "char(10)"),
+            my("e", DataType::Utf8, "enum('a','b')"),
+            my("j", DataType::Utf8, "json"),
+            my("f", DataType::Float64, "double"),
+            my("y", DataType::Int16, "year(4)"),
+            my(
+                "ts",
+                DataType::Timestamp(TimeUnit::Microsecond, None),
+                "datetime",
+            ),
+            field_with_source("p", DataType::Int32, true, "postgres", "integer"),
+        ]);
+        let render = |dialect: SqlDialect, text: &str| {
+            let expr = parse_expr(text).unwrap();
+            expr.check(&schema).unwrap();
+            dialect.render(&expr, &schema)
+        };
+        let my = |text: &str| render(SqlDialect::Mysql { dates: true }, text);
+        assert_eq!(
+            my("i > -1 AND u <= 18446744073709551615").as_deref(),
+            Some("(`i` > -1 AND `u` <= 18446744073709551615)")
+        );
+        assert_eq!(my("d IN (1, 2.5)").as_deref(), Some("`d` IN (1.00, 2.50)"));
+        assert_eq!(
+            my("s = 'a''b\\' OR t < 'é'").as_deref(),
+            Some(
+                "(CAST(CONVERT(`s` USING utf8mb4) AS BINARY) = X'6127625C' OR \
+                 CAST(CONVERT(`t` USING utf8mb4) AS BINARY) < X'C3A9')"
+            )
+        );
+        assert_eq!(
+            my("s = ''").as_deref(),
+            Some("CAST(CONVERT(`s` USING utf8mb4) AS BINARY) = X''")
+        );
+        assert_eq!(
+            my("dt NOT BETWEEN '1996-03-13' AND '1997-01-01'").as_deref(),
+            Some("(NOT (`dt` >= DATE '1996-03-13' AND `dt` <= DATE '1997-01-01'))")
+        );
+        assert_eq!(
+            my("s IS NULL").as_deref(),
+            Some("CAST(CONVERT(`s` USING utf8mb4) AS BINARY) IS NULL")
+        );
+        // Dates stay in the chain when zero dates are read as NULL.
+        assert_eq!(
+            render(SqlDialect::Mysql { dates: false }, "dt > '1996-03-13'"),
+            None
+        );
+        assert_eq!(
+            render(SqlDialect::Mysql { dates: false }, "i = 1").as_deref(),
+            Some("`i` = 1")
+        );
+        for kept in [
+            "b = TRUE",
+            "bits = 1",
+            "c = 'x'",
+            "e = 'a'",
+            "j = '{}'",
+            "f > 0",
+            "y > 2000",
+            "ts > '2020-01-01 00:00:00'",
+            "p = 1",
+            "i > 1 AND f > 0",
+        ] {
+            assert_eq!(my(kept), None, "{kept}");
         }
     }
 }

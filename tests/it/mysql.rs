@@ -2,7 +2,8 @@
 //! cell by cell (MariaDB -> MariaDB, -> Parquet -> MariaDB, -> PostgreSQL -> MariaDB), the
 //! declared target types read back from information_schema, PostgreSQL and SQLite sources into
 //! MariaDB, LOAD DATA's warnings turned into failures that leave the target as it was, zero
-//! dates, tinyint(1), a consistent snapshot under concurrent writes, and errors.
+//! dates, tinyint(1), a consistent snapshot under concurrent writes, filters evaluated by the
+//! server with ferry's byte order, and errors.
 
 use mysql::prelude::Queryable;
 use mysql::Conn;
@@ -744,4 +745,149 @@ fn with_keys_adds_checked_foreign_keys_and_replace_keeps_them() {
     assert!(!err.contains("ferry:ferry@"), "no password: {err}");
     assert_eq!(cells(&mut c, "region"), before, "region is unchanged");
     assert_eq!(foreign_keys(&mut c), keys);
+}
+
+/// One copy of `pushdown.t` into SQLite with `steps`: (ids delivered, rows read, stderr).
+fn pushed_copy(
+    url: &str,
+    dir: &std::path::Path,
+    name: &str,
+    args: &[&str],
+) -> (Vec<i64>, u64, String) {
+    let db = dir.join(format!("{name}.sqlite"));
+    let report = dir.join(format!("{name}.json"));
+    let out = ferry()
+        .args(["copy", url])
+        .arg(format!("sqlite://{}", db.display()))
+        .args([
+            "--table",
+            "t",
+            "--partition-on",
+            "id",
+            "--partitions",
+            "3",
+            "-vv",
+            "--report",
+        ])
+        .arg(&report)
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut ids: Vec<i64> = conn
+        .prepare("SELECT id FROM t")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    ids.sort();
+    assert_eq!(r["tables"][0]["rows"].as_u64().unwrap(), ids.len() as u64);
+    (
+        ids,
+        r["tables"][0]["rows_read"].as_u64().unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn filters_are_evaluated_by_mariadb_as_ferry_compares() {
+    let Some((url, mut c)) = fresh_db("ferry_it_pushdown") else {
+        return;
+    };
+    // A case-insensitive, PAD SPACE collation and a latin1 column: MariaDB's own comparison
+    // differs from ferry's byte order on every text row below.
+    c.query_drop(
+        "CREATE TABLE t (
+            id int unsigned PRIMARY KEY,
+            s varchar(20) COLLATE utf8mb4_general_ci,
+            latin varchar(20) CHARACTER SET latin1,
+            d decimal(15,2),
+            dt date NOT NULL,
+            big bigint unsigned,
+            tiny tinyint
+        )",
+    )
+    .unwrap();
+    c.query_drop(
+        "INSERT INTO t VALUES
+            (1, 'a', 'é', 1.50, '1996-03-13', 0, -128),
+            (2, 'A', 'e', -1.50, '1996-03-14', 18446744073709551615, 127),
+            (3, 'a ', 'É', 5000.50, '2000-01-01', 9223372036854775808, 0),
+            (4, 'b', NULL, 5000.51, '1996-03-13', 1, NULL),
+            (5, 'é', 'z', NULL, '1995-12-31', NULL, 1),
+            (6, NULL, 'é ', 0.00, '1996-03-13', 5, -1),
+            (7, 'M', 'a''\\\\', 99999.99, '9999-12-31', 7, 2),
+            (8, 'm', '', -99999.99, '1000-01-01', 8, 3),
+            (9, '', 'é', 0.01, '2000-01-01', 9, 4)",
+    )
+    .unwrap();
+    let dir = TempDir::new().unwrap();
+    // Each filter with the ids ferry's own comparison keeps, in byte order for text.
+    let cases: &[(&str, &[i64], &str)] = &[
+        (
+            "s = 'a'",
+            &[1],
+            "CAST(CONVERT(`s` USING utf8mb4) AS BINARY) = X'61'",
+        ),
+        ("s >= 'b' AND s < 'n'", &[4, 8], ""),
+        ("s = '' OR s IS NULL", &[6, 9], ""),
+        (
+            "latin = 'é'",
+            &[1, 9],
+            "CAST(CONVERT(`latin` USING utf8mb4) AS BINARY) = X'C3A9'",
+        ),
+        ("latin = 'a''\\'", &[7], ""),
+        (
+            "d BETWEEN -1.5 AND 5000.5",
+            &[1, 2, 3, 6, 9],
+            "`d` >= -1.50",
+        ),
+        (
+            "dt = '1996-03-13' OR dt < '1001-01-01'",
+            &[1, 4, 6, 8],
+            "`dt` = DATE '1996-03-13'",
+        ),
+        (
+            "big > 9223372036854775807",
+            &[2, 3],
+            "`big` > 9223372036854775807",
+        ),
+        ("tiny IN (-128, 127) OR NOT id <= 8", &[1, 2, 9], ""),
+    ];
+    for (i, (filter, expected, sql)) in cases.iter().enumerate() {
+        let (ids, read, log) = pushed_copy(
+            &url,
+            dir.path(),
+            &format!("f{i}"),
+            &["--transform", &format!("filter({filter})")],
+        );
+        assert_eq!(&ids, expected, "{filter}");
+        assert_eq!(
+            read,
+            expected.len() as u64,
+            "{filter}: only matching rows are read"
+        );
+        assert!(log.contains("AS ferry_filtered WHERE "), "{filter}: {log}");
+        assert!(log.contains(sql), "{filter}: {sql} not in {log}");
+    }
+    // Read as NULL (--zero-dates null), a zero date would pass `dt < ...` in MariaDB but not
+    // in ferry: date filters stay in ferry then, and give the same rows.
+    let (ids, read, log) = pushed_copy(
+        &url,
+        dir.path(),
+        "nulls",
+        &[
+            "--zero-dates",
+            "null",
+            "--transform",
+            "filter(dt = '1996-03-13')",
+        ],
+    );
+    assert_eq!((ids, read), (vec![1, 4, 6], 9));
+    assert!(!log.contains("ferry_filtered"), "{log}");
 }

@@ -1,7 +1,7 @@
 //! Transforms end to end: TPC-H `customer` through a rename, a filter, a mask and added columns,
 //! into SQLite and PostgreSQL, checked cell by cell against values computed here from the source
 //! rows; filters evaluated by the SQLite and PostgreSQL sources (fewer rows read, the query in the
-//! log); step errors before any data moves;
+//! log; MySQL's in `mysql.rs`); step errors before any data moves;
 //! job files; lossy casts counted in the report.
 
 use std::path::{Path, PathBuf};
