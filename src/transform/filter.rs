@@ -674,10 +674,7 @@ fn mysql_column(name: &str, schema: &Schema, dates: bool) -> Option<(String, Dat
         return None;
     }
     let declared = declared.to_ascii_lowercase();
-    let base = declared
-        .split(['(', ' '])
-        .next()
-        .unwrap_or("");
+    let base = declared.split(['(', ' ']).next().unwrap_or("");
     let q = crate::mysql::quote_ident(name);
     let sql = match (field.data_type(), base) {
         (
