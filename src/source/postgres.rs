@@ -10,7 +10,7 @@
 //! directly, so nothing is lost in speed: the decoder keeps up with the server (see the README's
 //! benchmark).
 
-use std::io::Read;
+use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::*;
@@ -489,14 +489,14 @@ fn quote_part(s: &str) -> String {
 }
 
 /// A buffered reader of the COPY stream with the few primitives the format needs.
-struct Wire<R: Read> {
+struct Wire<R: BufRead> {
     r: R,
     buf: Vec<u8>,
     pos: usize,
     end: usize,
 }
 
-impl<R: Read> Wire<R> {
+impl<R: BufRead> Wire<R> {
     fn new(r: R) -> Self {
         Wire {
             r,
@@ -525,6 +525,20 @@ impl<R: Read> Wire<R> {
             self.end += got;
         }
         Ok(true)
+    }
+
+    /// The bytes the reader holds in its own buffer (for a COPY, the rest of one CopyData
+    /// message), when none wait in the wire's; empty otherwise or at the end of the stream.
+    fn in_place(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos < self.end {
+            return Ok(&[]);
+        }
+        self.r.fill_buf()
+    }
+
+    /// Drops `n` bytes of [`Wire::in_place`].
+    fn consume_in_place(&mut self, n: usize) {
+        self.r.consume(n);
     }
 
     fn take(&mut self, n: usize) -> std::io::Result<Option<&[u8]>> {
@@ -559,7 +573,8 @@ enum Builder {
 }
 
 impl Builder {
-    fn new(read: PgRead, cap: usize) -> Builder {
+    /// A builder for `cap` values; `bytes` of text or binary data for variable-width types.
+    fn new(read: PgRead, cap: usize, bytes: usize) -> Builder {
         match read {
             PgRead::Bool => Builder::Bool(BooleanBuilder::with_capacity(cap)),
             PgRead::Int2 => Builder::Int2(Int16Builder::with_capacity(cap)),
@@ -573,12 +588,14 @@ impl Builder {
             PgRead::Decimal256 { precision, scale } => {
                 Builder::Dec256(Decimal256Builder::with_capacity(cap), precision, scale)
             }
-            PgRead::NumericText => Builder::NumericText(StringBuilder::new()),
-            PgRead::Text | PgRead::AsText => Builder::Text(StringBuilder::new()),
-            PgRead::Bpchar => Builder::Bpchar(StringBuilder::new()),
-            PgRead::Jsonb => Builder::Jsonb(StringBuilder::new()),
-            PgRead::Uuid => Builder::Uuid(StringBuilder::new()),
-            PgRead::Bytea => Builder::Bytea(BinaryBuilder::new()),
+            PgRead::NumericText => Builder::NumericText(StringBuilder::with_capacity(cap, bytes)),
+            PgRead::Text | PgRead::AsText => {
+                Builder::Text(StringBuilder::with_capacity(cap, bytes))
+            }
+            PgRead::Bpchar => Builder::Bpchar(StringBuilder::with_capacity(cap, bytes)),
+            PgRead::Jsonb => Builder::Jsonb(StringBuilder::with_capacity(cap, bytes)),
+            PgRead::Uuid => Builder::Uuid(StringBuilder::with_capacity(cap, bytes)),
+            PgRead::Bytea => Builder::Bytea(BinaryBuilder::with_capacity(cap, bytes)),
             PgRead::Date => Builder::Date(Date32Builder::with_capacity(cap)),
             PgRead::Time => Builder::Time(Time64MicrosecondBuilder::with_capacity(cap)),
             PgRead::Timestamp => {
@@ -620,7 +637,7 @@ impl Builder {
                 .map_err(|_| format!("{} bytes where {N} were expected", v.len()))
         }
         fn utf8(v: &[u8]) -> std::result::Result<&str, String> {
-            std::str::from_utf8(v).map_err(|_| "text that is not valid UTF-8".to_string())
+            simdutf8::basic::from_utf8(v).map_err(|_| "text that is not valid UTF-8".to_string())
         }
         match self {
             Builder::Bool(b) => b.append_value(fixed::<1>(v)?[0] != 0),
@@ -629,11 +646,18 @@ impl Builder {
             Builder::Int8(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
             Builder::Float4(b) => b.append_value(f32::from_be_bytes(fixed(v)?)),
             Builder::Float8(b) => b.append_value(f64::from_be_bytes(fixed(v)?)),
-            Builder::Dec128(b, _, s) => b.append_value(Numeric::from_wire(v)?.to_i128(*s)?),
+            Builder::Dec128(b, _, s) => b.append_value(match Numeric::wire_i128(v, *s) {
+                Some(x) => x,
+                None => Numeric::from_wire(v)?.to_i128(*s)?,
+            }),
             Builder::Dec256(b, _, s) => b.append_value(Numeric::from_wire(v)?.to_i256(*s)?),
             Builder::NumericText(b) => b.append_value(Numeric::from_wire(v)?.to_text()),
             Builder::Text(b) => b.append_value(utf8(v)?),
-            Builder::Bpchar(b) => b.append_value(utf8(v)?.trim_end_matches(' ')),
+            Builder::Bpchar(b) => {
+                // Trailing spaces are whole characters in UTF-8: trimmed as bytes.
+                let end = v.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
+                b.append_value(utf8(&v[..end])?)
+            }
             Builder::Jsonb(b) => match v.split_first() {
                 Some((1, rest)) => b.append_value(utf8(rest)?),
                 _ => return Err("a jsonb value in an unknown binary version".into()),
@@ -699,6 +723,7 @@ impl Builder {
 /// Decodes `COPY ... (FORMAT binary)` rows into batches.
 struct Decoder {
     schema: SchemaRef,
+    reads: Vec<PgRead>,
     builders: Vec<Builder>,
     limits: BatchLimits,
     table: String,
@@ -708,17 +733,45 @@ struct Decoder {
 }
 
 const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+/// The field count that ends a COPY stream.
+const TRAILER: [u8; 2] = (-1i16).to_be_bytes();
+
+/// The length of the whole row (or trailer) at the start of `b`; `None` if `b` ends inside it
+/// or the row does not have `ncols` fields (the general path then says what is wrong).
+fn row_extent(b: &[u8], ncols: usize) -> Option<usize> {
+    let n = i16::from_be_bytes([*b.first()?, *b.get(1)?]);
+    if n == -1 {
+        return Some(TRAILER.len());
+    }
+    if n as usize != ncols {
+        return None;
+    }
+    let mut off = 2usize;
+    for _ in 0..ncols {
+        let l = b.get(off..off + 4)?;
+        let len = i32::from_be_bytes([l[0], l[1], l[2], l[3]]);
+        off += 4;
+        if len > 0 {
+            off = off.checked_add(len as usize)?;
+        }
+    }
+    (off <= b.len()).then_some(off)
+}
 
 impl Decoder {
     fn new(schema: SchemaRef, limits: BatchLimits, table: &str) -> Decoder {
-        let cap = limits.rows.min(1 << 16);
-        let builders = schema
+        let reads: Vec<PgRead> = schema
             .fields()
             .iter()
-            .map(|f| Builder::new(PgRead::of_field(f), cap))
+            .map(|f| PgRead::of_field(f))
+            .collect();
+        let builders = reads
+            .iter()
+            .map(|r| Builder::new(*r, Self::capacity(&limits), 0))
             .collect();
         Decoder {
             schema,
+            reads,
             builders,
             limits,
             table: table.to_string(),
@@ -738,7 +791,7 @@ impl Decoder {
         )
     }
 
-    fn read_header<R: Read>(&self, wire: &mut Wire<R>) -> Result<()> {
+    fn read_header<R: BufRead>(&self, wire: &mut Wire<R>) -> Result<()> {
         let io =
             |e: std::io::Error| Error::io(format!("{}: reading the COPY stream", self.table), e);
         let head = wire
@@ -756,7 +809,7 @@ impl Decoder {
     }
 
     /// The next batch, or `None` after the trailer.
-    fn next_batch<R: Read>(&mut self, wire: &mut Wire<R>) -> Result<Option<RecordBatch>> {
+    fn next_batch<R: BufRead>(&mut self, wire: &mut Wire<R>) -> Result<Option<RecordBatch>> {
         let io = |e: std::io::Error, t: &str| Error::io(format!("{t}: reading the COPY stream"), e);
         if self.done {
             return Ok(None);
@@ -764,6 +817,44 @@ impl Decoder {
         let ncols = self.builders.len();
         let (mut rows, mut bytes) = (0usize, 0usize);
         loop {
+            // PostgreSQL sends each row in a CopyData message of its own, which the reader
+            // holds whole: decoded in place, without copying it or asking for each field. A row
+            // split across reads (or anything unexpected) takes the general path below.
+            let chunk = wire.in_place().map_err(|e| io(e, &self.table))?;
+            if let Some(extent) = row_extent(chunk, ncols) {
+                if chunk[..2] == TRAILER {
+                    wire.consume_in_place(extent);
+                    self.done = true;
+                    break;
+                }
+                let mut off = 2;
+                for c in 0..ncols {
+                    let len = i32::from_be_bytes([
+                        chunk[off],
+                        chunk[off + 1],
+                        chunk[off + 2],
+                        chunk[off + 3],
+                    ]);
+                    off += 4;
+                    if len < 0 {
+                        self.builders[c].append_null();
+                        continue;
+                    }
+                    let v = &chunk[off..off + len as usize];
+                    off += v.len();
+                    bytes += v.len();
+                    if let Err(reason) = self.builders[c].append(v) {
+                        return Err(self.bad_value(c, reason));
+                    }
+                }
+                wire.consume_in_place(extent);
+                self.row += 1;
+                rows += 1;
+                if rows >= self.limits.rows || bytes >= self.limits.bytes {
+                    return self.flush(rows).map(Some);
+                }
+                continue;
+            }
             let Some(h) = wire.take(2).map_err(|e| io(e, &self.table))? else {
                 return Err(self.broken("ended without its trailer"));
             };
@@ -789,20 +880,7 @@ impl Decoder {
                 };
                 bytes += v.len();
                 if let Err(reason) = self.builders[c].append(v) {
-                    let f = self.schema.field(c);
-                    let declared = crate::types::source_type(f).map(|(_, t)| t).unwrap_or("?");
-                    let hint =
-                        if matches!(self.builders[c], Builder::Dec128(..) | Builder::Dec256(..)) {
-                            "; add ?numeric=text to the source URL to read numerics as exact text"
-                        } else {
-                            ""
-                        };
-                    return Err(Error::invalid_data(format!(
-                        "{}: column \"{}\" ({declared}), row {}: {reason}{hint}",
-                        self.table,
-                        f.name(),
-                        self.row + 1
-                    )));
+                    return Err(self.bad_value(c, reason));
                 }
             }
             self.row += 1;
@@ -817,12 +895,44 @@ impl Decoder {
         self.flush(rows).map(Some)
     }
 
+    /// A value of column `c` in the current row that its builder refused.
+    fn bad_value(&self, c: usize, reason: String) -> Error {
+        let f = self.schema.field(c);
+        let declared = crate::types::source_type(f).map(|(_, t)| t).unwrap_or("?");
+        let hint = if matches!(self.builders[c], Builder::Dec128(..) | Builder::Dec256(..)) {
+            "; add ?numeric=text to the source URL to read numerics as exact text"
+        } else {
+            ""
+        };
+        Error::invalid_data(format!(
+            "{}: column \"{}\" ({declared}), row {}: {reason}{hint}",
+            self.table,
+            f.name(),
+            self.row + 1
+        ))
+    }
+
+    /// Rows a batch's builders are made for.
+    fn capacity(limits: &BatchLimits) -> usize {
+        limits.rows.min(1 << 16)
+    }
+
+    /// The batch of the rows appended so far. Each builder is then made again at full capacity
+    /// (arrow's `finish` leaves it empty), text and binary ones for as many bytes as this batch
+    /// held: growing them value by value again cost a tenth of a read in copies.
     fn flush(&mut self, rows: usize) -> Result<RecordBatch> {
+        let cap = Self::capacity(&self.limits);
         let columns = self
             .builders
             .iter_mut()
-            .map(|b| b.finish())
-            .collect::<std::result::Result<Vec<_>, _>>()
+            .zip(&self.reads)
+            .map(|(b, read)| {
+                let a = b.finish()?;
+                let bytes = a.to_data().buffers().last().map_or(0, |b| b.len());
+                *b = Builder::new(*read, cap, bytes);
+                Ok(a)
+            })
+            .collect::<std::result::Result<Vec<_>, arrow::error::ArrowError>>()
             .map_err(|e| Error::arrow(format!("{}: building a batch", self.table), e))?;
         RecordBatch::try_new_with_options(
             self.schema.clone(),
@@ -830,5 +940,31 @@ impl Decoder {
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )
         .map_err(|e| Error::arrow(format!("{}: building a batch", self.table), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_extents_cover_whole_rows_only() {
+        // Two fields: NULL, then 3 bytes.
+        let row = [0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 3, b'a', b'b', b'c'];
+        assert_eq!(row_extent(&row, 2), Some(row.len()));
+        let mut two = row.to_vec();
+        two.extend_from_slice(&row);
+        assert_eq!(row_extent(&two, 2), Some(row.len()));
+        for cut in 0..row.len() {
+            assert_eq!(row_extent(&row[..cut], 2), None, "cut at {cut}");
+        }
+        // A field count other than the table's is left to the general path's error.
+        assert_eq!(row_extent(&row, 3), None);
+        assert_eq!(row_extent(&TRAILER, 2), Some(2));
+        // A row of a table without columns is two bytes too, but not the trailer.
+        assert_eq!(row_extent(&[0, 0], 0), Some(2));
+        assert_ne!([0u8, 0], TRAILER);
+        // A length past the end of memory is not an extent.
+        assert_eq!(row_extent(&[0, 1, 0x7f, 0xff, 0xff, 0xff], 1), None);
     }
 }

@@ -221,6 +221,48 @@ pub enum Special {
 }
 
 impl Numeric {
+    /// The wire form as an unscaled integer at `scale` for the common case, without building a
+    /// [`Numeric`]: a finite value of at most four digit groups (16 decimal digits, held in a
+    /// `u64`) that fits `scale` exactly. `None` sends it to [`Numeric::from_wire`] and
+    /// [`Numeric::to_i128`], which give the answer or the error. A `numeric(15,2)` column is
+    /// read this way without an allocation or a 128-bit division per value.
+    pub fn wire_i128(b: &[u8], scale: i8) -> Option<i128> {
+        let head: &[u8; 8] = b.get(..8)?.try_into().ok()?;
+        let n = i16::from_be_bytes([head[0], head[1]]);
+        if !(0..=4).contains(&n) || b.len() != 8 + 2 * n as usize {
+            return None;
+        }
+        let weight = i16::from_be_bytes([head[2], head[3]]) as i32;
+        let sign = u16::from_be_bytes([head[4], head[5]]);
+        if sign != POS && sign != NEG {
+            return None;
+        }
+        if n == 0 {
+            return Some(0);
+        }
+        let mut acc: u64 = 0;
+        for c in b[8..].chunks_exact(2) {
+            let d = u16::from_be_bytes([c[0], c[1]]);
+            if d >= 10_000 {
+                return None;
+            }
+            acc = acc * 10_000 + d as u64;
+        }
+        // The value is acc * 10^-e.
+        let e = 4 * (n as i32 - 1 - weight);
+        let s = scale as i32;
+        let v = if e <= s {
+            (acc as i128).checked_mul(10i128.checked_pow((s - e) as u32)?)?
+        } else {
+            let div = 10u64.checked_pow((e - s) as u32)?;
+            if acc % div != 0 {
+                return None;
+            }
+            (acc / div) as i128
+        };
+        Some(if sign == NEG { -v } else { v })
+    }
+
     /// Parses the wire form.
     pub fn from_wire(b: &[u8]) -> Result<Numeric, String> {
         if b.len() < 8 {
@@ -523,6 +565,69 @@ mod tests {
         assert_eq!(
             Numeric::from_wire(&a).unwrap().to_i256(22).unwrap(),
             v.checked_mul(i256::from_i128(100)).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_general_one() {
+        let mut texts: Vec<String> = [
+            "0",
+            "0.00",
+            "1",
+            "-1",
+            "12345.67",
+            "-0.01",
+            "99999999.99",
+            "1e8",
+            "1e15",
+            "123456789012.3456",
+            "9999999999999999",
+            "-9999999999999999",
+            "10000000000000000",
+            "0.0001",
+            "0.00001",
+            "1.125",
+            "-1.50000",
+            "1e40",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        // Every power of ten and its neighbours, both signs.
+        for k in 0..20 {
+            for t in [format!("1e{k}"), format!("1e-{k}")] {
+                texts.push(t.clone());
+                texts.push(format!("-{t}"));
+            }
+            let nines = "9".repeat(k + 1);
+            texts.push(nines.clone());
+            texts.push(format!("0.{nines}"));
+            texts.push(format!("{nines}.{nines}"));
+        }
+        for t in &texts {
+            let wire = wire_of_text(t);
+            for scale in [-4i8, -1, 0, 1, 2, 3, 4, 5, 8, 10, 18, 20, 38] {
+                let general = Numeric::from_wire(&wire).unwrap().to_i128(scale).ok();
+                let fast = Numeric::wire_i128(&wire, scale);
+                if fast.is_some() {
+                    assert_eq!(fast, general, "{t} at scale {scale}");
+                }
+            }
+        }
+        // The common case takes the fast path.
+        assert_eq!(
+            Numeric::wire_i128(&wire_of_text("-12345.67"), 2),
+            Some(-1234567)
+        );
+        assert_eq!(Numeric::wire_i128(&wire_of_text("0.00"), 2), Some(0));
+        // Malformed wire forms are left to the general path's errors.
+        assert_eq!(Numeric::wire_i128(&[0, 1, 0, 0], 2), None);
+        assert_eq!(
+            Numeric::wire_i128(&[0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10], 2),
+            None
         );
     }
 
