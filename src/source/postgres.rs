@@ -527,18 +527,30 @@ impl<R: BufRead> Wire<R> {
         Ok(true)
     }
 
-    /// The bytes the reader holds in its own buffer (for a COPY, the rest of one CopyData
-    /// message), when none wait in the wire's; empty otherwise or at the end of the stream.
-    fn in_place(&mut self) -> std::io::Result<&[u8]> {
+    /// The bytes at hand: those waiting in the wire's buffer, or else those the reader holds
+    /// in its own (for a COPY, the rest of one CopyData message, read without a copy). Empty
+    /// at the end of the stream.
+    fn at_hand(&mut self) -> std::io::Result<&[u8]> {
         if self.pos < self.end {
-            return Ok(&[]);
+            return Ok(&self.buf[self.pos..self.end]);
         }
         self.r.fill_buf()
     }
 
-    /// Drops `n` bytes of [`Wire::in_place`].
-    fn consume_in_place(&mut self, n: usize) {
-        self.r.consume(n);
+    /// Drops `n` bytes of [`Wire::at_hand`].
+    fn consume(&mut self, n: usize) {
+        if self.pos < self.end {
+            self.pos += n;
+        } else {
+            self.r.consume(n);
+        }
+    }
+
+    /// Gathers what is at hand in the wire's buffer with at least one more byte after it;
+    /// false at the end of the stream.
+    fn more(&mut self) -> std::io::Result<bool> {
+        let have = self.end - self.pos;
+        self.fill(have + 1)
     }
 
     fn take(&mut self, n: usize) -> std::io::Result<Option<&[u8]>> {
@@ -736,26 +748,43 @@ const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// The field count that ends a COPY stream.
 const TRAILER: [u8; 2] = (-1i16).to_be_bytes();
 
-/// The length of the whole row (or trailer) at the start of `b`; `None` if `b` ends inside it
-/// or the row does not have `ncols` fields (the general path then says what is wrong).
-fn row_extent(b: &[u8], ncols: usize) -> Option<usize> {
-    let n = i16::from_be_bytes([*b.first()?, *b.get(1)?]);
-    if n == -1 {
-        return Some(TRAILER.len());
+/// What starts a run of COPY bytes.
+#[derive(Debug, PartialEq, Eq)]
+enum Extent {
+    /// A whole row of that many bytes.
+    Row(usize),
+    /// The end of the stream.
+    Trailer,
+    /// The bytes end inside a row (or before its field count).
+    Short,
+    /// A row with that many fields, not the table's.
+    Fields(i16),
+}
+
+fn row_extent(b: &[u8], ncols: usize) -> Extent {
+    let (Some(&h0), Some(&h1)) = (b.first(), b.get(1)) else {
+        return Extent::Short;
+    };
+    if [h0, h1] == TRAILER {
+        return Extent::Trailer;
     }
+    let n = i16::from_be_bytes([h0, h1]);
     if n as usize != ncols {
-        return None;
+        return Extent::Fields(n);
     }
     let mut off = 2usize;
     for _ in 0..ncols {
-        let l = b.get(off..off + 4)?;
+        let Some(l) = b.get(off..off + 4) else {
+            return Extent::Short;
+        };
         let len = i32::from_be_bytes([l[0], l[1], l[2], l[3]]);
-        off += 4;
-        if len > 0 {
-            off = off.checked_add(len as usize)?;
-        }
+        off += 4 + len.max(0) as usize;
     }
-    (off <= b.len()).then_some(off)
+    if off <= b.len() {
+        Extent::Row(off)
+    } else {
+        Extent::Short
+    }
 }
 
 impl Decoder {
@@ -818,69 +847,32 @@ impl Decoder {
         let (mut rows, mut bytes) = (0usize, 0usize);
         loop {
             // PostgreSQL sends each row in a CopyData message of its own, which the reader
-            // holds whole: decoded in place, without copying it or asking for each field. A row
-            // split across reads (or anything unexpected) takes the general path below.
-            let chunk = wire.in_place().map_err(|e| io(e, &self.table))?;
-            if let Some(extent) = row_extent(chunk, ncols) {
-                if chunk[..2] == TRAILER {
-                    wire.consume_in_place(extent);
+            // holds whole: decoded in place. Only a row split across reads (the first one
+            // shares its message with the header) is gathered in the wire's buffer first.
+            let chunk = wire.at_hand().map_err(|e| io(e, &self.table))?;
+            match row_extent(chunk, ncols) {
+                Extent::Row(n) => {
+                    bytes += self.append_row(&chunk[2..n])?;
+                    wire.consume(n);
+                }
+                Extent::Trailer => {
+                    wire.consume(TRAILER.len());
                     self.done = true;
                     break;
                 }
-                let mut off = 2;
-                for c in 0..ncols {
-                    let len = i32::from_be_bytes([
-                        chunk[off],
-                        chunk[off + 1],
-                        chunk[off + 2],
-                        chunk[off + 3],
-                    ]);
-                    off += 4;
-                    if len < 0 {
-                        self.builders[c].append_null();
-                        continue;
+                Extent::Short => {
+                    let empty = chunk.is_empty();
+                    if !wire.more().map_err(|e| io(e, &self.table))? {
+                        return Err(self.broken(if empty {
+                            "ended without its trailer"
+                        } else {
+                            "ended inside a row"
+                        }));
                     }
-                    let v = &chunk[off..off + len as usize];
-                    off += v.len();
-                    bytes += v.len();
-                    if let Err(reason) = self.builders[c].append(v) {
-                        return Err(self.bad_value(c, reason));
-                    }
-                }
-                wire.consume_in_place(extent);
-                self.row += 1;
-                rows += 1;
-                if rows >= self.limits.rows || bytes >= self.limits.bytes {
-                    return self.flush(rows).map(Some);
-                }
-                continue;
-            }
-            let Some(h) = wire.take(2).map_err(|e| io(e, &self.table))? else {
-                return Err(self.broken("ended without its trailer"));
-            };
-            let n = i16::from_be_bytes([h[0], h[1]]);
-            if n == -1 {
-                self.done = true;
-                break;
-            }
-            if n as usize != ncols {
-                return Err(self.broken(format!("has {n} fields where {ncols} were expected")));
-            }
-            for c in 0..ncols {
-                let len = match wire.take(4).map_err(|e| io(e, &self.table))? {
-                    Some(l) => i32::from_be_bytes([l[0], l[1], l[2], l[3]]),
-                    None => return Err(self.broken("ended inside a row")),
-                };
-                if len < 0 {
-                    self.builders[c].append_null();
                     continue;
                 }
-                let Some(v) = wire.take(len as usize).map_err(|e| io(e, &self.table))? else {
-                    return Err(self.broken("ended inside a value"));
-                };
-                bytes += v.len();
-                if let Err(reason) = self.builders[c].append(v) {
-                    return Err(self.bad_value(c, reason));
+                Extent::Fields(n) => {
+                    return Err(self.broken(format!("has {n} fields where {ncols} were expected")))
                 }
             }
             self.row += 1;
@@ -893,6 +885,27 @@ impl Decoder {
             return Ok(None);
         }
         self.flush(rows).map(Some)
+    }
+
+    /// Appends the fields of one row (after its field count, lengths checked by
+    /// [`row_extent`]); returns the bytes of its values.
+    fn append_row(&mut self, mut fields: &[u8]) -> Result<usize> {
+        let mut bytes = 0;
+        for c in 0..self.builders.len() {
+            let len = i32::from_be_bytes([fields[0], fields[1], fields[2], fields[3]]);
+            fields = &fields[4..];
+            if len < 0 {
+                self.builders[c].append_null();
+                continue;
+            }
+            let (v, rest) = fields.split_at(len as usize);
+            fields = rest;
+            bytes += v.len();
+            if let Err(reason) = self.builders[c].append(v) {
+                return Err(self.bad_value(c, reason));
+            }
+        }
+        Ok(bytes)
     }
 
     /// A value of column `c` in the current row that its builder refused.
@@ -951,20 +964,21 @@ mod tests {
     fn row_extents_cover_whole_rows_only() {
         // Two fields: NULL, then 3 bytes.
         let row = [0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 3, b'a', b'b', b'c'];
-        assert_eq!(row_extent(&row, 2), Some(row.len()));
+        assert_eq!(row_extent(&row, 2), Extent::Row(row.len()));
         let mut two = row.to_vec();
         two.extend_from_slice(&row);
-        assert_eq!(row_extent(&two, 2), Some(row.len()));
+        assert_eq!(row_extent(&two, 2), Extent::Row(row.len()));
         for cut in 0..row.len() {
-            assert_eq!(row_extent(&row[..cut], 2), None, "cut at {cut}");
+            assert_eq!(row_extent(&row[..cut], 2), Extent::Short, "cut at {cut}");
         }
-        // A field count other than the table's is left to the general path's error.
-        assert_eq!(row_extent(&row, 3), None);
-        assert_eq!(row_extent(&TRAILER, 2), Some(2));
+        assert_eq!(row_extent(&row, 3), Extent::Fields(2));
+        assert_eq!(row_extent(&TRAILER, 2), Extent::Trailer);
         // A row of a table without columns is two bytes too, but not the trailer.
-        assert_eq!(row_extent(&[0, 0], 0), Some(2));
-        assert_ne!([0u8, 0], TRAILER);
-        // A length past the end of memory is not an extent.
-        assert_eq!(row_extent(&[0, 1, 0x7f, 0xff, 0xff, 0xff], 1), None);
+        assert_eq!(row_extent(&[0, 0], 0), Extent::Row(2));
+        // A length past what is at hand asks for more.
+        assert_eq!(
+            row_extent(&[0, 1, 0x7f, 0xff, 0xff, 0xff], 1),
+            Extent::Short
+        );
     }
 }
