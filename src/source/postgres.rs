@@ -674,17 +674,7 @@ impl Builder {
                 Some((1, rest)) => b.append_value(utf8(rest)?),
                 _ => return Err("a jsonb value in an unknown binary version".into()),
             },
-            Builder::Uuid(b) => {
-                let h = hex::encode(fixed::<16>(v)?);
-                b.append_value(format!(
-                    "{}-{}-{}-{}-{}",
-                    &h[0..8],
-                    &h[8..12],
-                    &h[12..16],
-                    &h[16..20],
-                    &h[20..32]
-                ))
-            }
+            Builder::Uuid(b) => b.append_value(crate::types::uuid_text(&fixed::<16>(v)?)),
             Builder::Bytea(b) => b.append_value(v),
             Builder::Date(b) => {
                 let d = i32::from_be_bytes(fixed(v)?);

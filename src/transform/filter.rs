@@ -632,6 +632,13 @@ fn pg_column(name: &str, schema: &Schema) -> Option<(String, DataType)> {
     Some((sql, field.data_type().clone()))
 }
 
+/// `DATE 'YYYY-MM-DD'` for arrow's text of a date (PostgreSQL and MySQL): years 1 to 9999 only,
+/// as arrow writes BC and five-digit years in forms the databases read differently.
+fn date_literal(v: &str) -> Option<String> {
+    (v.len() == 10 && v.as_bytes()[..4].iter().all(u8::is_ascii_digit) && &v[..4] != "0000")
+        .then(|| format!("DATE '{v}'"))
+}
+
 /// A literal as PostgreSQL reads back the same value of the column's type.
 fn pg_literal(lit: &Lit, ty: &DataType) -> Option<String> {
     let (_, v) = typed_literal(lit, ty)?;
@@ -642,15 +649,7 @@ fn pg_literal(lit: &Lit, ty: &DataType) -> Option<String> {
         | DataType::Int64
         | DataType::Decimal128(..)
         | DataType::Decimal256(..) => v,
-        // Years 1 to 9999 only: arrow writes BC and five-digit years in forms PostgreSQL reads
-        // differently.
-        DataType::Date32
-            if v.len() == 10
-                && v.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-                && &v[..4] != "0000" =>
-        {
-            format!("DATE '{v}'")
-        }
+        DataType::Date32 => date_literal(&v)?,
         DataType::Utf8 if !v.contains('\0') => quote_literal(&v),
         _ => return None,
     })
@@ -707,17 +706,8 @@ fn mysql_literal(lit: &Lit, ty: &DataType) -> Option<String> {
         t if t.is_integer() => v,
         DataType::Decimal128(..) | DataType::Decimal256(..) => v,
         // MySQL's own range is 1000 to 9999; earlier years of four digits compare correctly.
-        DataType::Date32
-            if v.len() == 10
-                && v.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-                && &v[..4] != "0000" =>
-        {
-            format!("DATE '{v}'")
-        }
-        DataType::Utf8 => {
-            let hex: String = v.bytes().map(|b| format!("{b:02X}")).collect();
-            format!("X'{hex}'")
-        }
+        DataType::Date32 => date_literal(&v)?,
+        DataType::Utf8 => format!("X'{}'", hex::encode_upper(&v)),
         _ => return None,
     })
 }

@@ -268,15 +268,11 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
             for v in bin.iter() {
                 match v {
                     Some(u) => {
-                        let h = hex::encode(u);
-                        b.append_value(format!(
-                            "{}-{}-{}-{}-{}",
-                            &h[0..8],
-                            &h[8..12],
-                            &h[12..16],
-                            &h[16..20],
-                            &h[20..32]
-                        ));
+                        // FixedSizeBinary(16), as the plan requires for this conversion.
+                        let u: &[u8; 16] = u
+                            .try_into()
+                            .map_err(|_| Error::internal("a uuid of other than 16 bytes"))?;
+                        b.append_value(super::uuid_text(u));
                     }
                     None => b.append_null(),
                 }

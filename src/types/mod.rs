@@ -330,6 +330,20 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A UUID's 16 bytes in its canonical text, `8-4-4-4-12` lowercase hex digits (as PostgreSQL
+/// prints it).
+pub fn uuid_text(bytes: &[u8; 16]) -> String {
+    let h = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 /// A standard SQL string literal (PostgreSQL, SQLite, DuckDB): single quotes, doubling any
 /// inside.
 pub fn quote_literal(s: &str) -> String {
