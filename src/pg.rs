@@ -15,6 +15,10 @@ use crate::endpoint::{percent_decode as decode, Endpoint};
 use crate::error::{openssl_reason, Error, ErrorKind, Result};
 pub use crate::types::quote_literal;
 
+/// A tokio-postgres client, and the task that runs its connection.
+pub type AsyncClient = tokio_postgres::Client;
+pub type Connection = tokio::task::JoinHandle<std::result::Result<(), postgres::Error>>;
+
 /// The options a `postgres://` URL may carry in its query string.
 pub const URL_OPTIONS: &[&str] = &[
     "sslmode",
@@ -152,7 +156,12 @@ impl PgSettings {
     }
 
     fn config(&self) -> Config {
-        let mut c = Config::new();
+        Config::from(self.async_config())
+    }
+
+    /// The settings as tokio-postgres takes them; the blocking client's are made from these.
+    fn async_config(&self) -> tokio_postgres::Config {
+        let mut c = tokio_postgres::Config::new();
         c.host(&self.host)
             .port(self.port)
             .user(&self.user)
@@ -244,7 +253,34 @@ impl PgSettings {
             SslMode::Prefer => config.ssl_mode(WireSslMode::Prefer).connect(self.tls()?),
             _ => config.ssl_mode(WireSslMode::Require).connect(self.tls()?),
         };
-        result.map_err(|e| match openssl_reason(&e) {
+        result.map_err(|e| self.connect_error(e))
+    }
+
+    /// Opens a connection driven by `rt`, a current-thread runtime owned by the calling
+    /// thread, for a reader that runs the runtime only when it waits for the server (see
+    /// `source::postgres::CopyReader`); TLS as for [`Settings::connect`]. The handle ends with
+    /// the connection, holding why it ended.
+    pub fn connect_on(&self, rt: &tokio::runtime::Runtime) -> Result<(AsyncClient, Connection)> {
+        let mut config = self.async_config();
+        let result = match self.sslmode {
+            SslMode::Disable => rt
+                .block_on(config.ssl_mode(WireSslMode::Disable).connect(NoTls))
+                .map(|(client, connection)| (client, rt.spawn(connection))),
+            mode => {
+                let wire = if mode == SslMode::Prefer {
+                    WireSslMode::Prefer
+                } else {
+                    WireSslMode::Require
+                };
+                rt.block_on(config.ssl_mode(wire).connect(self.tls()?))
+                    .map(|(client, connection)| (client, rt.spawn(connection)))
+            }
+        };
+        result.map_err(|e| self.connect_error(e))
+    }
+
+    fn connect_error(&self, e: postgres::Error) -> Error {
+        match openssl_reason(&e) {
             Some(why) => Error::new(
                 ErrorKind::Io,
                 format!(
@@ -253,7 +289,7 @@ impl PgSettings {
                 ),
             ),
             None => pg_error(e, format!("{self}: cannot connect")),
-        })
+        }
     }
 }
 

@@ -482,6 +482,62 @@ fn consistent_snapshot_under_concurrent_transfers() {
 }
 
 #[test]
+fn killed_reader_fails_the_copy_naming_table_and_partition_and_leaves_no_file() {
+    let Some((url, mut c)) = pg() else { return };
+    fresh_schema(&mut c, "it_killread");
+    c.batch_execute(
+        "CREATE TABLE it_killread.big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 1500000) g",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.parquet");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let own = format!("{url}{sep}application_name=ferry_it_killread");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .args([
+            "copy",
+            &own,
+            &format!("parquet://{}", file.display()),
+            "--table",
+            "it_killread.big",
+            "-q",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for one of ferry's reading COPYs, then kill its connection.
+    let started = Instant::now();
+    let mut killed = 0;
+    while killed == 0 && started.elapsed() < Duration::from_secs(60) {
+        killed = c
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = 'ferry_it_killread' AND query LIKE 'COPY %TO STDOUT%'",
+                &[],
+            )
+            .unwrap()
+            .get::<_, i64>(0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(killed > 0, "found ferry's reading COPY");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "an I/O failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one error line: {err}");
+    assert!(
+        err.contains("table \"it_killread.big\", partition")
+            && err.contains("reading the COPY stream"),
+        "{err}"
+    );
+    assert!(!err.contains("ferry:ferry@"), "no password: {err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "no file, not even a temporary one: {left:?}"
+    );
+}
+
+#[test]
 fn killed_replace_leaves_the_old_table() {
     let Some((url, mut c)) = pg() else { return };
     fresh_schema(&mut c, "it_kill");
