@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, quote_literal, quoted_table, split_qualified, Connection, PgSettings};
 use crate::transform::filter::SqlDialect;
 use crate::types::pg_numeric::Numeric;
-use crate::types::postgres::{PgRead, DIALECT};
+use crate::types::postgres::{PgEnum, PgRead, DIALECT};
 use crate::types::{field_with_source, quote_ident, temporal, META_PRIMARY_KEY};
 
 /// Tables of at least this many 8 KiB pages are split into ctid ranges without being asked.
@@ -123,12 +123,18 @@ impl PgSource {
                         format_type(bt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE c.mod END),
                         coalesce(a.attnotnull, false),
                         coalesce((SELECT k.n::int4 FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(att, n)
-                                  WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum), 0)
+                                  WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum), 0),
+                        en.nspname::text, e.typname::text,
+                        (SELECT array_agg(l.enumlabel::text ORDER BY l.enumsortorder)
+                         FROM pg_enum l WHERE l.enumtypid = e.oid)
                  FROM unnest($1::oid[], $2::int4[], $3::oid[], $4::int2[]) WITH ORDINALITY
                       AS c(typ, mod, rel, att, n)
                  JOIN pg_type t ON t.oid = c.typ
                  JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
                  LEFT JOIN pg_attribute a ON a.attrelid = c.rel AND a.attnum = c.att
+                 LEFT JOIN pg_type e ON e.typtype = 'e'
+                      AND e.oid = CASE WHEN bt.typtype = 'e' THEN bt.oid ELSE bt.typelem END
+                 LEFT JOIN pg_namespace en ON en.oid = e.typnamespace
                  ORDER BY c.n",
                 &[&types, &mods, &rels, &atts],
             )
@@ -154,6 +160,16 @@ impl PgSource {
                     let mut meta = field.metadata().clone();
                     meta.insert(META_PRIMARY_KEY.into(), pk.to_string());
                     field = field.with_metadata(meta);
+                }
+                if let (Some(schema), Some(name), Some(labels)) =
+                    (row.get(5), row.get(6), row.get(7))
+                {
+                    field = PgEnum {
+                        schema,
+                        name,
+                        labels,
+                    }
+                    .on_field(field);
                 }
                 (field, read)
             })

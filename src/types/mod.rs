@@ -437,7 +437,10 @@ pub fn mapping_markdown() -> String {
     }
     out.push_str(
         "\n### PostgreSQL source\n\nTypes come from the catalog (`format_type`), domains as their \
-         base type; NOT NULL and the primary key are kept in the field metadata.\n\n\
+         base type; NOT NULL and the primary key are kept in the field metadata, and so is the \
+         definition of an enum a column's type is (or is an array of): its schema, name and \
+         labels in their order (`ferry.pg_enum`), so a PostgreSQL target can create it, from the \
+         source or from a snapshot.\n\n\
          | declared type | Arrow type | notes |\n|---|---|---|\n",
     );
     for (decl, arrow, note) in postgres::source_rows() {

@@ -9,6 +9,64 @@ use crate::error::Result;
 /// The dialect name recorded in field metadata for PostgreSQL sources.
 pub const DIALECT: &str = "postgres";
 
+/// Field-metadata key of a column whose type is an enum, or an array of one: the enum's
+/// definition as JSON (`{"schema": "public", "name": "mood", "labels": ["sad", "ok"]}`), so a
+/// PostgreSQL target that lacks the type can create it, as a snapshot can later.
+pub const META_PG_ENUM: &str = "ferry.pg_enum";
+
+/// A PostgreSQL enum type: its schema, name and labels in their sort order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PgEnum {
+    pub schema: String,
+    pub name: String,
+    pub labels: Vec<String>,
+}
+
+impl PgEnum {
+    /// The enum a field's metadata records, if any.
+    pub fn of_field(field: &Field) -> Result<Option<PgEnum>> {
+        let Some(json) = field.metadata().get(META_PG_ENUM) else {
+            return Ok(None);
+        };
+        serde_json::from_str(json).map(Some).map_err(|e| {
+            crate::error::Error::invalid_data(format!(
+                "column \"{}\": its {META_PG_ENUM} metadata is not an enum definition: {e}",
+                field.name()
+            ))
+        })
+    }
+
+    /// The field with this enum recorded in its metadata.
+    pub fn on_field(&self, field: Field) -> Field {
+        let mut meta = field.metadata().clone();
+        meta.insert(
+            META_PG_ENUM.into(),
+            serde_json::to_string(self).expect("an enum definition serializes"),
+        );
+        field.with_metadata(meta)
+    }
+
+    /// `CREATE TYPE "schema"."name" AS ENUM (...)`, identifiers quoted, labels as literals.
+    pub fn create_sql(&self) -> String {
+        let labels = self
+            .labels
+            .iter()
+            .map(|l| super::quote_literal(l))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("CREATE TYPE {} AS ENUM ({labels})", self.qualified())
+    }
+
+    /// `"schema"."name"`.
+    pub fn qualified(&self) -> String {
+        format!(
+            "{}.{}",
+            super::quote_ident(&self.schema),
+            super::quote_ident(&self.name)
+        )
+    }
+}
+
 /// How the PostgreSQL source reads a column (decoded from `COPY ... (FORMAT binary)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PgRead {

@@ -482,6 +482,74 @@ fn consistent_snapshot_under_concurrent_transfers() {
 }
 
 #[test]
+fn enum_types_missing_in_the_target_are_created_from_the_snapshot() {
+    let Some((url, mut c)) = pg() else { return };
+    fresh_schema(&mut c, "it_enum");
+    c.batch_execute(
+        r#"CREATE TYPE it_enum."Mood ☀" AS ENUM ('sad', 'ok', 'happy 😀', 'it''s', 'a "b"');
+           CREATE TABLE it_enum.t (
+               id integer PRIMARY KEY,
+               m it_enum."Mood ☀" NOT NULL,
+               ms it_enum."Mood ☀"[],
+               maybe it_enum."Mood ☀"
+           );
+           INSERT INTO it_enum.t VALUES
+               (1, 'happy 😀', ARRAY['sad', 'it''s']::it_enum."Mood ☀"[], NULL),
+               (2, 'sad', NULL, 'a "b"'),
+               (3, 'it''s', '{}', 'ok');"#,
+    )
+    .unwrap();
+    let before = cells(&mut c, "it_enum.t");
+    let labels = |c: &mut Client| -> Vec<String> {
+        c.query_one(r#"SELECT enum_range(NULL::it_enum."Mood ☀")::text[]"#, &[])
+            .unwrap()
+            .get(0)
+    };
+    let want_labels = labels(&mut c);
+    let dir = TempDir::new().unwrap();
+    let snap = format!("parquet://{}", dir.path().join("snap").display());
+    copy(&["copy", &url, &snap, "--table", "it_enum.t"]);
+    // The target database has neither the table nor its type, nor the type's schema.
+    c.batch_execute("DROP SCHEMA it_enum CASCADE").unwrap();
+    let plan = ferry()
+        .args(["copy", &snap, &url, "--dry-run"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let plan = String::from_utf8(plan).unwrap();
+    assert!(
+        plan.contains(
+            r#"CREATE TYPE "it_enum"."Mood ☀" AS ENUM ('sad', 'ok', 'happy 😀', 'it''s', 'a "b"')"#
+        ),
+        "{plan}"
+    );
+    copy(&["copy", &snap, &url]);
+    assert_eq!(labels(&mut c), want_labels, "labels in their order");
+    assert_eq!(cells(&mut c, "it_enum.t"), before);
+    let types: Vec<(String, String, String)> = c
+        .query(
+            "SELECT column_name::text, udt_schema::text, udt_name::text
+             FROM information_schema.columns
+             WHERE table_schema = 'it_enum' AND table_name = 't' ORDER BY ordinal_position",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let e = |col: &str, udt: &str| (col.to_string(), "it_enum".to_string(), udt.to_string());
+    assert_eq!(
+        types[1..],
+        [e("m", "Mood ☀"), e("ms", "_Mood ☀"), e("maybe", "Mood ☀")]
+    );
+    // A second load into the same database finds the type and leaves it alone.
+    copy(&["copy", &snap, &url, "--if-exists", "replace"]);
+    assert_eq!(cells(&mut c, "it_enum.t"), before);
+}
+
+#[test]
 fn killed_reader_fails_the_copy_naming_table_and_partition_and_leaves_no_file() {
     let Some((url, mut c)) = pg() else { return };
     fresh_schema(&mut c, "it_killread");

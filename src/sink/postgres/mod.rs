@@ -26,7 +26,7 @@ use super::{foreign_key_name, IfExists, Sink, TableWriter, TargetKeys, WriteOpti
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, split_qualified, PgSettings};
-use crate::types::postgres::{pg_target_type, PgWrite};
+use crate::types::postgres::{pg_target_type, PgEnum, PgWrite};
 use crate::types::quote_ident;
 use copy_binary::{BatchEncoder, ColumnEncoding, HEADER, TRAILER};
 
@@ -49,6 +49,8 @@ struct Column {
     declared: String,
     write: PgWrite,
     not_null: bool,
+    /// The enum its type is (or is an array of), created in the target when missing.
+    enum_type: Option<PgEnum>,
 }
 
 impl PgSink {
@@ -92,6 +94,7 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
                 write: PgWrite::for_column(&declared, f.data_type()),
                 declared,
                 not_null: !f.is_nullable(),
+                enum_type: PgEnum::of_field(f)?,
             })
         })
         .collect()
@@ -102,6 +105,17 @@ fn primary_key(schema: &SchemaRef) -> Vec<String> {
         .iter()
         .map(|k| quote_ident(k))
         .collect()
+}
+
+/// The enums the columns' types are, each once.
+fn enums_of(cols: &[Column]) -> Vec<&PgEnum> {
+    let mut enums: Vec<&PgEnum> = Vec::new();
+    for e in cols.iter().filter_map(|c| c.enum_type.as_ref()) {
+        if !enums.iter().any(|x| x.qualified() == e.qualified()) {
+            enums.push(e);
+        }
+    }
+    enums
 }
 
 /// `CREATE TABLE`; with `staged`, the columns loaded as text are declared `text`.
@@ -132,8 +146,12 @@ impl Sink for PgSink {
         let (_, _, q) = self.target(table);
         let cols = columns_of(schema)?;
         let key = primary_key(schema);
+        let types: String = enums_of(&cols)
+            .iter()
+            .map(|e| format!("{}; -- if missing\n", e.create_sql()))
+            .collect();
         Ok(format!(
-            "{};\n-- loaded by {} COPY (FORMAT binary) stream(s) into a staging table, then swapped in",
+            "{types}{};\n-- loaded by {} COPY (FORMAT binary) stream(s) into a staging table, then swapped in",
             create_sql(&q, &cols, false, Some(&key)),
             self.jobs
         ))
@@ -484,36 +502,60 @@ impl PgWriter {
             }
             return r;
         }
-        if !staged.is_empty() {
-            let alters = staged
-                .iter()
-                .map(|c| {
-                    let q = quote_ident(&c.name);
-                    format!(
-                        "ALTER COLUMN {q} TYPE {} USING {q}::{}",
-                        c.declared, c.declared
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.control
-                .batch_execute(&format!("ALTER TABLE {sq} {alters}"))
-                .map_err(self.ctx("converting the columns loaded as text"))?;
-        }
+        // One transaction from the enum types to the swap: a failure anywhere leaves the
+        // target database as it was. The old table is locked only from its DROP on.
+        let alters = staged
+            .iter()
+            .map(|c| {
+                let q = quote_ident(&c.name);
+                format!(
+                    "ALTER COLUMN {q} TYPE {} USING {q}::{}",
+                    c.declared, c.declared
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let enums: Vec<PgEnum> = enums_of(&self.cols).into_iter().cloned().collect();
         let key_index = format!("{sname}_pkey");
-        if !self.key.is_empty() {
-            self.control
-                .batch_execute(&format!(
-                    "ALTER TABLE {sq} ADD CONSTRAINT {} PRIMARY KEY ({})",
-                    quote_ident(&key_index),
-                    self.key.join(", ")
-                ))
-                .map_err(self.ctx("primary key"))?;
-        }
+        let add_key = (!self.key.is_empty()).then(|| {
+            format!(
+                "ALTER TABLE {sq} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                quote_ident(&key_index),
+                self.key.join(", ")
+            )
+        });
+        let owned_ctx = |what: &'static str| {
+            let (settings, q) = (self.settings.clone(), self.qualified.clone());
+            move |e| pg_error(e, format!("{settings}: {q}: {what}"))
+        };
+        let ctx_types = owned_ctx("creating enum types");
+        let ctx_staged = owned_ctx("converting the columns loaded as text");
+        let ctx_key = owned_ctx("primary key");
         let mut tx = self
             .control
             .transaction()
             .map_err(|e| pg_error(e, "swap"))?;
+        for e in &enums {
+            let missing: bool = tx
+                .query_one("SELECT to_regtype($1) IS NULL", &[&e.qualified()])
+                .map_err(&ctx_types)?
+                .get(0);
+            if missing {
+                tx.batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}; {}",
+                    quote_ident(&e.schema),
+                    e.create_sql()
+                ))
+                .map_err(&ctx_types)?;
+            }
+        }
+        if !alters.is_empty() {
+            tx.batch_execute(&format!("ALTER TABLE {sq} {alters}"))
+                .map_err(&ctx_staged)?;
+        }
+        if let Some(add_key) = add_key {
+            tx.batch_execute(&add_key).map_err(&ctx_key)?;
+        }
         let drop_old = if self.mode == IfExists::Fail {
             String::new()
         } else {
