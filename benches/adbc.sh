@@ -31,8 +31,9 @@ RUNS=${RUNS:-3}
 PG=${FERRY_BENCH_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
 ADBC_DIR=${FERRY_ADBC_DIR:-$ROOT/target/adbc-drivers}
 DUCKDB_VERSION=1.5.5
+BENCH=adbc
 mkdir -p "$DATA"
-need() { command -v "$1" >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "$2"; }; }
+source benches/lib.sh
 need /usr/bin/time time
 need bc bc
 need psql postgresql-client
@@ -95,14 +96,6 @@ PARQUET=$DATA/adbc-lineitem.parquet
     "$FERRY" copy "$PG" "parquet://$PARQUET" --table bench.lineitem --target-table lineitem -q
 
 # run NAME CMD...: wall seconds and peak RSS KiB of one run, appended to $DATA/adbc-NAME.runs
-run() {
-    local name=$1; shift
-    /usr/bin/time -o "$DATA/adbc-time.out" -f '%e %M' "$@" >/dev/null 2>"$DATA/adbc-stderr.out" ||
-        { cat "$DATA/adbc-stderr.out" >&2; echo "$name failed" >&2; exit 1; }
-    tail -1 "$DATA/adbc-time.out" >> "$DATA/adbc-$name.runs"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 floor_write() {
     psql "$PG" -qc "DROP TABLE IF EXISTS bench.adbc_floor_t" -c "$FLOOR_DDL"
     psql "$PG" -qc "COPY bench.adbc_floor_t FROM STDIN (FORMAT binary)" < "$DATA/lineitem.pgcopy"
@@ -139,22 +132,6 @@ for f in adbc-ferry adbc-adbc adbc-duck; do
     [[ $n == "$ROWS" ]] || { echo "$DATA/$f.duckdb has $n rows, not $ROWS" >&2; exit 1; }
 done
 
-row() {
-    local label=$1 case=$2 floor=${3:-}
-    local secs rss ratio
-    secs=$(cut -d' ' -f1 "$DATA/adbc-$case.runs" | median)
-    rss=$(cut -d' ' -f2 "$DATA/adbc-$case.runs" | sort -n | tail -1)
-    if [[ -n $floor ]]; then
-        # the median of the pairwise ratios (run i of the case / run i of its floor)
-        ratio=$(paste -d' ' <(cut -d' ' -f1 "$DATA/adbc-$case.runs") <(cut -d' ' -f1 "$DATA/adbc-$floor.runs") |
-            awk '{print $1/$2}' | median)
-        ratio=$(printf '%.2fx' "$ratio")
-    else
-        ratio="1 (floor)"
-    fi
-    printf '| %s | %.2f s | %s | %.0f | %.0f MiB |\n' "$label" "$secs" "$ratio" \
-        "$(echo "$ROWS/$secs" | bc -l)" "$(echo "$rss/1024" | bc -l)"
-}
 {
     echo "lineitem SF1, $ROWS rows, $RUNS runs each (interleaved with the floor), $(nproc) cores, $(date -u +%F)"
     echo "ferry $("$FERRY" --version | cut -d' ' -f2), PostgreSQL $(psql "$PG" -Atc 'SHOW server_version'), ADBC drivers and libduckdb: $(cat "$ADBC_DIR/VERSIONS"), DuckDB (PyPI) $("$VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)')"

@@ -23,8 +23,9 @@ RUNS=${RUNS:-3}
 PG=${FERRY_BENCH_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
 MYURL=${FERRY_BENCH_MYSQL_URL:-mysql://ferry:ferry@127.0.0.1:3306/ferry_test}
 MYDB=ferry_bench
+BENCH=my
 mkdir -p "$DATA"
-need() { command -v "$1" >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "$2"; }; }
+source benches/lib.sh
 need /usr/bin/time time
 need bc bc
 need mariadb mariadb-client
@@ -87,14 +88,6 @@ EOF
 psql "$PG" -qc "CREATE SCHEMA IF NOT EXISTS bench_pgloader"
 
 # run NAME CMD...: wall seconds and peak RSS KiB of one run, appended to $DATA/my-NAME.runs
-run() {
-    local name=$1; shift
-    /usr/bin/time -o "$DATA/my-time.out" -f '%e %M' "$@" >/dev/null 2>"$DATA/my-stderr.out" ||
-        { cat "$DATA/my-stderr.out" >&2; echo "$name failed" >&2; exit 1; }
-    tail -1 "$DATA/my-time.out" >> "$DATA/my-$name.runs"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 floor_my2pg() {
     set -o pipefail
     psql "$PG" -qc "DROP TABLE IF EXISTS bench.floor_t" -c "$PG_DDL"
@@ -135,22 +128,6 @@ for t in floor_t my_lineitem_copy; do
     [[ $n == "$ROWS" ]] || { echo "$MYDB.$t has $n rows, not $ROWS" >&2; exit 1; }
 done
 
-row() {
-    local label=$1 case=$2 floor=${3:-}
-    local secs rss ratio
-    secs=$(cut -d' ' -f1 "$DATA/my-$case.runs" | median)
-    rss=$(cut -d' ' -f2 "$DATA/my-$case.runs" | sort -n | tail -1)
-    if [[ -n $floor ]]; then
-        # the median of the pairwise ratios (run i of the case / run i of its floor)
-        ratio=$(paste -d' ' <(cut -d' ' -f1 "$DATA/my-$case.runs") <(cut -d' ' -f1 "$DATA/my-$floor.runs") |
-            awk '{print $1/$2}' | median)
-        ratio=$(printf '%.2fx' "$ratio")
-    else
-        ratio="1 (floor)"
-    fi
-    printf '| %s | %.2f s | %s | %.0f | %.0f MiB |\n' "$label" "$secs" "$ratio" \
-        "$(echo "$ROWS/$secs" | bc -l)" "$(echo "$rss/1024" | bc -l)"
-}
 {
     echo "lineitem SF1, $ROWS rows, $RUNS runs each (paired with the floor), $(nproc) cores, $(date -u +%F)"
     echo "MariaDB $(my -N -e 'SELECT version()'), PostgreSQL $(psql "$PG" -Atc 'SHOW server_version'), $(pgloader --version | sed -n 1p)"

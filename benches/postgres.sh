@@ -15,9 +15,11 @@ ROOT=$PWD
 DATA=${BENCH_DATA:-$ROOT/bench-data}
 RUNS=${RUNS:-3}
 PG=${FERRY_BENCH_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
+BENCH=pg
 mkdir -p "$DATA"
-command -v /usr/bin/time >/dev/null || { apt-get update && apt-get install -y time; }
-command -v bc >/dev/null || { apt-get update && apt-get install -y bc; }
+source benches/lib.sh
+need /usr/bin/time time
+need bc bc
 cargo build --release --quiet
 FERRY=$ROOT/target/release/ferry
 [[ -f $DATA/tpch-sf1.sqlite ]] || bash scripts/make-data.sh 1 "$DATA/tpch-sf1.sqlite"
@@ -39,15 +41,6 @@ reset() { psql "$PG" -qc "DROP TABLE IF EXISTS bench.$1" && psql "$PG" -qc "$(dd
 rm -rf "$DATA/pg-lineitem.parquet"
 "$FERRY" copy "$PG" "parquet://$DATA/pg-lineitem.parquet" --table bench.lineitem --target-table lineitem -q
 
-# run NAME CMD...: wall seconds and peak RSS KiB of one run, appended to $DATA/pg-NAME.runs
-run() {
-    local name=$1; shift
-    /usr/bin/time -o "$DATA/time.out" -f '%e %M' "$@" >/dev/null 2>"$DATA/stderr.out" ||
-        { cat "$DATA/stderr.out" >&2; echo "$name failed" >&2; exit 1; }
-    tail -1 "$DATA/time.out" >> "$DATA/pg-$name.runs"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
 floor_pg2pg() { reset floor_t; bash -c "psql '$PG' -qc 'COPY bench.lineitem TO STDOUT (FORMAT binary)' | psql '$PG' -qc 'COPY bench.floor_t FROM STDIN (FORMAT binary)'"; }
 floor_read() { bash -c "psql '$PG' -qc 'COPY bench.lineitem TO STDOUT (FORMAT binary)' > /dev/null"; }
 floor_write() { reset floor_t; bash -c "psql '$PG' -qc 'COPY bench.floor_t FROM STDIN (FORMAT binary)' < '$DATA/lineitem.pgcopy'"; }
@@ -66,23 +59,20 @@ for _ in $(seq "$RUNS"); do
     run ferry_pq2pg "$FERRY" copy "parquet://$DATA/pg-lineitem.parquet" "$PG" --target-table bench.ferry_t --if-exists replace -q
 done
 
-row() {
+# route_row LABEL FERRY_CASE FLOOR: | label | ferry's median | the floor's | ratio | rows/s | RSS |
+route_row() {
     local label=$1 ferry=$2 floor=$3
-    local fw fl rss
-    fw=$(cut -d' ' -f1 "$DATA/pg-$ferry.runs" | median)
-    fl=$(cut -d' ' -f1 "$DATA/pg-$floor.runs" | median)
-    rss=$(cut -d' ' -f2 "$DATA/pg-$ferry.runs" | sort -n | tail -1)
-    # the ratio is the median of the pairwise ratios (run i of ferry / run i of its floor)
-    local ratio
-    ratio=$(paste -d' ' <(cut -d' ' -f1 "$DATA/pg-$ferry.runs") <(cut -d' ' -f1 "$DATA/pg-$floor.runs") |
-        awk '{print $1/$2}' | median)
-    printf '| %s | %.2f s | %.2f s | %.2fx | %.0f | %.0f MiB |\n' "$label" "$fw" "$fl" "$ratio" \
-        "$(echo "$ROWS/$fw" | bc -l)" "$(echo "$rss/1024" | bc -l)"
+    local fw fl
+    fw=$(walls "$ferry" | median)
+    fl=$(walls "$floor" | median)
+    printf '| %s | %.2f s | %.2f s | %.2fx | %.0f | %.0f MiB |\n' "$label" "$fw" "$fl" \
+        "$(pair_ratio "$ferry" "$floor")" "$(echo "$ROWS/$fw" | bc -l)" \
+        "$(echo "$(peak_rss_kib "$ferry")/1024" | bc -l)"
 }
 echo
 echo "lineitem SF1, $ROWS rows, $RUNS runs each, $(nproc) cores"
 echo "| route | ferry | floor | ferry / floor | ferry rows/s | ferry peak RSS |"
 echo "|---|---|---|---|---|---|"
-row "PG -> PG" ferry_pg2pg floor_pg2pg
-row "PG -> Parquet (vs the read floor)" ferry_pg2pq floor_read
-row "Parquet -> PG (vs the write floor)" ferry_pq2pg floor_write
+route_row "PG -> PG" ferry_pg2pg floor_pg2pg
+route_row "PG -> Parquet (vs the read floor)" ferry_pg2pq floor_read
+route_row "Parquet -> PG (vs the write floor)" ferry_pq2pg floor_write
