@@ -248,10 +248,10 @@ impl PgSettings {
     /// Opens a connection; TLS as `sslmode` says, never downgraded when it is required.
     pub fn connect(&self) -> Result<Client> {
         let mut config = self.config();
+        config.ssl_mode(self.wire_ssl_mode());
         let result = match self.sslmode {
-            SslMode::Disable => config.ssl_mode(WireSslMode::Disable).connect(NoTls),
-            SslMode::Prefer => config.ssl_mode(WireSslMode::Prefer).connect(self.tls()?),
-            _ => config.ssl_mode(WireSslMode::Require).connect(self.tls()?),
+            SslMode::Disable => config.connect(NoTls),
+            _ => config.connect(self.tls()?),
         };
         result.map_err(|e| self.connect_error(e))
     }
@@ -262,21 +262,26 @@ impl PgSettings {
     /// the connection, holding why it ended.
     pub fn connect_on(&self, rt: &tokio::runtime::Runtime) -> Result<(AsyncClient, Connection)> {
         let mut config = self.async_config();
+        config.ssl_mode(self.wire_ssl_mode());
         let result = match self.sslmode {
             SslMode::Disable => rt
-                .block_on(config.ssl_mode(WireSslMode::Disable).connect(NoTls))
+                .block_on(config.connect(NoTls))
                 .map(|(client, connection)| (client, rt.spawn(connection))),
-            mode => {
-                let wire = if mode == SslMode::Prefer {
-                    WireSslMode::Prefer
-                } else {
-                    WireSslMode::Require
-                };
-                rt.block_on(config.ssl_mode(wire).connect(self.tls()?))
-                    .map(|(client, connection)| (client, rt.spawn(connection)))
-            }
+            _ => rt
+                .block_on(config.connect(self.tls()?))
+                .map(|(client, connection)| (client, rt.spawn(connection))),
         };
         result.map_err(|e| self.connect_error(e))
+    }
+
+    /// What the client asks of the server: TLS off, TLS if offered, or TLS or nothing (the
+    /// certificate checks of `verify-ca` and `verify-full` are the connector's, see `tls`).
+    fn wire_ssl_mode(&self) -> WireSslMode {
+        match self.sslmode {
+            SslMode::Disable => WireSslMode::Disable,
+            SslMode::Prefer => WireSslMode::Prefer,
+            _ => WireSslMode::Require,
+        }
     }
 
     fn connect_error(&self, e: postgres::Error) -> Error {

@@ -524,13 +524,12 @@ impl PgWriter {
                 self.key.join(", ")
             )
         });
-        let owned_ctx = |what: &'static str| {
-            let (settings, q) = (self.settings.clone(), self.qualified.clone());
+        let settings = self.settings.clone();
+        let q = self.qualified.clone();
+        let err = |what: &'static str| {
+            let (settings, q) = (settings.clone(), q.clone());
             move |e| pg_error(e, format!("{settings}: {q}: {what}"))
         };
-        let ctx_types = owned_ctx("creating enum types");
-        let ctx_staged = owned_ctx("converting the columns loaded as text");
-        let ctx_key = owned_ctx("primary key");
         let mut tx = self
             .control
             .transaction()
@@ -538,7 +537,7 @@ impl PgWriter {
         for e in &enums {
             let missing: bool = tx
                 .query_one("SELECT to_regtype($1) IS NULL", &[&e.qualified()])
-                .map_err(&ctx_types)?
+                .map_err(err("creating enum types"))?
                 .get(0);
             if missing {
                 tx.batch_execute(&format!(
@@ -546,15 +545,15 @@ impl PgWriter {
                     quote_ident(&e.schema),
                     e.create_sql()
                 ))
-                .map_err(&ctx_types)?;
+                .map_err(err("creating enum types"))?;
             }
         }
         if !alters.is_empty() {
             tx.batch_execute(&format!("ALTER TABLE {sq} {alters}"))
-                .map_err(&ctx_staged)?;
+                .map_err(err("converting the columns loaded as text"))?;
         }
         if let Some(add_key) = add_key {
-            tx.batch_execute(&add_key).map_err(&ctx_key)?;
+            tx.batch_execute(&add_key).map_err(err("primary key"))?;
         }
         let drop_old = if self.mode == IfExists::Fail {
             String::new()
@@ -566,12 +565,6 @@ impl PgWriter {
             "{drop_old}ALTER TABLE {sq} RENAME TO {}",
             quote_ident(&self.name)
         );
-        let settings = self.settings.clone();
-        let q = self.qualified.clone();
-        let err = |what: &'static str| {
-            let (settings, q) = (settings.clone(), q.clone());
-            move |e| pg_error(e, format!("{settings}: {q}: {what}"))
-        };
         // Other tables' keys on the old table would stop the DROP: they move to the new one.
         let what = format!("{settings}: {q}");
         let dependents = match self.mode {
