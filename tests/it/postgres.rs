@@ -549,6 +549,38 @@ fn enum_types_missing_in_the_target_are_created_from_the_snapshot() {
     assert_eq!(cells(&mut c, "it_enum.t"), before);
 }
 
+/// `url` with an application name of its own: a test then kills only its own ferry's
+/// connections, not another test's.
+fn with_application_name(url: &str, app: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}application_name={app}")
+}
+
+/// Runs ferry with `args`, waits (up to a minute) for one of its connections named `app`
+/// running a query LIKE `query`, kills that backend, and returns ferry's output.
+fn kill_midway(c: &mut Client, args: &[&str], app: &str, query: &str) -> std::process::Output {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut killed = 0;
+    while killed == 0 && started.elapsed() < Duration::from_secs(60) {
+        killed = c
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE application_name = $1 AND query LIKE $2",
+                &[&app, &query],
+            )
+            .unwrap()
+            .get::<_, i64>(0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(killed > 0, "found ferry's connection running {query}");
+    child.wait_with_output().unwrap()
+}
+
 #[test]
 fn killed_reader_fails_the_copy_naming_table_and_partition_and_leaves_no_file() {
     let Some((url, mut c)) = pg() else { return };
@@ -559,36 +591,12 @@ fn killed_reader_fails_the_copy_naming_table_and_partition_and_leaves_no_file() 
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.parquet");
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let own = format!("{url}{sep}application_name=ferry_it_killread");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
-        .args([
-            "copy",
-            &own,
-            &format!("parquet://{}", file.display()),
-            "--table",
-            "it_killread.big",
-            "-q",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for one of ferry's reading COPYs, then kill its connection.
-    let started = Instant::now();
-    let mut killed = 0;
-    while killed == 0 && started.elapsed() < Duration::from_secs(60) {
-        killed = c
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = 'ferry_it_killread' AND query LIKE 'COPY %TO STDOUT%'",
-                &[],
-            )
-            .unwrap()
-            .get::<_, i64>(0);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(killed > 0, "found ferry's reading COPY");
-    let out = child.wait_with_output().unwrap();
+    let app = "ferry_it_killread";
+    let own = with_application_name(&url, app);
+    let target = format!("parquet://{}", file.display());
+    let args = ["copy", &own, &target, "--table", "it_killread.big", "-q"];
+    // One of ferry's reading COPYs.
+    let out = kill_midway(&mut c, &args, app, "COPY %TO STDOUT%");
     assert_eq!(out.status.code(), Some(7), "an I/O failure");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "one error line: {err}");
@@ -616,41 +624,22 @@ fn killed_replace_leaves_the_old_table() {
     )
     .unwrap();
     let before = cells(&mut c, "it_kill.target");
-    // Its own application name: only this test's ferry is killed, not another test's COPY.
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let own = format!("{url}{sep}application_name=ferry_it_kill");
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
-        .args([
-            "copy",
-            &own,
-            &own,
-            "--table",
-            "it_kill.big",
-            "--target-table",
-            "it_kill.target",
-            "--if-exists",
-            "replace",
-            "-q",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for ferry's COPY into the staging table, then kill that connection.
-    let started = Instant::now();
-    let mut killed = 0;
-    while killed == 0 && started.elapsed() < Duration::from_secs(60) {
-        killed = c
-            .query_one(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE application_name = 'ferry_it_kill' AND query LIKE 'COPY %FROM STDIN%'",
-                &[],
-            )
-            .unwrap()
-            .get::<_, i64>(0);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(killed > 0, "found ferry's COPY connection");
-    let out = child.wait_with_output().unwrap();
+    let app = "ferry_it_kill";
+    let own = with_application_name(&url, app);
+    let args = [
+        "copy",
+        &own,
+        &own,
+        "--table",
+        "it_kill.big",
+        "--target-table",
+        "it_kill.target",
+        "--if-exists",
+        "replace",
+        "-q",
+    ];
+    // ferry's COPY into the staging table.
+    let out = kill_midway(&mut c, &args, app, "COPY %FROM STDIN%");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("it_kill") && err.contains("target"), "{err}");
