@@ -22,7 +22,7 @@ pub const DRIVER_PATH_ENV: &str = "FERRY_ADBC_DRIVER_PATH";
 
 /// The options of an `adbc://` URL that ferry itself takes; every other option goes to the
 /// driver's database.
-const FERRY_OPTIONS: &[&str] = &["entrypoint"];
+const FERRY_OPTIONS: &[&str] = &["entrypoint", "schema"];
 
 /// Short driver names and the library and entry point each stands for.
 const KNOWN_DRIVERS: &[(&str, &str, Option<&str>)] = &[
@@ -55,6 +55,8 @@ pub struct AdbcSettings {
     /// Options for the driver's database, in the order given (secrets included).
     options: Vec<(String, String)>,
     pub dialect: Option<Dialect>,
+    /// `schema=`: the schema a target writes its tables to (default: the connection's).
+    pub schema: Option<String>,
     /// What the endpoint shows of itself: the driver and the URI without its password.
     shown: String,
 }
@@ -164,12 +166,13 @@ impl AdbcSettings {
             entrypoint,
             options,
             dialect,
+            schema: e.option("schema").map(str::to_string),
             shown,
         })
     }
 
     fn duckdb(e: &Endpoint) -> Result<Self> {
-        e.check_options(&["driver"])?;
+        e.check_options(&["driver", "schema"])?;
         let library = match e
             .option("driver")
             .map(str::to_string)
@@ -188,6 +191,7 @@ impl AdbcSettings {
             entrypoint: Some("duckdb_adbc_init".into()),
             options: vec![("path".into(), e.path.to_string_lossy().into_owned())],
             dialect: Some(Dialect::Duckdb),
+            schema: e.option("schema").map(str::to_string),
             shown: format!("duckdb://{}", e.path.display()),
         })
     }

@@ -30,6 +30,7 @@ pub const URL_OPTIONS: &[&str] = &[
     "user",
     "dbname",
     "password",
+    "schema",
 ];
 
 /// libpq's `sslmode`, with its meanings.
@@ -78,6 +79,9 @@ pub struct PgSettings {
     pub sslrootcert: Option<PathBuf>,
     pub application_name: String,
     pub connect_timeout: Option<Duration>,
+    /// `schema=`: the schema a source lists and a target writes to (default: the source's
+    /// `public`, the target's `current_schema()`).
+    pub schema: Option<String>,
 }
 
 impl std::fmt::Debug for PgSettings {
@@ -152,6 +156,7 @@ impl PgSettings {
             sslrootcert: opt("sslrootcert").map(PathBuf::from),
             application_name: opt("application_name").unwrap_or_else(|| "ferry".into()),
             connect_timeout,
+            schema: opt("schema"),
         })
     }
 

@@ -50,7 +50,9 @@ pub struct CopyPlan {
 #[derive(Debug, Clone)]
 pub struct TableSpec {
     pub source: TableRef,
-    pub target: String,
+    /// The target table, one identifier (the target's schema or database comes from its URL);
+    /// `None`: the source table's own name, without its schema.
+    pub target: Option<String>,
     pub steps: Vec<StepSpec>,
 }
 
@@ -106,6 +108,14 @@ impl CopyPlan {
         } in tables
         {
             let mut plan = source.plan(&table)?;
+            let target = target.unwrap_or_else(|| plan.name.clone());
+            if let Some(other) = jobs.iter().find(|j: &&TableJob| j.target == target) {
+                return Err(Error::invalid_args(format!(
+                    "{target_name}: {} and {table} would both be written to table \"{target}\"; \
+                     name their targets in a --job file",
+                    other.source
+                )));
+            }
             let at = || format!("{source_name}: {table}");
             let ctx = StepContext {
                 table: plan.name.clone(),

@@ -24,6 +24,88 @@ pub const MANIFEST: &str = "_ferry_manifest.json";
 pub const INCOMPLETE: &str = "_ferry_incomplete";
 const STAGING: &str = ".ferry-staging";
 const FORMAT: &str = "ferry-snapshot";
+/// The longest name ferry gives a table's file or directory: file systems take 255 bytes, and a
+/// part file's `.parquet` or a staging suffix must still fit.
+const MAX_FILE_NAME_BYTES: usize = 200;
+
+/// The file or directory name that holds `table`: one path component whatever the name, so a
+/// table named `../x` or `a/b` stays inside the snapshot. The characters that are not safe in a
+/// file name on Linux, macOS or Windows (`/ \ : * ? " < > |`, control characters), `%` and `~`,
+/// a leading `.` (hidden files, `..`), a leading `_ferry` (ferry's own files) and a trailing `.`
+/// or space are percent-encoded (`../x` is `%2E.%2Fx`); every other character, unicode
+/// included, is kept, so ordinary names are their own file names. [`table_of_file_name`]
+/// decodes it. A name whose encoding is longer than [`MAX_FILE_NAME_BYTES`] is cut at a
+/// character boundary and ends with `~` and a hash of the whole name (no encoded name has a
+/// bare `~`); the manifest keeps the real name.
+pub fn table_file_name(table: &str) -> String {
+    if table.is_empty() {
+        // An empty name is legal in SQLite; a bare `%` decodes back to it.
+        return "%".into();
+    }
+    let last = table.chars().count() - 1;
+    let mut out = String::with_capacity(table.len());
+    for (i, c) in table.chars().enumerate() {
+        let unsafe_char = c.is_ascii_control()
+            || matches!(
+                c,
+                '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '%' | '~'
+            )
+            || (i == 0 && (c == '.' || (c == '_' && table.starts_with("_ferry"))))
+            || (i == last && (c == '.' || c == ' '));
+        if unsafe_char {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    if out.len() > MAX_FILE_NAME_BYTES {
+        let hash = hex::encode(&Sha256::digest(table.as_bytes())[..8]);
+        let mut end = MAX_FILE_NAME_BYTES - hash.len() - 1;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        // Never cut inside a %XX escape.
+        if let Some(p) = out[..end].rfind('%') {
+            if p + 3 > end {
+                end = p;
+            }
+        }
+        out.truncate(end);
+        out.push('~');
+        out.push_str(&hash);
+    }
+    out
+}
+
+/// The table a file or directory name of [`table_file_name`] holds (a name of another tool's
+/// snapshot decodes to itself unless it has `%XX` escapes).
+pub fn table_of_file_name(name: &str) -> String {
+    if name == "%" {
+        return String::new();
+    }
+    percent_encoding::percent_decode_str(name)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .unwrap_or_else(|_| name.to_string())
+}
+
+/// The table a sub-directory of a snapshot holds: its whole name (a dot in it is no
+/// extension), decoded.
+pub fn table_of_dir(dir: &Path) -> String {
+    table_of_file_name(
+        &dir.file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    )
+}
+
+/// A manifest's file path must stay inside the snapshot: relative, without `..`.
+fn inside_snapshot(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
 
 /// The manifest of a snapshot.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,6 +167,20 @@ impl Manifest {
                 ErrorKind::Integrity,
                 format!("{} is not a ferry snapshot manifest", path.display()),
             ));
+        }
+        for t in &m.tables {
+            if let Some(f) = t.files.iter().find(|f| !inside_snapshot(&f.path)) {
+                return Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!(
+                        "{}: table \"{}\" lists the file {:?}, outside the snapshot; the \
+                         snapshot is refused",
+                        path.display(),
+                        t.name,
+                        f.path
+                    ),
+                ));
+            }
         }
         Ok(Some(m))
     }
@@ -240,12 +336,16 @@ impl SnapshotDir {
         let in_manifest = self
             .current_manifest()?
             .is_some_and(|m| m.tables.iter().any(|t| t.name == table));
-        Ok(in_manifest || self.root.join(table).exists())
+        Ok(in_manifest || self.root.join(table_file_name(table)).exists())
     }
 
     /// A fresh staging directory for `table`.
     pub fn staging_dir(&self, table: &str) -> Result<PathBuf> {
-        let dir = self.root.join(STAGING).join(table);
+        let dir = self
+            .root
+            .join(STAGING)
+            .join("new")
+            .join(table_file_name(table));
         if dir.exists() {
             fs::remove_dir_all(&dir)
                 .map_err(|e| Error::io(format!("cannot clear {}", dir.display()), e))?;
@@ -333,7 +433,8 @@ impl SnapshotDir {
             }
         }
         for s in staged {
-            let final_dir = self.root.join(&s.table);
+            let dir_name = table_file_name(&s.table);
+            let final_dir = self.root.join(&dir_name);
             let io_err = |e: io::Error, what: &str| {
                 Error::io(format!("{what} in {}", self.root.display()), e)
             };
@@ -360,15 +461,19 @@ impl SnapshotDir {
                         };
                         fs::rename(&path, final_dir.join(&name))
                             .map_err(|e| io_err(e, "cannot move a file"))?;
-                        f.path = format!("{}/{name}", s.table);
+                        f.path = format!("{dir_name}/{name}");
                         entry.files.push(f);
                     }
                 }
                 _ => {
                     let staging = path_parent(&s.files)
-                        .unwrap_or_else(|| self.root.join(STAGING).join(&s.table));
-                    let old = self.root.join(STAGING).join(format!("{}.old", s.table));
+                        .unwrap_or_else(|| self.root.join(STAGING).join("new").join(&dir_name));
+                    let old = self.root.join(STAGING).join("old").join(&dir_name);
                     if final_dir.exists() {
+                        if let Some(parent) = old.parent() {
+                            fs::create_dir_all(parent)
+                                .map_err(|e| io_err(e, "cannot move the old table aside"))?;
+                        }
                         fs::rename(&final_dir, &old)
                             .map_err(|e| io_err(e, "cannot move the old table aside"))?;
                     }
@@ -384,7 +489,7 @@ impl SnapshotDir {
                             .map_err(|e| io_err(e, "cannot remove the old table"))?;
                     }
                     for (_, mut f) in s.files {
-                        f.path = format!("{}/{}", s.table, f.path);
+                        f.path = format!("{dir_name}/{}", f.path);
                         entry.files.push(f);
                     }
                 }
@@ -509,7 +614,7 @@ impl FileTarget {
         match self {
             FileTarget::Snapshot(s) => format!(
                 "{}/part-*.{}",
-                s.root().join(table).display(),
+                s.root().join(table_file_name(table)).display(),
                 s.file_format
             ),
             FileTarget::File { path, .. } => path.display().to_string(),
@@ -625,6 +730,54 @@ impl Drop for FileTarget {
                     let _ = fs::remove_file(tmp);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_file_names_are_one_safe_component_and_decode_back() {
+        let cases = [
+            ("orders", "orders"),
+            ("Ünï ☀", "Ünï ☀"),
+            ("x.old", "x.old"),
+            ("../x", "%2E.%2Fx"),
+            ("..", "%2E%2E"),
+            (".", "%2E"),
+            ("a/b\\c", "a%2Fb%5Cc"),
+            ("50%", "50%25"),
+            ("~x", "%7Ex"),
+            ("_ferry_manifest.json", "%5Fferry_manifest.json"),
+            ("_private", "_private"),
+            (".ferry-staging", "%2Eferry-staging"),
+            ("trail ", "trail%20"),
+            ("a:b*c?d\"e<f>g|h", "a%3Ab%2Ac%3Fd%22e%3Cf%3Eg%7Ch"),
+            ("tab\there", "tab%09here"),
+            ("", "%"),
+        ];
+        for (name, file) in cases {
+            assert_eq!(table_file_name(name), file, "{name:?}");
+            assert_eq!(table_of_file_name(file), name, "{file:?}");
+        }
+        // Too long for a file name: cut, with a hash of the whole name.
+        let long = "é".repeat(150);
+        let f = table_file_name(&long);
+        assert!(f.len() <= MAX_FILE_NAME_BYTES, "{}", f.len());
+        assert_ne!(table_file_name(&format!("{long}x")), f);
+        let escapes = "/".repeat(100);
+        let f = table_file_name(&escapes);
+        assert!(f.len() <= MAX_FILE_NAME_BYTES && f.ends_with(&f[f.len() - 16..]));
+        assert!(!f.contains("%2~") && !f.contains("%~"), "{f}");
+    }
+
+    #[test]
+    fn manifest_paths_must_stay_inside() {
+        assert!(inside_snapshot("t/part-00000.parquet"));
+        for p in ["", "../t/x", "/etc/passwd", "t/../../x", "./t"] {
+            assert!(!inside_snapshot(p), "{p}");
         }
     }
 }

@@ -69,9 +69,9 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         no_snapshot_lock: args.read.no_snapshot_lock,
     };
     let source = ferry::source::open_source(&from, &read)?;
-    let tables: Vec<(TableRef, String)> = match (&args.query, &args.target_table) {
+    let tables: Vec<(TableRef, Option<String>)> = match (&args.query, &args.target_table) {
         _ if job_tables.is_some() => Vec::new(),
-        (Some(sql), Some(target)) => vec![(TableRef::Query(sql.clone()), target.clone())],
+        (Some(sql), Some(target)) => vec![(TableRef::Query(sql.clone()), Some(target.clone()))],
         (Some(_), None) => bail!(ferry::Error::invalid_args("--query needs --target-table")),
         (None, target) => {
             let names = if args.tables.is_empty() {
@@ -83,21 +83,30 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
                 return Err(ferry::Error::not_found(format!("{from}: no tables to copy")).into());
             }
             match target {
-                Some(t) if names.len() == 1 => vec![(TableRef::Table(names[0].clone()), t.clone())],
+                Some(t) if names.len() == 1 => {
+                    vec![(TableRef::Table(names[0].clone()), Some(t.clone()))]
+                }
                 Some(_) => {
                     return Err(ferry::Error::invalid_args(
                         "--target-table renames one table: give exactly one --table",
                     )
                     .into())
                 }
+                // Each table keeps its own name, without its schema (the source plans it).
                 None => names
                     .into_iter()
-                    .map(|n| (TableRef::Table(n.clone()), n))
+                    .map(|n| (TableRef::Table(n), None))
                     .collect(),
             }
         }
     };
-    let sink = ferry::sink::open_sink(&to, &ferry::sink::WriteOptions { jobs })?;
+    let sink = ferry::sink::open_sink(
+        &to,
+        &ferry::sink::WriteOptions {
+            jobs,
+            schema: args.read.schema.clone(),
+        },
+    )?;
     let options = CopyOptions {
         if_exists: args.if_exists,
         jobs,

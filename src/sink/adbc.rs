@@ -23,8 +23,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchReader};
 
 use super::{key_columns, staging_name, IfExists, Sink, TableWriter, WriteStats};
 use crate::adbc::{
-    execute, query_text, quote_ident, quote_literal, quote_table, AdbcDatabase, AdbcSettings,
-    Dialect,
+    execute, query_text, quote_ident, quote_literal, AdbcDatabase, AdbcSettings, Dialect,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -46,6 +45,15 @@ impl AdbcSink {
         &self.db.settings
     }
 
+    /// A target table quoted, in the URL's `schema=` if it names one: a table name is one
+    /// identifier, never split at a dot.
+    fn quoted(&self, table: &str) -> String {
+        match &self.settings().schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(table)),
+            None => quote_ident(table),
+        }
+    }
+
     /// The column type ferry declares for a field in the driver's dialect.
     fn column_type(dialect: Dialect, field: &arrow::datatypes::Field) -> Result<String> {
         match dialect {
@@ -63,7 +71,7 @@ impl AdbcSink {
     ) -> Result<String> {
         if dialect == Dialect::Sqlite {
             // As ferry's own SQLite sink declares it (the rowid alias included).
-            return super::sqlite::create_table_sql(&quote_table(qualified), schema)
+            return super::sqlite::create_table_sql(&self.quoted(qualified), schema)
                 .map_err(|e| e.context(format!("{}: table \"{qualified}\"", self.settings())));
         }
         let mut cols = Vec::with_capacity(schema.fields().len());
@@ -80,14 +88,14 @@ impl AdbcSink {
         }
         Ok(format!(
             "CREATE TABLE {} (\n  {}\n)",
-            quote_table(qualified),
+            self.quoted(qualified),
             cols.join(",\n  ")
         ))
     }
 
     fn table_exists(&self, conn: &mut ManagedConnection, table: &str) -> Result<bool> {
         let settings = self.settings();
-        let (schema, name) = split(table);
+        let (schema, name) = (self.settings().schema.as_deref(), table);
         let sql = match settings.dialect {
             Some(Dialect::Postgres) => format!(
                 "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = {} AND tablename = {}",
@@ -113,14 +121,6 @@ impl AdbcSink {
             }
         };
         Ok(!query_text(settings, conn, &sql)?.is_empty())
-    }
-}
-
-/// `schema.table` split; the schema is `None` for a plain name.
-fn split(table: &str) -> (Option<&str>, &str) {
-    match table.split_once('.') {
-        Some((s, t)) => (Some(s), t),
-        None => (None, table),
     }
 }
 
@@ -164,7 +164,7 @@ impl Sink for AdbcSink {
             None => Ok(format!(
                 "bulk ingest into {} through {} (the driver creates the table from the Arrow \
                  types)",
-                quote_table(table),
+                self.quoted(table),
                 self.settings()
             )),
         }
@@ -194,7 +194,7 @@ impl Sink for AdbcSink {
                 format!("{ctx} already exists (use --if-exists append, replace or truncate)"),
             ));
         }
-        let (schema_name, name) = split(table);
+        let (schema_name, name) = (self.settings().schema.as_deref(), table);
         let mut plan = LoadPlan {
             ingest_table: name.to_string(),
             ingest_schema: schema_name.map(str::to_string),
@@ -207,14 +207,11 @@ impl Sink for AdbcSink {
                 // The table the rows go to: the target, or a staging table swapped in at the end.
                 let load_into = if mode == IfExists::Replace && exists {
                     let staging = staging_name(table, name, "");
-                    let qualified = match schema_name {
-                        Some(s) => format!("{s}.{staging}"),
-                        None => staging.clone(),
-                    };
+                    let qualified = staging.clone();
                     execute(
                         settings,
                         &mut conn,
-                        &format!("DROP TABLE IF EXISTS {}", quote_table(&qualified)),
+                        &format!("DROP TABLE IF EXISTS {}", self.quoted(&qualified)),
                     )?;
                     execute(
                         settings,
@@ -222,12 +219,12 @@ impl Sink for AdbcSink {
                         &self.create_table(dialect, &qualified, schema)?,
                     )?;
                     plan.cleanup
-                        .push(format!("DROP TABLE IF EXISTS {}", quote_table(&qualified)));
+                        .push(format!("DROP TABLE IF EXISTS {}", self.quoted(&qualified)));
                     plan.after
-                        .push(format!("DROP TABLE {}", quote_table(table)));
+                        .push(format!("DROP TABLE {}", self.quoted(table)));
                     plan.after.push(format!(
                         "ALTER TABLE {} RENAME TO {}",
-                        quote_table(&qualified),
+                        self.quoted(&qualified),
                         quote_ident(name)
                     ));
                     qualified
@@ -239,12 +236,12 @@ impl Sink for AdbcSink {
                             &self.create_table(dialect, table, schema)?,
                         )?;
                         plan.cleanup
-                            .push(format!("DROP TABLE IF EXISTS {}", quote_table(table)));
+                            .push(format!("DROP TABLE IF EXISTS {}", self.quoted(table)));
                     } else if mode == IfExists::Truncate {
                         execute(
                             settings,
                             &mut conn,
-                            &format!("DELETE FROM {}", quote_table(table)),
+                            &format!("DELETE FROM {}", self.quoted(table)),
                         )?;
                     }
                     table.to_string()
@@ -256,20 +253,16 @@ impl Sink for AdbcSink {
                             .unwrap_or(false)
                     });
                 if direct {
-                    let (s, t) = split(&load_into);
-                    plan.ingest_schema = s.map(str::to_string);
-                    plan.ingest_table = t.to_string();
+                    plan.ingest_schema = schema_name.map(str::to_string);
+                    plan.ingest_table = load_into.clone();
                 } else {
                     // A side table in the driver's own types, cast into the declared ones.
                     let side = staging_name(table, name, "_in");
-                    let side_q = match schema_name {
-                        Some(s) => format!("{s}.{side}"),
-                        None => side.clone(),
-                    };
+                    let side_q = side.clone();
                     execute(
                         settings,
                         &mut conn,
-                        &format!("DROP TABLE IF EXISTS {}", quote_table(&side_q)),
+                        &format!("DROP TABLE IF EXISTS {}", self.quoted(&side_q)),
                     )?;
                     plan.ingest_schema = schema_name.map(str::to_string);
                     plan.ingest_table = side.clone();
@@ -287,16 +280,16 @@ impl Sink for AdbcSink {
                         0,
                         format!(
                             "INSERT INTO {} ({}) SELECT {} FROM {}",
-                            quote_table(&load_into),
+                            self.quoted(&load_into),
                             cols.join(", "),
                             exprs.join(", "),
-                            quote_table(&side_q)
+                            self.quoted(&side_q)
                         ),
                     );
                     plan.after
-                        .insert(1, format!("DROP TABLE {}", quote_table(&side_q)));
+                        .insert(1, format!("DROP TABLE {}", self.quoted(&side_q)));
                     plan.cleanup
-                        .push(format!("DROP TABLE IF EXISTS {}", quote_table(&side_q)));
+                        .push(format!("DROP TABLE IF EXISTS {}", self.quoted(&side_q)));
                 }
             }
             None => {
@@ -307,7 +300,7 @@ impl Sink for AdbcSink {
                         execute(
                             settings,
                             &mut conn,
-                            &format!("DELETE FROM {}", quote_table(table)),
+                            &format!("DELETE FROM {}", self.quoted(table)),
                         )?;
                         IngestMode::Append
                     }

@@ -104,6 +104,40 @@ pub(crate) fn staging_name(qualified: &str, table: &str, tag: &str) -> String {
     format!("_ferry_{short}_{hash}{tag}")
 }
 
+/// Refuses, before anything is written, a table or column name longer than the target keeps
+/// (`max_bytes` of UTF-8, or `max_chars` characters): the server would cut it silently, and two
+/// names alike in their first bytes would then collide.
+pub(crate) fn check_name_lengths(
+    target: &str,
+    table: &str,
+    schema: &SchemaRef,
+    max_bytes: Option<usize>,
+    max_chars: Option<usize>,
+) -> Result<()> {
+    let too_long = |n: &str| {
+        max_bytes.is_some_and(|m| n.len() > m) || max_chars.is_some_and(|m| n.chars().count() > m)
+    };
+    let limit = match (max_bytes, max_chars) {
+        (Some(b), _) => format!("{b} bytes"),
+        (None, Some(c)) => format!("{c} characters"),
+        (None, None) => return Ok(()),
+    };
+    if too_long(table) {
+        return Err(Error::invalid_args(format!(
+            "{target}: the table name \"{table}\" is longer than the {limit} this target keeps; \
+             give a shorter one with --target-table"
+        )));
+    }
+    if let Some(f) = schema.fields().iter().find(|f| too_long(f.name())) {
+        return Err(Error::invalid_args(format!(
+            "{target}: table \"{table}\": the column name \"{}\" is longer than the {limit} \
+             this target keeps; rename it with --transform 'rename(...)'",
+            f.name()
+        )));
+    }
+    Ok(())
+}
+
 /// The name ferry gives a foreign key: `<table>_<column>..._fkey`, as PostgreSQL names one,
 /// cut to `max_bytes` (the target's identifier limit) at a character boundary. A later run finds
 /// the key by this name and does not add it twice.
@@ -131,15 +165,21 @@ pub(crate) fn key_columns(schema: &SchemaRef) -> Vec<String> {
 }
 
 /// How a sink writes.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WriteOptions {
     /// Connections (or threads) a database sink loads one table with.
     pub jobs: usize,
+    /// The schema a PostgreSQL target writes to when its URL names none (`--schema`: tables
+    /// read from a schema go to the schema of that name, as `pg_dump -n` restores them).
+    pub schema: Option<String>,
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { jobs: 1 }
+        WriteOptions {
+            jobs: 1,
+            schema: None,
+        }
     }
 }
 

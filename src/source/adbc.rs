@@ -186,8 +186,10 @@ impl Source for AdbcSource {
                     (Some(s), false) => format!("{s}.{t}"),
                     _ => t.clone(),
                 };
+                // Named by the table alone: the target's default name.
+                let bare = t.split_once('.').map_or(t.as_str(), |(_, n)| n);
                 (
-                    t.clone(),
+                    bare.to_string(),
                     format!("SELECT * FROM {}", quote_table(&qualified)),
                 )
             }

@@ -778,7 +778,7 @@ fn csv_files(dir: &Path) -> Result<Vec<PathBuf>> {
 fn plain_tables(root: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     let mut tables: Vec<(String, Vec<PathBuf>)> = csv_files(root)?
         .into_iter()
-        .map(|p| (stem(&p), vec![p]))
+        .map(|p| (crate::snapshot::table_of_file_name(&stem(&p)), vec![p]))
         .collect();
     let mut dirs: Vec<PathBuf> = fs::read_dir(root)
         .map_err(|e| Error::io(format!("cannot list {}", root.display()), e))?
@@ -789,7 +789,7 @@ fn plain_tables(root: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
     for d in dirs {
         let files = csv_files(&d)?;
         if !files.is_empty() {
-            tables.push((stem(&d), files));
+            tables.push((crate::snapshot::table_of_dir(&d), files));
         }
     }
     Ok(tables)

@@ -530,9 +530,10 @@ impl Source for MySource {
                 .map_err(|e| my_error(e, ctx()))?;
             Ok(names
                 .into_iter()
+                // Quoted where needed, so `plan` reads each back as one name (`a.b`).
                 .map(|t| {
                     if Some(&db) == url_db.as_ref() {
-                        t
+                        quote_part(&t)
                     } else {
                         format!("{}.{}", quote_part(&db), quote_part(&t))
                     }
@@ -565,7 +566,8 @@ impl Source for MySource {
                         })
                         .collect::<Vec<_>>();
                     // TABLE_ROWS is InnoDB's estimate: for progress only.
-                    (name.clone(), fields, pieces, Some(rows as u64))
+                    // Named by the table alone: the target's default name.
+                    (bare.clone(), fields, pieces, Some(rows as u64))
                 }
                 TableRef::Query(sql) => {
                     let sql = sql.trim().trim_end_matches(';').to_string();

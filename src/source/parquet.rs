@@ -71,7 +71,7 @@ impl ParquetSource {
                 None => {
                     let mut tables: Vec<(String, Vec<PathBuf>)> = parquet_files(&root)?
                         .into_iter()
-                        .map(|p| (stem(&p), vec![p]))
+                        .map(|p| (crate::snapshot::table_of_file_name(&stem(&p)), vec![p]))
                         .collect();
                     let mut dirs: Vec<PathBuf> = fs::read_dir(&root)
                         .map_err(|e| Error::io(format!("cannot list {}", root.display()), e))?
@@ -82,7 +82,7 @@ impl ParquetSource {
                     for d in dirs {
                         let files = parquet_files(&d)?;
                         if !files.is_empty() {
-                            tables.push((stem(&d), files));
+                            tables.push((crate::snapshot::table_of_dir(&d), files));
                         }
                     }
                     (None, tables)

@@ -29,7 +29,7 @@ use super::{
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pg::{pg_error, quote_literal, quoted_table, split_qualified, Connection, PgSettings};
+use crate::pg::{pg_error, quote_literal, split_qualified, Connection, PgSettings};
 use crate::transform::filter::SqlDialect;
 use crate::types::pg_numeric::Numeric;
 use crate::types::postgres::{PgEnum, PgRead, DIALECT};
@@ -92,6 +92,15 @@ impl PgSource {
             options: options.clone(),
             numeric_as_text,
         })
+    }
+
+    /// The schema a table name without one is in: the URL's `schema=`, `--schema`, or `public`.
+    fn schema(&self) -> &str {
+        self.settings
+            .schema
+            .as_deref()
+            .or(self.options.schema.as_deref())
+            .unwrap_or("public")
     }
 
     fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
@@ -214,8 +223,7 @@ impl PgSource {
             };
             let k = quote_ident(key);
             let sql = format!(
-                "SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY {k})::text[] FROM {}{sample}",
-                quoted_table(table)
+                "SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY {k})::text[] FROM {table}{sample}"
             );
             let row = client.query_one(&sql, &[&fractions]).map_err(|e| {
                 pg_error(e, format!("{}: {table}: quantiles of {k}", self.settings))
@@ -329,11 +337,7 @@ fn filtered_copy(copy: &str, filter: &str) -> Result<String> {
 
 impl Source for PgSource {
     fn tables(&self) -> Result<Vec<String>> {
-        let schema = self
-            .options
-            .schema
-            .clone()
-            .unwrap_or_else(|| "public".into());
+        let schema = self.schema().to_string();
         self.with_client(|c| {
             let rows = c
                 .query(
@@ -355,12 +359,13 @@ impl Source for PgSource {
                     )));
                 }
             }
+            // Quoted where needed, so `plan` reads each back as one name (`a"b`, `x.y`).
             Ok(rows
                 .iter()
                 .map(|r| {
                     let t: String = r.get(0);
                     if schema == "public" {
-                        t
+                        quote_part(&t)
                     } else {
                         format!("{}.{}", quote_part(&schema), quote_part(&t))
                     }
@@ -372,14 +377,13 @@ impl Source for PgSource {
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         self.with_client(|c| {
             let (name, fields, pieces, rows) = match table {
-                TableRef::Table(name) => {
-                    let qualified = match split_qualified(name) {
-                        (None, t) => match &self.options.schema {
-                            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&t)),
-                            None => quoted_table(name),
-                        },
-                        _ => quoted_table(name),
-                    };
+                TableRef::Table(given) => {
+                    // `schema.table` or `table` (the source's schema), quoted parts unquoted;
+                    // the plan is named by the table alone, the target's default name.
+                    let (schema, bare) = split_qualified(given);
+                    let schema = schema.unwrap_or_else(|| self.schema().to_string());
+                    let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&bare));
+                    let name = &bare;
                     let stat = c
                         .query_opt(
                             "SELECT c.relpages::int8, c.reltuples::int8, c.relkind::text
@@ -389,8 +393,9 @@ impl Source for PgSource {
                         .map_err(|e| pg_error(e, format!("{}: table {name}", self.settings)))?;
                     let Some(stat) = stat else {
                         return Err(Error::not_found(format!(
-                            "{}: table {name} does not exist",
-                            self.settings
+                            "{}: table {qualified} does not exist{}",
+                            self.settings,
+                            similar_tables(c, &schema, &bare)
                         )));
                     };
                     let (pages, reltuples, relkind): (i64, i64, String) =
@@ -400,7 +405,8 @@ impl Source for PgSource {
                         &format!("SELECT * FROM {qualified}"),
                         &format!("table {name}"),
                     )?;
-                    let parts = self.partitions(c, name, &fields, pages, reltuples, &relkind)?;
+                    let parts =
+                        self.partitions(c, &qualified, &fields, pages, reltuples, &relkind)?;
                     // Small tables are counted exactly; large ones estimated from the
                     // statistics (for progress only).
                     let rows = if pages < AUTO_PARTITION_PAGES || reltuples < 0 {
@@ -497,6 +503,30 @@ impl Source for PgSource {
             rt.block_on(client.batch_execute("COMMIT"))
                 .map_err(|e| pg_error(e, format!("{settings}: {table}")))
         })
+    }
+}
+
+/// The tables of `schema` whose names match `name` but for case, as a hint for a not-found
+/// error (`--table orders` for a table created as `"Orders"`), or the empty string.
+fn similar_tables(c: &mut Client, schema: &str, name: &str) -> String {
+    let rows = c
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND lower(c.relname) = lower($2) ORDER BY 1",
+            &[&schema, &name],
+        )
+        .unwrap_or_default();
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| quote_ident(&r.get::<_, String>(0)))
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (did you mean {}? a name is matched as written, case included)",
+            names.join(" or ")
+        )
     }
 }
 

@@ -44,7 +44,8 @@ struct TableEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobTable {
     pub source: TableRef,
-    pub target: String,
+    /// The target table; `None`: the source table's own name (without its schema).
+    pub target: Option<String>,
     pub steps: Vec<StepSpec>,
 }
 
@@ -65,14 +66,12 @@ pub fn parse_job(text: &str, origin: &str) -> Result<Vec<JobTable>> {
     let mut out = Vec::new();
     for (i, t) in job.tables.into_iter().enumerate() {
         let (source, target, at) = match (t.name, t.query, t.target) {
-            (Some(n), None, target) => (
-                TableRef::Table(n.clone()),
-                target.unwrap_or_else(|| n.clone()),
-                format!("table \"{n}\""),
-            ),
+            (Some(n), None, target) => {
+                (TableRef::Table(n.clone()), target, format!("table \"{n}\""))
+            }
             (None, Some(q), Some(target)) => {
                 let at = format!("query into \"{target}\"");
-                (TableRef::Query(q), target, at)
+                (TableRef::Query(q), Some(target), at)
             }
             (None, Some(_), None) => {
                 return Err(bad(format!("tables[{i}]: a query needs a target")))
@@ -83,8 +82,13 @@ pub fn parse_job(text: &str, origin: &str) -> Result<Vec<JobTable>> {
                 )))
             }
         };
-        if out.iter().any(|o: &JobTable| o.target == target) {
-            return Err(bad(format!("target \"{target}\" is written twice")));
+        if let Some(target) = target.as_ref() {
+            if out
+                .iter()
+                .any(|o: &JobTable| o.target.as_ref() == Some(target))
+            {
+                return Err(bad(format!("target \"{target}\" is written twice")));
+            }
         }
         let mut steps = common.clone();
         steps.extend(parse(&t.transforms, &at)?);
@@ -121,7 +125,7 @@ target = "ones"
         .unwrap();
         assert_eq!(job.len(), 3);
         assert_eq!(job[0].source, TableRef::Table("customer".into()));
-        assert_eq!(job[0].target, "customers");
+        assert_eq!(job[0].target.as_deref(), Some("customers"));
         let texts: Vec<&str> = job[0].steps.iter().map(|s| s.text()).collect();
         assert_eq!(
             texts,
@@ -131,7 +135,7 @@ target = "ones"
                 "filter(c_acctbal > 0)"
             ]
         );
-        assert_eq!(job[1].target, "nation");
+        assert_eq!(job[1].target, None, "the source's own name");
         assert_eq!(job[1].steps.len(), 1);
         assert_eq!(job[2].source, TableRef::Query("SELECT 1 AS one".into()));
     }

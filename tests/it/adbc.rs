@@ -181,9 +181,9 @@ fn adbc_postgres_to_parquet_and_parquet_to_adbc_postgres() {
         &[
             "copy",
             &infinite,
-            &adbc,
+            &format!("{adbc}&schema=it_adbc_dst"),
             "--target-table",
-            "it_adbc_dst.inf",
+            "inf",
             "--if-exists",
             "append",
         ],
@@ -213,11 +213,9 @@ fn adbc_postgres_to_parquet_and_parquet_to_adbc_postgres() {
             &[
                 "copy",
                 tpch().to_str().unwrap(),
-                &url,
+                &format!("{url}?schema=it_adbc_src"),
                 "--table",
                 t,
-                "--target-table",
-                &format!("it_adbc_src.{t}"),
             ],
         );
     }
@@ -245,9 +243,9 @@ fn adbc_postgres_to_parquet_and_parquet_to_adbc_postgres() {
             &[
                 "copy",
                 &file,
-                &adbc,
+                &format!("{adbc}&schema=it_adbc_dst"),
                 "--target-table",
-                &format!("it_adbc_dst.{t}"),
+                t,
             ],
         );
         assert_same_pg(&mut c, ("it_adbc_src", "it_adbc_dst"), t);
@@ -266,11 +264,9 @@ fn postgres_to_duckdb_and_duckdb_to_postgres() {
             &[
                 "copy",
                 tpch().to_str().unwrap(),
-                &url,
+                &format!("{url}?schema=it_duck_src"),
                 "--table",
                 t,
-                "--target-table",
-                &format!("it_duck_src.{t}"),
             ],
         );
     }
@@ -294,11 +290,9 @@ fn postgres_to_duckdb_and_duckdb_to_postgres() {
             &[
                 "copy",
                 &duck,
-                &url,
+                &format!("{url}?schema=it_duck_dst"),
                 "--table",
                 t,
-                "--target-table",
-                &format!("it_duck_dst.{t}"),
             ],
         );
         // Every cell comes back equal; DuckDB keeps precision, scale and NOT NULL, and has
@@ -345,11 +339,9 @@ fn postgres_to_duckdb_and_duckdb_to_postgres() {
         &[
             "copy",
             &duck2,
-            &url,
+            &format!("{url}?schema=it_duck_dst2"),
             "--table",
             "lineitem",
-            "--target-table",
-            "it_duck_dst2.lineitem",
         ],
     );
     assert_eq!(
@@ -424,20 +416,8 @@ fn bad_drivers_options_and_passwords_fail_clearly_and_change_nothing() {
         fresh_schema(&mut c, "it_adbc_bad");
         let bad = url.replacen(":ferry@", ":wrong-secret@", 1);
         assert_ne!(bad, url, "the test URL carries the password ferry");
-        let target = format!("adbc://postgresql?uri={bad}");
-        let e = error_of(
-            &drv,
-            &[
-                "copy",
-                src,
-                &target,
-                "--table",
-                "region",
-                "--target-table",
-                "it_adbc_bad.region",
-            ],
-            8,
-        );
+        let target = format!("adbc://postgresql?uri={bad}&schema=it_adbc_bad");
+        let e = error_of(&drv, &["copy", src, &target, "--table", "region"], 8);
         assert!(!e.contains("wrong-secret"), "{e}");
         assert!(e.contains("adbc://postgresql"), "{e}");
         // A load that fails half way (a NOT NULL violation in the last batch) leaves the
@@ -452,12 +432,12 @@ fn bad_drivers_options_and_passwords_fail_clearly_and_change_nothing() {
             &[
                 "copy",
                 src,
-                &format!("adbc://postgresql?uri={url}"),
+                &format!("adbc://postgresql?uri={url}&schema=it_adbc_bad"),
                 "--query",
                 "SELECT r_regionkey, CASE WHEN r_regionkey = 4 THEN NULL ELSE r_name END \
                  AS r_name, r_comment FROM region",
                 "--target-table",
-                "it_adbc_bad.region",
+                "region",
                 "--if-exists",
                 "append",
                 "--batch-rows",
@@ -465,7 +445,7 @@ fn bad_drivers_options_and_passwords_fail_clearly_and_change_nothing() {
             ],
             6,
         );
-        assert!(e.contains("it_adbc_bad.region"), "{e}");
+        assert!(e.contains("table \"region\""), "{e}");
         let rows = cells(&mut c, "it_adbc_bad.region");
         assert_eq!(
             rows,

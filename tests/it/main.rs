@@ -6,6 +6,7 @@ mod docs;
 mod failures;
 mod hard_types;
 mod mysql;
+mod names;
 mod postgres;
 mod roundtrip;
 mod support;

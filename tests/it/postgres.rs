@@ -172,9 +172,9 @@ fn hard_types_pg_to_pg_and_through_parquet() {
     fresh_schema(&mut c, "it_hard_dst");
     create_hard_table(&mut c, "it_hard_src");
     let src = format!("\"it_hard_src\".\"{}\"", HARD_TABLE.replace('"', "\"\""));
-    let dst = format!("\"it_hard_dst\".\"{}\"", HARD_TABLE.replace('"', "\"\""));
+    let dst = format!("{url}?schema=it_hard_dst");
     // The enum type must exist in the target database: here source and target are one.
-    copy(&["copy", &url, &url, "--table", &src, "--target-table", &dst]);
+    copy(&["copy", &url, &dst, "--table", &src]);
     assert_same_pg_table(
         &mut c,
         ("it_hard_src", HARD_TABLE),
@@ -196,11 +196,11 @@ fn hard_types_pg_to_pg_and_through_parquet() {
     copy(&[
         "copy",
         &snap,
-        &url,
+        &dst,
         "--table",
         "hard",
         "--target-table",
-        &dst,
+        HARD_TABLE,
         "--if-exists",
         "replace",
     ]);
@@ -352,17 +352,9 @@ fn same_instant(c: &mut Client, x: &str, s: &str, col: &str) -> bool {
 fn tpch_sqlite_to_pg_and_back() {
     let Some((url, mut c)) = pg() else { return };
     fresh_schema(&mut c, "it_tpch");
-    let target = url.clone();
+    let target = format!("{url}?schema=it_tpch");
     for t in TPCH_TABLES {
-        copy(&[
-            "copy",
-            tpch().to_str().unwrap(),
-            &target,
-            "--table",
-            t,
-            "--target-table",
-            &format!("it_tpch.{t}"),
-        ]);
+        copy(&["copy", tpch().to_str().unwrap(), &target, "--table", t]);
     }
     let dir = TempDir::new().unwrap();
     let back = dir.path().join("back.sqlite");
@@ -454,11 +446,11 @@ fn consistent_snapshot_under_concurrent_transfers() {
     copy(&[
         "copy",
         &url,
-        &url,
+        &format!("{url}?schema=it_snap"),
         "--table",
         "it_snap.accounts",
         "--target-table",
-        "it_snap.copy",
+        "copy",
         "--partition-on",
         "id",
         "--partitions",
@@ -511,8 +503,9 @@ fn enum_types_missing_in_the_target_are_created_from_the_snapshot() {
     copy(&["copy", &url, &snap, "--table", "it_enum.t"]);
     // The target database has neither the table nor its type, nor the type's schema.
     c.batch_execute("DROP SCHEMA it_enum CASCADE").unwrap();
+    let into_enum = format!("{url}?schema=it_enum");
     let plan = ferry()
-        .args(["copy", &snap, &url, "--dry-run"])
+        .args(["copy", &snap, &into_enum, "--dry-run"])
         .assert()
         .success()
         .get_output()
@@ -525,7 +518,7 @@ fn enum_types_missing_in_the_target_are_created_from_the_snapshot() {
         ),
         "{plan}"
     );
-    copy(&["copy", &snap, &url]);
+    copy(&["copy", &snap, &into_enum]);
     assert_eq!(labels(&mut c), want_labels, "labels in their order");
     assert_eq!(cells(&mut c, "it_enum.t"), before);
     let types: Vec<(String, String, String)> = c
@@ -545,7 +538,7 @@ fn enum_types_missing_in_the_target_are_created_from_the_snapshot() {
         [e("m", "Mood ☀"), e("ms", "_Mood ☀"), e("maybe", "Mood ☀")]
     );
     // A second load into the same database finds the type and leaves it alone.
-    copy(&["copy", &snap, &url, "--if-exists", "replace"]);
+    copy(&["copy", &snap, &into_enum, "--if-exists", "replace"]);
     assert_eq!(cells(&mut c, "it_enum.t"), before);
 }
 
@@ -625,15 +618,15 @@ fn killed_replace_leaves_the_old_table() {
     .unwrap();
     let before = cells(&mut c, "it_kill.target");
     let app = "ferry_it_kill";
-    let own = with_application_name(&url, app);
+    let own = with_application_name(&format!("{url}?schema=it_kill"), app);
     let args = [
         "copy",
         &own,
         &own,
         "--table",
-        "it_kill.big",
+        "big",
         "--target-table",
-        "it_kill.target",
+        "target",
         "--if-exists",
         "replace",
         "-q",
@@ -659,14 +652,15 @@ fn killed_replace_leaves_the_old_table() {
         "CREATE TABLE it_kill.small AS SELECT g AS id, 'new' AS note FROM generate_series(1, 3) g",
     )
     .unwrap();
+    let in_kill = format!("{url}?schema=it_kill");
     copy(&[
         "copy",
-        &url,
-        &url,
+        &in_kill,
+        &in_kill,
         "--table",
-        "it_kill.small",
+        "small",
         "--target-table",
-        "it_kill.target",
+        "target",
         "--if-exists",
         "replace",
     ]);
@@ -705,15 +699,16 @@ fn errors_name_the_thing_and_hide_the_password() {
          INSERT INTO it_err.s SELECT g, 'n' || g FROM generate_series(1, 10) g;",
     )
     .unwrap();
+    let in_err = format!("{url}?schema=it_err");
     let e = stderr_of(
         &[
             "copy",
-            &url,
-            &url,
+            &in_err,
+            &in_err,
             "--table",
-            "it_err.s",
+            "s",
             "--target-table",
-            "it_err.t",
+            "t",
             "--if-exists",
             "append",
         ],
@@ -728,12 +723,12 @@ fn errors_name_the_thing_and_hide_the_password() {
     let e = stderr_of(
         &[
             "copy",
-            &url,
-            &url,
+            &in_err,
+            &in_err,
             "--table",
-            "it_err.s",
+            "s",
             "--target-table",
-            "it_err.t",
+            "t",
         ],
         4,
     );
@@ -755,11 +750,11 @@ fn errors_name_the_thing_and_hide_the_password() {
     copy(&[
         "copy",
         &format!("{url}?numeric=text"),
-        &url,
+        &in_err,
         "--table",
         "it_err.nan",
         "--target-table",
-        "it_err.nan2",
+        "nan2",
     ]);
     assert_same_pg_table(&mut c, ("it_err", "nan"), ("it_err", "nan2"));
 }
@@ -824,11 +819,11 @@ fn numeric_edges_match_postgres_text() {
     copy(&[
         "copy",
         &url,
-        &url,
+        &format!("{url}?schema=it_num"),
         "--table",
         "it_num.src",
         "--target-table",
-        "it_num.dst",
+        "dst",
     ]);
     assert_same_pg_table(&mut c, ("it_num", "src"), ("it_num", "dst"));
     // Every edge value came back as PostgreSQL prints it.
@@ -855,16 +850,8 @@ fn tls_by_sslmode() {
     c.batch_execute("CREATE TABLE it_tls.t AS SELECT g AS id FROM generate_series(1, 100) g")
         .unwrap();
     for mode in ["disable", "prefer", "require"] {
-        let u = format!("{url}?sslmode={mode}&application_name=ferry_tls_{mode}");
-        copy(&[
-            "copy",
-            &u,
-            &u,
-            "--table",
-            "it_tls.t",
-            "--target-table",
-            &format!("it_tls.{mode}"),
-        ]);
+        let u = format!("{url}?sslmode={mode}&application_name=ferry_tls_{mode}&schema=it_tls");
+        copy(&["copy", &u, &u, "--table", "t", "--target-table", mode]);
         let n: i64 = c
             .query_one(&format!("SELECT count(*) FROM it_tls.{mode}"), &[])
             .unwrap()

@@ -481,7 +481,7 @@ fn with_keys_marks_primary_keys_and_adds_renamed_foreign_keys_once_after_the_loa
     .unwrap();
     let t = |s: &str, target: &str| ferry::pipeline::TableSpec {
         source: TableRef::Table(s.into()),
-        target: target.into(),
+        target: Some(target.into()),
         steps: Vec::new(),
     };
     let plan = CopyPlan::build(

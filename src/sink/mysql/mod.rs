@@ -32,7 +32,7 @@ use super::{
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::mysql::{exec, my_error, quote_ident, split_qualified, MySettings};
+use crate::mysql::{exec, my_error, quote_ident, MySettings};
 use crate::types::mysql::{base_name, my_target_type};
 use foreign_keys::ForeignKeyDef;
 use load_data::{ColumnText, TextEncoder, TextForm};
@@ -109,12 +109,12 @@ impl MySink {
         })
     }
 
-    /// `(database, table, `db`.`table`)` of a target name.
+    /// `(database, table, `db`.`table`)` of a target name: one identifier (a dot in it is part
+    /// of the name), in the URL's database.
     fn target(&self, table: &str) -> (String, String, String) {
-        let (db, name) = split_qualified(table);
-        let db = db.unwrap_or_else(|| self.database.clone());
-        let q = format!("{}.{}", quote_ident(&db), quote_ident(&name));
-        (db, name, q)
+        let db = self.database.clone();
+        let q = format!("{}.{}", quote_ident(&db), quote_ident(table));
+        (db, table.to_string(), q)
     }
 }
 
@@ -240,6 +240,8 @@ fn load_sql(table: &str, cols: &[Column]) -> String {
 impl Sink for MySink {
     fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
         let (_, _, q) = self.target(table);
+        // MySQL and MariaDB take identifiers of up to 64 characters.
+        super::check_name_lengths(&self.settings.to_string(), table, schema, None, Some(64))?;
         let cols = columns_of(schema)?;
         Ok(format!(
             "{};\n-- loaded by {} LOAD DATA LOCAL INFILE stream(s) into a staging table, then \

@@ -25,7 +25,7 @@ use postgres::Client;
 use super::{foreign_key_name, IfExists, Sink, TableWriter, TargetKeys, WriteOptions, WriteStats};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pg::{pg_error, split_qualified, PgSettings};
+use crate::pg::{pg_error, PgSettings};
 use crate::types::postgres::{pg_target_type, PgEnum, PgWrite};
 use crate::types::quote_ident;
 use copy_binary::{BatchEncoder, ColumnEncoding, HEADER, TRAILER};
@@ -35,10 +35,14 @@ use copy_binary::{BatchEncoder, ColumnEncoding, HEADER, TRAILER};
 const SESSION: &str =
     "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; SET TimeZone = 'UTC'";
 
+/// PostgreSQL's NAMEDATALEN - 1: a longer identifier is cut to this many bytes.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
 pub struct PgSink {
     settings: PgSettings,
     jobs: usize,
-    /// The schema unqualified table names go to (the connection's `current_schema()`).
+    /// The schema every table goes to: the URL's `schema=`, else `--schema`, else the
+    /// connection's `current_schema()`. A table name is one identifier, never qualified.
     default_schema: String,
 }
 
@@ -57,22 +61,26 @@ impl PgSink {
     pub fn try_new(endpoint: &Endpoint, options: &WriteOptions) -> Result<PgSink> {
         let settings = PgSettings::from_endpoint(endpoint)?;
         let mut client = settings.connect()?;
-        let row = client
-            .query_one("SELECT coalesce(current_schema(), 'public')", &[])
-            .map_err(|e| pg_error(e, format!("{settings}")))?;
+        let default_schema = match settings.schema.clone().or_else(|| options.schema.clone()) {
+            Some(s) => s,
+            None => client
+                .query_one("SELECT coalesce(current_schema(), 'public')", &[])
+                .map_err(|e| pg_error(e, format!("{settings}")))?
+                .get(0),
+        };
         Ok(PgSink {
-            default_schema: row.get(0),
+            default_schema,
             settings,
             jobs: options.jobs.max(1),
         })
     }
 
-    /// `(schema, table, "schema"."table")` of a target name.
+    /// `(schema, table, "schema"."table")` of a target name: one identifier (a dot in it is
+    /// part of the name), in the sink's schema.
     fn target(&self, table: &str) -> (String, String, String) {
-        let (schema, name) = split_qualified(table);
-        let schema = schema.unwrap_or_else(|| self.default_schema.clone());
-        let q = format!("{}.{}", quote_ident(&schema), quote_ident(&name));
-        (schema, name, q)
+        let schema = self.default_schema.clone();
+        let q = format!("{}.{}", quote_ident(&schema), quote_ident(table));
+        (schema, table.to_string(), q)
     }
 
     fn connect(&self) -> Result<Client> {
@@ -144,6 +152,13 @@ fn create_sql(qualified: &str, cols: &[Column], staged: bool, key: Option<&[Stri
 impl Sink for PgSink {
     fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
         let (_, _, q) = self.target(table);
+        super::check_name_lengths(
+            &self.settings.to_string(),
+            table,
+            schema,
+            Some(MAX_IDENTIFIER_BYTES),
+            None,
+        )?;
         let cols = columns_of(schema)?;
         let key = primary_key(schema);
         let types: String = enums_of(&cols)
