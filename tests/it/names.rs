@@ -60,10 +60,10 @@ fn hostile_sqlite(path: &Path, names: &[String]) {
     let c = rusqlite::Connection::open(path).unwrap();
     for n in names {
         c.execute_batch(&format!(
-            "CREATE TABLE {t} (id INTEGER, {col} TEXT); INSERT INTO {t} VALUES (1, {v}), (2, NULL);",
+            "CREATE TABLE {t} (id INTEGER, {col} TEXT); INSERT INTO {t} VALUES (1, '{v}'), (2, NULL);",
             t = quote(n),
             col = quote(&format!("{} col", n.chars().take(20).collect::<String>())),
-            v = format!("'{}'", n.replace('\'', "''")),
+            v = n.replace('\'', "''"),
         ))
         .unwrap();
     }
