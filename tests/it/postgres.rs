@@ -213,7 +213,10 @@ fn hard_types_pg_to_pg_and_through_parquet() {
     let pk: i64 = c
         .query_one(
             "SELECT count(*) FROM pg_index WHERE indrelid = $1::text::regclass AND indisprimary",
-            &[&dst],
+            &[&format!(
+                "\"it_hard_dst\".\"{}\"",
+                HARD_TABLE.replace('"', "\"\"")
+            )],
         )
         .unwrap()
         .get(0);

@@ -30,14 +30,14 @@ impl Target {
     fn url(&self) -> String {
         match self {
             Target::Sqlite(p) => format!("sqlite://{}", p.display()),
-            Target::Postgres(url, _) => url.clone(),
+            Target::Postgres(url, schema) => format!("{url}?schema={schema}"),
         }
     }
 
     fn table(&self) -> String {
         match self {
             Target::Sqlite(_) => "customer".into(),
-            Target::Postgres(_, schema) => format!("{schema}.customer"),
+            Target::Postgres(..) => "customer".into(),
         }
     }
 
@@ -591,13 +591,8 @@ fn filters_on_source_columns_are_evaluated_by_postgres() {
     crate::postgres::fresh_schema(&mut c, "it_tf_push");
     crate::support::copy(
         &tpch_url(),
-        &url,
-        &[
-            "--table",
-            "customer",
-            "--target-table",
-            "it_tf_push.customer",
-        ],
+        &format!("{url}?schema=it_tf_push"),
+        &["--table", "customer"],
     );
     // Counted from the SQLite source, without PostgreSQL: byte order for the text.
     let matching = source_customers()
