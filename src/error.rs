@@ -24,6 +24,8 @@ pub enum ErrorKind {
     Unauthenticated,
     /// A type or feature ferry does not handle.
     Unsupported,
+    /// Another run is writing the same target table (or snapshot) right now.
+    Busy,
     /// The run was interrupted.
     Cancelled,
     /// A bug in ferry.
@@ -43,6 +45,7 @@ impl ErrorKind {
             ErrorKind::Io => 7,
             ErrorKind::Unauthenticated => 8,
             ErrorKind::Unsupported => 9,
+            ErrorKind::Busy => 10,
             ErrorKind::Cancelled => 130,
         }
     }

@@ -290,15 +290,59 @@ pub struct SnapshotDir {
     created_root: bool,
     staged: Mutex<Vec<Staged>>,
     committed: Mutex<bool>,
+    /// The snapshot's lock file, locked while this run writes (released by the kernel when the
+    /// process ends, however it ends).
+    _lock: File,
+}
+
+/// The lock file of a snapshot directory: one run at a time writes a snapshot, since every run
+/// rewrites its manifest and clears its staging directory.
+const LOCK: &str = ".ferry-lock";
+
+/// Locks `root`'s lock file, or refuses: another run is writing the snapshot.
+fn lock_snapshot(root: &Path) -> Result<File> {
+    let path = root.join(LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::new(
+            ErrorKind::Busy,
+            format!(
+                "{} is being written by another ferry run (it holds {LOCK}); run again once it \
+                 has finished",
+                root.display()
+            ),
+        )),
+        Err(fs::TryLockError::Error(e)) => {
+            Err(Error::io(format!("cannot lock {}", path.display()), e))
+        }
+    }
 }
 
 impl SnapshotDir {
     /// Opens `root` for writing, creating it (with the incomplete marker) if it does not exist.
     pub fn open(root: &Path, file_format: &'static str) -> Result<Self> {
-        let created_root = !root.exists();
+        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)
+                .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+        }
+        // Created here, or found: of two runs creating one snapshot, one creates it.
+        let created_root = match fs::create_dir(root) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+            Err(e) => return Err(Error::io(format!("cannot create {}", root.display()), e)),
+        };
+        let lock = if root.is_dir() {
+            Some(lock_snapshot(root)?)
+        } else {
+            None
+        };
         if created_root {
-            fs::create_dir_all(root)
-                .map_err(|e| Error::io(format!("cannot create {}", root.display()), e))?;
             fs::write(root.join(INCOMPLETE), b"")
                 .map_err(|e| Error::io(format!("cannot write in {}", root.display()), e))?;
         } else if !root.is_dir() {
@@ -316,6 +360,7 @@ impl SnapshotDir {
             created_root,
             staged: Mutex::new(Vec::new()),
             committed: Mutex::new(false),
+            _lock: lock.ok_or_else(|| Error::internal("a snapshot without its lock"))?,
         })
     }
 
@@ -663,11 +708,14 @@ impl FileTarget {
                     .parent()
                     .filter(|p| !p.as_os_str().is_empty())
                     .unwrap_or(Path::new("."));
+                // This run's own temporary file: two runs writing one file each rename a
+                // whole file into place, never one the other is still writing.
                 let tmp = dir.join(format!(
-                    ".{}.ferry-tmp",
+                    ".{}.{}.ferry-tmp",
                     path.file_name()
                         .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    crate::sink::run_tag()
                 ));
                 Ok((dir.to_path_buf(), Some(tmp)))
             }

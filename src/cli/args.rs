@@ -18,6 +18,7 @@ Exit codes:
   7    I/O error
   8    authentication failed
   9    unsupported type or feature
+  10   busy (another run is writing the same target table or snapshot)
   130  cancelled";
 
 const MAIN_EXAMPLES: &str = "\

@@ -89,19 +89,50 @@ pub trait Sink: Send + Sync {
     }
 }
 
-/// A staging table's name: the target's, shortened, a hash of the qualified target (so a later
-/// run for the same target finds, and drops, one a killed run left behind), and `tag`.
+/// A staging table's name: the target's, shortened, a hash of the qualified target, this run's
+/// tag (so two runs into one target never share a staging table) and `tag`. Every staging table
+/// of a target starts with [`staging_prefix`], so a run that holds the target's lock finds, and
+/// drops, the ones killed runs left behind. At most 7 + 32 + 1 + 8 + 1 + 8 bytes and `tag`: with
+/// `_pkey` it stays within PostgreSQL's 63.
 pub(crate) fn staging_name(qualified: &str, table: &str, tag: &str) -> String {
+    format!("{}{}{tag}", staging_prefix(qualified, table), run_tag())
+}
+
+/// The start every staging table name of one target shares.
+pub(crate) fn staging_prefix(qualified: &str, table: &str) -> String {
     use sha2::{Digest, Sha256};
     let hash = hex::encode(&Sha256::digest(qualified.as_bytes())[..4]);
     let mut short = String::new();
     for ch in table.chars() {
-        if short.len() + ch.len_utf8() > 40 {
+        if short.len() + ch.len_utf8() > 32 {
             break;
         }
         short.push(ch);
     }
-    format!("_ferry_{short}_{hash}{tag}")
+    format!("_ferry_{short}_{hash}_")
+}
+
+/// Eight hex digits that tell this run (process) from any other: its process id and start time.
+pub(crate) fn run_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let seed = format!("{}:{now}", std::process::id());
+        hex::encode(&Sha256::digest(seed.as_bytes())[..4])
+    })
+}
+
+/// The two 31-bit keys of the advisory lock (PostgreSQL) or the lock name (MySQL) that one run
+/// holds on a target table while it writes it: a hash of the qualified target.
+pub(crate) fn target_lock_keys(qualified: &str) -> (i32, i32) {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(format!("ferry target {qualified}").as_bytes());
+    let k = |b: &[u8]| (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & 0x7fff_ffff) as i32;
+    (k(&d[0..4]), k(&d[4..8]))
 }
 
 /// Refuses, before anything is written, a table or column name longer than the target keeps

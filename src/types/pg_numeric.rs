@@ -255,7 +255,7 @@ impl Numeric {
             (acc as i128).checked_mul(10i128.checked_pow((s - e) as u32)?)?
         } else {
             let div = 10u64.checked_pow((e - s) as u32)?;
-            if acc % div != 0 {
+            if !acc.is_multiple_of(div) {
                 return None;
             }
             (acc / div) as i128

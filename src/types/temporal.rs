@@ -56,7 +56,7 @@ fn push_date(s: &mut String, d: NaiveDate) {
 fn fraction(micros: u32) -> String {
     if micros == 0 {
         String::new()
-    } else if micros % 1000 == 0 {
+    } else if micros.is_multiple_of(1000) {
         format!(".{:03}", micros / 1000)
     } else {
         format!(".{micros:06}")

@@ -2,6 +2,7 @@
 
 mod adbc;
 mod cli;
+mod concurrent;
 mod docs;
 mod failures;
 mod hard_types;

@@ -118,6 +118,66 @@ impl MySink {
     }
 }
 
+/// Takes the named lock (`GET_LOCK`) of `qualified` on `c`, or refuses, naming the connection
+/// that holds it: two runs replacing one table would otherwise swap in each other's loads.
+fn lock_target(c: &mut Conn, qualified: &str, what: &str) -> Result<()> {
+    let (k1, k2) = super::target_lock_keys(qualified);
+    let lock = format!("ferry:{k1:08x}{k2:08x}");
+    let got: Option<Option<i64>> = c
+        .exec_first("SELECT GET_LOCK(?, 0)", (&lock,))
+        .map_err(|e| my_error(e, format!("{what}: lock")))?;
+    if got.flatten() == Some(1) {
+        return Ok(());
+    }
+    let holder: Option<(u64, String, String, u64)> = c
+        .exec_first(
+            "SELECT ID, USER, HOST, TIME FROM information_schema.PROCESSLIST
+             WHERE ID = IS_USED_LOCK(?)",
+            (&lock,),
+        )
+        .map_err(|e| my_error(e, format!("{what}: lock")))?;
+    let holder = holder
+        .map(|(id, user, host, time)| {
+            format!(" (connection {id}, user {user}, from {host}, for {time} s)")
+        })
+        .unwrap_or_default();
+    Err(Error::new(
+        ErrorKind::Busy,
+        format!(
+            "{what} is being written by another ferry run{holder}; run again once it has finished"
+        ),
+    ))
+}
+
+/// Drops the staging tables of `qualified` that killed runs left behind; called with the
+/// target's lock held, so no live run is loading any of them.
+fn drop_leftover_staging(
+    c: &mut Conn,
+    db: &str,
+    qualified: &str,
+    name: &str,
+    what: &str,
+) -> Result<()> {
+    let prefix = super::staging_prefix(qualified, name);
+    let leftovers: Vec<String> = c
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES
+             WHERE TABLE_SCHEMA = ? AND LEFT(TABLE_NAME, CHAR_LENGTH(?)) = ?",
+            (db, &prefix, &prefix),
+        )
+        .map_err(|e| my_error(e, format!("{what}: leftover staging tables")))?;
+    for t in leftovers {
+        tracing::info!(table = %t, "dropping a staging table a killed run left behind");
+        let sql = format!(
+            "DROP TABLE IF EXISTS {}.{}",
+            quote_ident(db),
+            quote_ident(&t)
+        );
+        exec(c, &sql, || format!("{what}: leftover staging tables"))?;
+    }
+    Ok(())
+}
+
 /// Whether `db`.`name` exists; `what` names the target in an error.
 fn table_exists(c: &mut Conn, db: &str, name: &str, what: &str) -> Result<bool> {
     let n: Option<u64> = c
@@ -266,6 +326,12 @@ impl Sink for MySink {
         let (db, name, qualified) = self.target(table);
         let what = format!("{}: {qualified}", self.settings);
         let mut control = self.settings.connect()?;
+        if mode != IfExists::Append {
+            // One run at a time creates, replaces or truncates a table: `control` holds the
+            // lock until the writer is done (a killed run's ends with its connection).
+            lock_target(&mut control, &qualified, &what)?;
+            drop_leftover_staging(&mut control, &db, &qualified, &name, &what)?;
+        }
         let exists = table_exists(&mut control, &db, &name, &what)?;
         if exists && mode == IfExists::Fail {
             return Err(Error::new(
@@ -311,9 +377,6 @@ impl Sink for MySink {
         } else {
             let sname = staging_name(&qualified, &name, "");
             let sq = format!("{}.{}", quote_ident(&db), quote_ident(&sname));
-            exec(&mut control, &format!("DROP TABLE IF EXISTS {sq}"), || {
-                format!("{what}: staging table")
-            })?;
             exec(
                 &mut control,
                 &create_sql(&sq, &cols, &key_columns(schema)),

@@ -190,6 +190,18 @@ impl Sink for PgSink {
         let (schema_name, name, qualified) = self.target(table);
         let ctx = |e| pg_error(e, format!("{}: {qualified}", self.settings));
         let mut control = self.connect()?;
+        if mode != IfExists::Append {
+            // One run at a time creates, replaces or truncates a table: the lock is held by
+            // `control` until the writer is done (a killed run's ends with its connection).
+            lock_target(&mut control, &self.settings, &qualified)?;
+            drop_leftover_staging(
+                &mut control,
+                &self.settings,
+                &schema_name,
+                &qualified,
+                &name,
+            )?;
+        }
         let exists: bool = control
             .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
             .map_err(ctx)?
@@ -254,7 +266,7 @@ impl Sink for PgSink {
             let sq = format!("{}.{}", quote_ident(&schema_name), quote_ident(&sname));
             control
                 .batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {}; DROP TABLE IF EXISTS {sq}; {}",
+                    "CREATE SCHEMA IF NOT EXISTS {}; {}",
                     quote_ident(&schema_name),
                     create_sql(&sq, &cols, true, None)
                 ))
@@ -336,6 +348,84 @@ impl Sink for PgSink {
         tx.commit()
             .map_err(|e| pg_error(e, format!("{what}: foreign keys")))
     }
+}
+
+/// Takes the session advisory lock of `qualified` on `c`, or refuses, naming the run (backend
+/// pid, application name, client, start) that holds it: two runs replacing one table would
+/// otherwise each swap in a table the other was still loading.
+fn lock_target(c: &mut Client, settings: &PgSettings, qualified: &str) -> Result<()> {
+    let (k1, k2) = super::target_lock_keys(qualified);
+    let ctx = |e| pg_error(e, format!("{settings}: {qualified}: lock"));
+    let got: bool = c
+        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&k1, &k2])
+        .map_err(ctx)?
+        .get(0);
+    if got {
+        return Ok(());
+    }
+    let holder = c
+        .query_opt(
+            "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local'),
+                    to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+               AND l.classid = $1::int8::oid AND l.objid = $2::int8::oid",
+            &[&(k1 as i64), &(k2 as i64)],
+        )
+        .map_err(ctx)?
+        .map(|r| {
+            format!(
+                " (backend pid {}, application_name '{}', from {}, connected {})",
+                r.get::<_, i32>(0),
+                r.get::<_, String>(1),
+                r.get::<_, String>(2),
+                r.get::<_, String>(3)
+            )
+        })
+        .unwrap_or_default();
+    Err(Error::new(
+        ErrorKind::Busy,
+        format!(
+            "{settings}: {qualified} is being written by another ferry run{holder}; \
+             run again once it has finished"
+        ),
+    ))
+}
+
+/// Drops the staging tables of `qualified` that killed runs left behind. Called with the
+/// target's lock held, so no live run is loading any of them.
+fn drop_leftover_staging(
+    c: &mut Client,
+    settings: &PgSettings,
+    schema: &str,
+    qualified: &str,
+    name: &str,
+) -> Result<()> {
+    let prefix = super::staging_prefix(qualified, name);
+    let ctx = |e| {
+        pg_error(
+            e,
+            format!("{settings}: {qualified}: leftover staging tables"),
+        )
+    };
+    let rows = c
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind = 'r' AND left(c.relname, length($2)) = $2",
+            &[&schema, &prefix],
+        )
+        .map_err(ctx)?;
+    for r in rows {
+        let t: String = r.get(0);
+        tracing::info!(table = %t, "dropping a staging table a killed run left behind");
+        c.batch_execute(&format!(
+            "DROP TABLE IF EXISTS {}.{}",
+            quote_ident(schema),
+            quote_ident(&t)
+        ))
+        .map_err(ctx)?;
+    }
+    Ok(())
 }
 
 type WorkerResult = Result<(Client, u64, u64)>;
