@@ -145,12 +145,44 @@ pub fn without_secrets(u: &url::Url, scheme: &str) -> String {
     )
 }
 
-/// A percent-encoded URL part (user name, password, path) decoded: `s%40cret` -> `s@cret`.
+/// A percent-encoded URL part (user name, password, path, option) decoded: `s%40cret` ->
+/// `s@cret`. Percent escapes only, as libpq decodes a URI: a `+` stays a `+` (it means a space
+/// in HTML forms, not in URLs).
 pub fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The host of a server URL as a client connects to it: an IPv6 literal without its brackets
+/// (`[::1]` -> `::1`, which is not a name to look up), a name percent-decoded.
+pub fn url_host(url: &url::Url) -> Option<String> {
+    match url.host()? {
+        url::Host::Ipv6(a) => Some(a.to_string()),
+        url::Host::Ipv4(a) => Some(a.to_string()),
+        url::Host::Domain(d) => Some(percent_decode(d)),
+    }
+}
+
+/// A host for display in a URL: an IPv6 literal in brackets.
+pub fn shown_host(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// The `key=value` pairs of a query string, percent-decoded (see [`percent_decode`]).
+fn query_options(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (percent_decode(k), percent_decode(v)),
+            None => (percent_decode(kv), String::new()),
+        })
+        .collect()
 }
 
 /// Shows a URL with its password replaced, for messages about input that did not parse.
@@ -222,9 +254,7 @@ impl FromStr for Endpoint {
             Some((p, q)) => (p, q),
             None => (rest, ""),
         };
-        let options = url::form_urlencoded::parse(query.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let options = query_options(query).into_iter().collect();
         if scheme.is_server() {
             url::Url::parse(s)
                 .map_err(|e| Error::invalid_args(format!("{}: not a valid URL: {e}", redact(s))))?;

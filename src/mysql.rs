@@ -83,7 +83,13 @@ impl std::fmt::Display for MySettings {
         let db = self.database.as_deref().unwrap_or("");
         match &self.socket {
             Some(s) => write!(f, "mysql://{}@/{db}?socket={s}", self.user),
-            None => write!(f, "mysql://{}@{}:{}/{db}", self.user, self.host, self.port),
+            None => write!(
+                f,
+                "mysql://{}@{}:{}/{db}",
+                self.user,
+                crate::endpoint::shown_host(&self.host),
+                self.port
+            ),
         }
     }
 }
@@ -111,7 +117,7 @@ impl MySettings {
             None => None,
         };
         Ok(MySettings {
-            host: url.host_str().unwrap_or("localhost").to_string(),
+            host: crate::endpoint::url_host(&url).unwrap_or_else(|| "localhost".into()),
             port: url.port().unwrap_or(3306),
             user,
             password: opt("password")

@@ -102,7 +102,10 @@ impl std::fmt::Display for PgSettings {
             write!(
                 f,
                 "postgres://{}@{}:{}/{}",
-                self.user, self.host, self.port, self.dbname
+                self.user,
+                crate::endpoint::shown_host(&self.host),
+                self.port,
+                self.dbname
             )
         }
     }
@@ -140,7 +143,7 @@ impl PgSettings {
         };
         Ok(PgSettings {
             host: opt("host")
-                .or_else(|| url.host_str().map(str::to_string))
+                .or_else(|| crate::endpoint::url_host(&url))
                 .unwrap_or_else(|| "localhost".into()),
             port,
             user,
@@ -439,6 +442,24 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unknown option 'colour'"));
+    }
+
+    #[test]
+    fn passwords_are_percent_decoded_only_and_ipv6_hosts_lose_their_brackets() {
+        let e: Endpoint = "postgres://u:a+b%2Bc%20d@[::1]:5433/db".parse().unwrap();
+        let s = PgSettings::from_endpoint(&e).unwrap();
+        assert_eq!(
+            s.password.as_deref(),
+            Some("a+b+c d"),
+            "libpq decodes %XX only"
+        );
+        assert_eq!(s.host, "::1");
+        assert_eq!(s.to_string(), "postgres://u@[::1]:5433/db");
+        let e: Endpoint = "postgres://u@h/db?application_name=a+b%26c"
+            .parse()
+            .unwrap();
+        let s = PgSettings::from_endpoint(&e).unwrap();
+        assert_eq!(s.application_name, "a+b&c");
     }
 
     #[test]

@@ -195,3 +195,18 @@ fn inspect_lists_tables_types_and_counts() {
     assert!(text.contains("DECIMAL(15,2)"), "{text}");
     assert!(text.contains("Decimal128(15, 2)"), "{text}");
 }
+
+#[test]
+fn an_ipv6_literal_host_is_connected_to_not_looked_up() {
+    // Nothing listens on port 1: the error must be a refused connection to ::1, not a failed
+    // name lookup of "[::1]".
+    for (url, shown) in [
+        ("postgres://u:p+w@[::1]:1/db", "postgres://u@[::1]:1/db"),
+        ("mysql://u:p+w@[::1]:1/db", "mysql://u@[::1]:1/db"),
+    ] {
+        let err = stderr_of(&["inspect", url], 7);
+        assert!(err.contains(shown), "{err}");
+        assert!(err.contains("Connection refused"), "{err}");
+        assert!(!err.contains("p+w"), "{err}");
+    }
+}
