@@ -353,14 +353,42 @@ impl AdbcSettings {
                 e,
             )
         })?;
-        let out = AdbcDatabase {
+        let mut out = AdbcDatabase {
             settings: self.clone(),
             db,
         };
         // Connect once now, so a wrong host or password fails before any plan is made.
-        out.connect()?;
+        let conn = out.connect()?;
+        // The driver says what it is: a driver given as a library path of any name is still
+        // recognised, and its catalog read for declared types.
+        if let Some(vendor) = vendor_name(&conn) {
+            if let Some(d) = dialect_of(&vendor) {
+                out.settings.dialect = Some(d);
+            }
+        }
         Ok(out)
     }
+}
+
+/// The driver's `GetInfo` vendor name (`PostgreSQL`, `SQLite`, `DuckDB`), if it gives one.
+fn vendor_name(conn: &ManagedConnection) -> Option<String> {
+    use adbc_core::options::InfoCode;
+    use adbc_core::Connection as _;
+    use arrow::array::{Array, AsArray};
+    let codes = std::collections::HashSet::from([InfoCode::VendorName]);
+    let reader = conn.get_info(Some(codes)).ok()?;
+    for batch in reader {
+        let batch = batch.ok()?;
+        let values = batch.column(1).as_union_opt()?;
+        for i in 0..values.len() {
+            // Type id 0 is `string_value`.
+            if values.type_id(i) == 0 {
+                let strings = values.child(0).as_string_opt::<i32>()?;
+                return Some(strings.value(values.value_offset(i)).to_string());
+            }
+        }
+    }
+    None
 }
 
 /// `lib{name}.so` in one of the directories of `FERRY_ADBC_DRIVER_PATH`.

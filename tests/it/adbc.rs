@@ -453,3 +453,54 @@ fn bad_drivers_options_and_passwords_fail_clearly_and_change_nothing() {
         );
     }
 }
+
+#[test]
+fn a_driver_given_as_a_path_of_any_name_is_recognised_by_what_it_says_it_is() {
+    let Some(drv) = drivers() else { return };
+    let Some((url, mut c)) = pg() else { return };
+    fresh_schema(&mut c, "it_adbc_vendor");
+    c.batch_execute(
+        "CREATE TABLE it_adbc_vendor.t (id integer PRIMARY KEY, price numeric(15,2) NOT NULL,
+                                        name varchar(44), at timestamptz);
+         INSERT INTO it_adbc_vendor.t VALUES (1, 12.34, 'a', '2024-01-02 03:04:05+00'),
+                                             (2, -0.01, NULL, NULL);",
+    )
+    .unwrap();
+    // The PostgreSQL driver under a name that says nothing.
+    let tmp = TempDir::new().unwrap();
+    let lib = tmp.path().join("libvendor_neutral.so");
+    std::os::unix::fs::symlink(drv.join("libadbc_driver_postgresql.so"), &lib).unwrap();
+    let mut declared = Vec::new();
+    for (i, source) in [
+        format!("adbc://postgresql?uri={url}"),
+        format!("adbc://{}?uri={url}", lib.display()),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let db = tmp.path().join(format!("{i}.sqlite"));
+        run(
+            &drv,
+            &[
+                "copy",
+                source,
+                &crate::support::sqlite_url(&db),
+                "--table",
+                "it_adbc_vendor.t",
+            ],
+        );
+        declared.push((
+            crate::support::columns(&db, "t"),
+            crate::support::dump(&db, "t"),
+        ));
+    }
+    assert_eq!(
+        declared[0], declared[1],
+        "the same declared types and cells"
+    );
+    let types: Vec<&str> = declared[1].0.iter().map(|c| c.1.as_str()).collect();
+    assert!(
+        types.iter().any(|t| t.contains("15,2")) && types.iter().any(|t| t.contains("44")),
+        "declared types read from the catalog: {types:?}"
+    );
+}
