@@ -1015,3 +1015,43 @@ fn with_keys_adds_foreign_keys_and_replace_keeps_them() {
     assert!(foreign_keys(&mut c)
         .contains(&"nation: FOREIGN KEY (n_regionkey) REFERENCES region(r_regionkey)".to_string()));
 }
+
+#[test]
+fn rows_the_server_does_not_confirm_fail_the_load_and_nothing_commits() {
+    let Some((url, mut c)) = pg() else { return };
+    fresh_schema(&mut c, "it_count");
+    // A trigger that silently skips every even id: COPY's command tag counts the rows kept.
+    c.batch_execute(
+        "CREATE TABLE it_count.t (id integer, v text);
+         INSERT INTO it_count.t VALUES (0, 'before');
+         CREATE FUNCTION it_count.skip_even() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN IF NEW.id % 2 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER skip BEFORE INSERT ON it_count.t
+           FOR EACH ROW EXECUTE FUNCTION it_count.skip_even();
+         CREATE TABLE it_count.src AS SELECT g AS id, 'n' || g AS v FROM generate_series(1, 10) g;",
+    )
+    .unwrap();
+    let target = format!("{url}?schema=it_count");
+    let e = stderr_of(
+        &[
+            "copy",
+            &url,
+            &target,
+            "--table",
+            "it_count.src",
+            "--target-table",
+            "t",
+            "--if-exists",
+            "append",
+        ],
+        6,
+    );
+    assert!(
+        e.contains("the server confirmed 5 rows, ferry sent 10; nothing was committed"),
+        "{e}"
+    );
+    assert_eq!(
+        cells(&mut c, "it_count.t"),
+        vec![vec![Some("0".into()), Some("before".into())]]
+    );
+}

@@ -303,6 +303,7 @@ impl Sink for PgSink {
             abort: Arc::new(AtomicBool::new(false)),
             batches: 0,
             bytes: 0,
+            rows_sent: 0,
             finished: false,
         });
         for k in 0..workers {
@@ -516,6 +517,8 @@ struct PgWriter {
     abort: Arc<AtomicBool>,
     batches: usize,
     bytes: u64,
+    /// Rows handed to the COPY connections, checked against the rows the server confirms.
+    rows_sent: u64,
     finished: bool,
 }
 
@@ -718,6 +721,7 @@ impl TableWriter for PgWriter {
         let idx = self.batches;
         self.batches += 1;
         self.bytes += crate::pipeline::data_bytes(batch) as u64;
+        self.rows_sent += batch.num_rows() as u64;
         let sent = match &self.tx {
             Some(tx) => tx.send((idx, batch.clone())).is_ok(),
             None => false,
@@ -733,6 +737,17 @@ impl TableWriter for PgWriter {
 
     fn finish(mut self: Box<Self>) -> Result<WriteStats> {
         let (clients, rows, _wire_bytes) = self.join_all()?;
+        // The COPY command tags' row counts, before anything commits: a difference means rows
+        // were lost or added on the way, and the load is rolled back.
+        if rows != self.rows_sent {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "{}: {}: the server confirmed {rows} rows, ferry sent {}; nothing was committed",
+                    self.settings, self.qualified, self.rows_sent
+                ),
+            ));
+        }
         for mut c in clients {
             c.batch_execute("COMMIT").map_err(|e| {
                 pg_error(e, format!("{}: {}: commit", self.settings, self.qualified))
