@@ -354,14 +354,18 @@ impl SnapshotDir {
             // Refuse to add to a snapshot that is already broken.
             Manifest::load(root)?;
         }
-        Ok(SnapshotDir {
+        let dir = SnapshotDir {
             root: root.to_path_buf(),
             file_format,
             created_root,
             staged: Mutex::new(Vec::new()),
             committed: Mutex::new(false),
             _lock: lock.ok_or_else(|| Error::internal("a snapshot without its lock"))?,
-        })
+        };
+        if !dir.created_root {
+            dir.remove_unlisted()?;
+        }
+        Ok(dir)
     }
 
     pub fn root(&self) -> &Path {
@@ -477,67 +481,66 @@ impl SnapshotDir {
                 }
             }
         }
+        // The new files move in beside the old ones, under names no listed file has; the
+        // manifest then switches to them, and only then are the replaced files removed. A run
+        // killed at any step leaves a manifest whose files are all there: the old table or the
+        // new one (files no manifest lists are removed by the next run that writes here).
+        let mut replaced: Vec<PathBuf> = Vec::new();
         for s in staged {
             let dir_name = table_file_name(&s.table);
             let final_dir = self.root.join(&dir_name);
             let io_err = |e: io::Error, what: &str| {
                 Error::io(format!("{what} in {}", self.root.display()), e)
             };
+            fs::create_dir_all(&final_dir)
+                .map_err(|e| io_err(e, "cannot create a table directory"))?;
+            let old = manifest.tables.iter().find(|t| t.name == s.table);
             let mut entry = TableEntry {
                 name: s.table.clone(),
                 rows: 0,
                 schema: s.schema,
                 files: Vec::new(),
             };
-            match s.mode {
-                IfExists::Append if final_dir.exists() => {
-                    if let Some(old) = manifest.tables.iter().find(|t| t.name == s.table) {
-                        entry.rows = old.rows;
-                        entry.files = old.files.clone();
-                    }
-                    let mut next = entry.files.len();
-                    for (path, mut f) in s.files {
-                        let name = loop {
-                            let name = format!("part-{next:05}.{}", self.file_format);
-                            next += 1;
-                            if !final_dir.join(&name).exists() {
-                                break name;
-                            }
-                        };
-                        fs::rename(&path, final_dir.join(&name))
-                            .map_err(|e| io_err(e, "cannot move a file"))?;
-                        f.path = format!("{dir_name}/{name}");
-                        entry.files.push(f);
+            match (s.mode, old) {
+                (IfExists::Append, Some(old)) => {
+                    entry.rows = old.rows;
+                    entry.files = old.files.clone();
+                }
+                (_, Some(old)) => {
+                    replaced.extend(old.files.iter().map(|f| self.root.join(&f.path)));
+                }
+                (IfExists::Append, None) => {}
+                (_, None) => {
+                    // A directory the manifest does not list (a killed first load, another
+                    // tool's files): its part files are replaced too.
+                    if let Ok(entries) = fs::read_dir(&final_dir) {
+                        let ext = format!(".{}", self.file_format);
+                        replaced.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+                            p.file_name().is_some_and(|n| {
+                                let n = n.to_string_lossy();
+                                n.starts_with("part-") && n.ends_with(&ext)
+                            })
+                        }));
                     }
                 }
-                _ => {
-                    let staging = path_parent(&s.files)
-                        .unwrap_or_else(|| self.root.join(STAGING).join("new").join(&dir_name));
-                    let old = self.root.join(STAGING).join("old").join(&dir_name);
-                    if final_dir.exists() {
-                        if let Some(parent) = old.parent() {
-                            fs::create_dir_all(parent)
-                                .map_err(|e| io_err(e, "cannot move the old table aside"))?;
-                        }
-                        fs::rename(&final_dir, &old)
-                            .map_err(|e| io_err(e, "cannot move the old table aside"))?;
+            }
+            let taken = |name: &str, files: &[FileEntry]| {
+                let path = format!("{dir_name}/{name}");
+                final_dir.join(name).exists() || files.iter().any(|f| f.path == path)
+            };
+            let mut next = 0usize;
+            for (path, mut f) in s.files {
+                let name = loop {
+                    let name = format!("part-{next:05}.{}", self.file_format);
+                    next += 1;
+                    if !taken(&name, &entry.files) {
+                        break name;
                     }
-                    if staging.exists() {
-                        fs::rename(&staging, &final_dir)
-                            .map_err(|e| io_err(e, "cannot move the new table in"))?;
-                    } else {
-                        fs::create_dir_all(&final_dir)
-                            .map_err(|e| io_err(e, "cannot create a table directory"))?;
-                    }
-                    if old.exists() {
-                        fs::remove_dir_all(&old)
-                            .map_err(|e| io_err(e, "cannot remove the old table"))?;
-                    }
-                    for (_, mut f) in s.files {
-                        f.path = format!("{dir_name}/{}", f.path);
-                        entry.files.push(f);
-                    }
-                }
+                };
+                fs::rename(&path, final_dir.join(&name))
+                    .map_err(|e| io_err(e, "cannot move a file"))?;
+                f.path = format!("{dir_name}/{name}");
+                entry.files.push(f);
             }
             entry.rows += s.rows;
             manifest.tables.retain(|t| t.name != s.table);
@@ -545,6 +548,38 @@ impl SnapshotDir {
         }
         self.publish(&manifest)?;
         *self.committed.lock().map_err(|_| Error::internal("lock"))? = true;
+        for path in replaced {
+            if let Err(e) = fs::remove_file(&path) {
+                tracing::warn!(file = %path.display(), "cannot remove a replaced file: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the part files of listed tables' directories that the manifest does not list:
+    /// what a run killed between moving its files in and publishing (or between publishing and
+    /// removing the replaced files) left. Called with the snapshot's lock held.
+    fn remove_unlisted(&self) -> Result<()> {
+        let Some(manifest) = self.current_manifest()? else {
+            return Ok(());
+        };
+        for t in &manifest.tables {
+            let listed: std::collections::HashSet<&str> =
+                t.files.iter().map(|f| f.path.as_str()).collect();
+            let dir_name = table_file_name(&t.name);
+            let Ok(entries) = fs::read_dir(self.root.join(&dir_name)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ours =
+                    name.starts_with("part-") && name.ends_with(&format!(".{}", self.file_format));
+                if ours && !listed.contains(format!("{dir_name}/{name}").as_str()) {
+                    tracing::info!(file = %e.path().display(), "removing a file no manifest lists");
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
         Ok(())
     }
 
@@ -569,12 +604,6 @@ impl SnapshotDir {
         let _ = fs::remove_dir_all(self.root.join(STAGING));
         Ok(())
     }
-}
-
-fn path_parent(files: &[(PathBuf, FileEntry)]) -> Option<PathBuf> {
-    files
-        .first()
-        .and_then(|(p, _)| p.parent().map(Path::to_path_buf))
 }
 
 fn strip_meta(s: &Schema) -> Vec<(String, arrow::datatypes::DataType)> {

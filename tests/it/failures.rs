@@ -153,3 +153,81 @@ fn replace_and_fail_into_a_parquet_snapshot_keep_it_as_it_was() {
         "the failed run left a new snapshot directory"
     );
 }
+
+/// Rows of table `t` in a snapshot, loaded into a new SQLite file (the load verifies every file
+/// against the manifest), or the load's error.
+fn snapshot_rows(snap: &str, dir: &Path, n: usize) -> Result<i64, String> {
+    let db = dir.join(format!("check{n}.sqlite"));
+    let out = ferry()
+        .args(["copy", snap, &format!("sqlite://{}", db.display()), "-q"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let rows = c
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    drop(c);
+    fs::remove_file(&db).unwrap();
+    Ok(rows)
+}
+
+#[test]
+fn a_snapshot_replace_killed_at_any_moment_leaves_the_old_or_the_new_table() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let source = |rows: i64, name: &str| {
+        let path = tmp.path().join(name);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!(
+                "CREATE TABLE t (id INTEGER, pad TEXT);
+                 WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {rows})
+                 INSERT INTO t SELECT i, printf('%0200d', i) FROM g;"
+            ))
+            .unwrap();
+        format!("sqlite://{}", path.display())
+    };
+    let (old, new) = (source(1_000, "old.sqlite"), source(150_000, "new.sqlite"));
+    let snap = format!("parquet://{}", tmp.path().join("snap").display());
+    // Small part files: a replace moves several in, then removes several.
+    let snap_parts = format!("{snap}?file_bytes=200000&row_group_rows=5000");
+    let replace = |from: &str| {
+        ferry()
+            .args(["copy", from, &snap_parts, "--if-exists", "replace", "-q"])
+            .assert()
+            .success();
+    };
+    replace(&old);
+    // How long a whole replace takes here, to spread the kills over it.
+    let t = std::time::Instant::now();
+    replace(&new);
+    let whole = t.elapsed();
+    replace(&old);
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..12u32 {
+        let at = whole.mul_f64(f64::from(i) / 10.0);
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+            .args(["copy", &new, &snap_parts, "--if-exists", "replace", "-q"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(at);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let rows = snapshot_rows(&snap, tmp.path(), i as usize)
+            .unwrap_or_else(|e| panic!("killed after {at:?}: the snapshot does not load: {e}"));
+        assert!(
+            rows == 1_000 || rows == 150_000,
+            "killed after {at:?}: {rows} rows, neither the old table nor the new one"
+        );
+        seen.insert(rows);
+        // Back to the old table for the next trial.
+        replace(&old);
+    }
+    assert!(
+        seen.contains(&1_000),
+        "some kills came before the switch: {seen:?}"
+    );
+}
