@@ -18,7 +18,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::report::{peak_rss_bytes, RunReport, TableReport};
 use crate::sink::{IfExists, Sink, TargetKeys};
-use crate::source::{BatchLimits, Partition, Source, TableKeys, TablePlan, TableRef};
+use crate::source::{BatchLimits, NotCopied, Partition, Source, TableKeys, TablePlan, TableRef};
 use crate::transform::{Chain, StepContext, StepSpec};
 
 /// One table to copy: what to read, where to write it, and the plans of both ends.
@@ -44,6 +44,9 @@ pub struct CopyPlan {
     pub sink: Box<dyn Sink>,
     pub tables: Vec<TableJob>,
     pub options: CopyOptions,
+    /// Relations of the source a run of all its tables leaves out (views, materialized views,
+    /// foreign tables: [`Source::not_copied`]), named in `--dry-run`, the summary and the report.
+    pub not_copied: Vec<NotCopied>,
 }
 
 /// One table to plan: what to read, the target table, and the steps on the way.
@@ -172,6 +175,7 @@ impl CopyPlan {
             sink,
             tables: jobs,
             options,
+            not_copied: Vec::new(),
         })
     }
 
@@ -207,6 +211,9 @@ impl CopyPlan {
             for line in t.target_ddl.lines() {
                 out.push_str(&format!("  {line}\n"));
             }
+        }
+        if let Some(line) = crate::report::not_copied_line(&self.not_copied) {
+            out.push_str(&format!("\n{line}\n"));
         }
         out
     }

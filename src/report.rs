@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::source::NotCopied;
+
 /// What happened to one table.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TableReport {
@@ -48,6 +50,21 @@ pub struct RunReport {
     pub rows_per_second: f64,
     pub lossy_values: u64,
     pub peak_rss_bytes: u64,
+    /// Relations of the source a run of all its tables leaves out (views, materialized views,
+    /// foreign tables); `--table` copies one's rows.
+    pub not_copied: Vec<NotCopied>,
+}
+
+/// The line naming the relations a run did not copy, if any: `not copied: v (view), ...`.
+pub fn not_copied_line(not_copied: &[NotCopied]) -> Option<String> {
+    if not_copied.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = not_copied.iter().map(|n| n.to_string()).collect();
+    Some(format!(
+        "not copied: {}; name one with --table to copy its rows",
+        names.join(", ")
+    ))
 }
 
 /// The process's peak resident set size so far (`VmHWM`), 0 where it cannot be read.
@@ -126,6 +143,9 @@ impl RunReport {
                 String::new()
             }
         );
+        if let Some(line) = not_copied_line(&self.not_copied) {
+            let _ = writeln!(out, "{line}");
+        }
         out
     }
 }

@@ -69,18 +69,27 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         no_snapshot_lock: args.read.no_snapshot_lock,
     };
     let source = ferry::source::open_source(&from, &read)?;
+    // Views and the like are named when every table is copied: a run never leaves a relation
+    // out without saying so.
+    let mut not_copied = Vec::new();
     let tables: Vec<(TableRef, Option<String>)> = match (&args.query, &args.target_table) {
         _ if job_tables.is_some() => Vec::new(),
         (Some(sql), Some(target)) => vec![(TableRef::Query(sql.clone()), Some(target.clone()))],
         (Some(_), None) => bail!(ferry::Error::invalid_args("--query needs --target-table")),
         (None, target) => {
             let names = if args.tables.is_empty() {
+                not_copied = source.not_copied()?;
                 source.tables()?
             } else {
                 args.tables.clone()
             };
             if names.is_empty() {
-                return Err(ferry::Error::not_found(format!("{from}: no tables to copy")).into());
+                let also = ferry::report::not_copied_line(&not_copied)
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default();
+                return Err(
+                    ferry::Error::not_found(format!("{from}: no tables to copy{also}")).into(),
+                );
             }
             match target {
                 Some(t) if names.len() == 1 => {
@@ -135,7 +144,7 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
     // The library reads no environment: mask keys are looked up here, by the name a step gives.
     let context =
         StepContext::new("").with_secrets(Arc::new(|name: &str| std::env::var(name).ok()));
-    Ok(CopyPlan::build(
+    let mut plan = CopyPlan::build(
         from.to_string(),
         to.to_string(),
         source,
@@ -143,5 +152,7 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         tables,
         context,
         options,
-    )?)
+    )?;
+    plan.not_copied = not_copied;
+    Ok(plan)
 }

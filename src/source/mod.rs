@@ -157,10 +157,40 @@ pub struct ForeignKey {
     pub referenced: Vec<String>,
 }
 
+/// A relation a source holds but leaves out of [`Source::tables`]: a view, a materialized view,
+/// a foreign table. Its rows are a query over other relations (or another server's), so a run
+/// without `--table` copies the base tables only and names these as not copied; `--table`
+/// copies one's rows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotCopied {
+    /// The name as `--table` takes it (quoted where needed, as [`Source::tables`] gives names).
+    pub name: String,
+    /// `view`, `materialized view` or `foreign table`.
+    pub kind: String,
+    /// What else stands in the way, for example `not populated` for a materialized view.
+    pub note: Option<String>,
+}
+
+impl std::fmt::Display for NotCopied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}", self.name, self.kind)?;
+        if let Some(note) = &self.note {
+            write!(f, ", {note}")?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// A readable endpoint.
 pub trait Source: Send + Sync {
-    /// The tables this source holds, in a stable order.
+    /// The tables this source holds, in a stable order: what a run without `--table` copies.
     fn tables(&self) -> Result<Vec<String>>;
+    /// The relations [`Source::tables`] leaves out (views, materialized views, foreign tables),
+    /// in a stable order, for the run summary, the report and `ferry inspect`. Each can still
+    /// be planned by name. Sources without such relations have none.
+    fn not_copied(&self) -> Result<Vec<NotCopied>> {
+        Ok(Vec::new())
+    }
     /// Plans a table or query: schema and partitions.
     fn plan(&self, table: &TableRef) -> Result<TablePlan>;
     /// Opens one partition of a planned table.

@@ -21,8 +21,8 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Value};
 
 use super::{
-    thread_stream, BatchLimits, BatchSender, BatchStream, Partition, PartitionSpec, ReadOptions,
-    Source, TablePlan, TableRef,
+    thread_stream, BatchLimits, BatchSender, BatchStream, NotCopied, Partition, PartitionSpec,
+    ReadOptions, Source, TablePlan, TableRef,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -87,12 +87,15 @@ pub struct MySource {
 
 impl MySource {
     pub fn try_new(endpoint: &Endpoint, options: &ReadOptions) -> Result<MySource> {
+        // `tinyint(1)` is a tinyint: it holds -128..127 whatever its display width, and MySQL's
+        // BOOLEAN is only its alias. Read as Int8 it is exact on every route; as a boolean only
+        // when asked, and then a value other than 0 and 1 is an error.
         let tinyint1_bool = match endpoint.option("tinyint1") {
-            None | Some("bool") => true,
-            Some("int") => false,
+            None | Some("int") => false,
+            Some("bool") => true,
             Some(other) => {
                 return Err(Error::invalid_args(format!(
-                    "{endpoint}: tinyint1={other}: use tinyint1=bool (the default) or tinyint1=int"
+                    "{endpoint}: tinyint1={other}: use tinyint1=int (the default) or tinyint1=bool"
                 )))
             }
         };
@@ -160,6 +163,16 @@ impl MySource {
             .lock()
             .map_err(|_| Error::internal("the catalog connection was poisoned"))?;
         f(&mut c)
+    }
+
+    /// A table of `db` as `--table` takes it: bare in the URL's database, else `db.table`,
+    /// quoted where needed so `plan` reads it back as one name (`a.b`).
+    fn listed_name(&self, db: &str, table: &str) -> String {
+        if Some(db) == self.settings.database.as_deref() {
+            quote_part(table)
+        } else {
+            format!("{}.{}", quote_part(db), quote_part(table))
+        }
     }
 
     /// The database a table name refers to, and its bare name.
@@ -494,12 +507,11 @@ fn select_sql(from: &str, fields: &[(Field, MyRead)], filter: Option<&str>) -> S
 
 impl Source for MySource {
     fn tables(&self) -> Result<Vec<String>> {
-        let url_db = self.settings.database.clone();
         let db = self
             .options
             .schema
             .clone()
-            .or(url_db.clone())
+            .or(self.settings.database.clone())
             .ok_or_else(|| {
                 Error::invalid_args(format!(
                     "{}: the URL names no database; add it (mysql://host/DB) or use --schema",
@@ -523,20 +535,39 @@ impl Source for MySource {
             let names: Vec<String> = c
                 .exec(
                     "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?
-                     AND TABLE_TYPE IN ('BASE TABLE', 'VIEW', 'SYSTEM VERSIONED')
+                     AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')
                      ORDER BY TABLE_NAME",
                     (&db,),
                 )
                 .map_err(|e| my_error(e, ctx()))?;
+            Ok(names.iter().map(|t| self.listed_name(&db, t)).collect())
+        })
+    }
+
+    /// Views: their rows are a query over other tables, copied only when named.
+    fn not_copied(&self) -> Result<Vec<NotCopied>> {
+        let Some(db) = self
+            .options
+            .schema
+            .clone()
+            .or(self.settings.database.clone())
+        else {
+            return Ok(Vec::new());
+        };
+        self.with_catalog(|c| {
+            let names: Vec<String> = c
+                .exec(
+                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?
+                     AND TABLE_TYPE = 'VIEW' ORDER BY TABLE_NAME",
+                    (&db,),
+                )
+                .map_err(|e| my_error(e, format!("{}: list views", self.settings)))?;
             Ok(names
-                .into_iter()
-                // Quoted where needed, so `plan` reads each back as one name (`a.b`).
-                .map(|t| {
-                    if Some(&db) == url_db.as_ref() {
-                        quote_part(&t)
-                    } else {
-                        format!("{}.{}", quote_part(&db), quote_part(&t))
-                    }
+                .iter()
+                .map(|t| NotCopied {
+                    name: self.listed_name(&db, t),
+                    kind: "view".into(),
+                    note: None,
                 })
                 .collect())
         })
@@ -549,14 +580,17 @@ impl Source for MySource {
                     let (db, bare) = self.locate(name)?;
                     let from = format!("{}.{}", quote_ident(&db), quote_ident(&bare));
                     let fields = self.describe_table(c, &db, &bare, name)?;
-                    let stat: Option<(Option<i64>, Option<i64>)> = c
+                    let stat: Option<(String, Option<i64>, Option<i64>)> = c
                         .exec_first(
-                            "SELECT TABLE_ROWS, DATA_LENGTH FROM information_schema.TABLES
+                            "SELECT TABLE_TYPE, TABLE_ROWS, DATA_LENGTH FROM information_schema.TABLES
                              WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
                             (&db, &bare),
                         )
                         .map_err(|e| my_error(e, format!("{}: table {name}", self.settings)))?;
-                    let (rows, bytes) = stat.unwrap_or((None, None));
+                    let (kind, rows, bytes) = stat.unwrap_or_default();
+                    // A view (named with --table) is read as its rows; how many is known only
+                    // by reading them.
+                    let view = kind == "VIEW";
                     let (rows, bytes) = (rows.unwrap_or(0), bytes.unwrap_or(0));
                     let parts = self.partitions(c, name, &from, &fields, bytes, rows)?;
                     let pieces = parts
@@ -567,7 +601,8 @@ impl Source for MySource {
                         .collect::<Vec<_>>();
                     // TABLE_ROWS is InnoDB's estimate: for progress only.
                     // Named by the table alone: the target's default name.
-                    (bare.clone(), fields, pieces, Some(rows as u64))
+                    let rows = (!view).then_some(rows as u64);
+                    (bare.clone(), fields, pieces, rows)
                 }
                 TableRef::Query(sql) => {
                     let sql = sql.trim().trim_end_matches(';').to_string();
@@ -833,7 +868,7 @@ impl Builder {
                 i => {
                     return Err(format!(
                         "tinyint(1) value {i} is not a boolean (0 or 1); read the column as an \
-                         integer with ?tinyint1=int"
+                         integer with tinyint1=int (the default) instead of ?tinyint1=bool"
                     ))
                 }
             },

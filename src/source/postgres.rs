@@ -24,8 +24,8 @@ use postgres::Client;
 use tokio_postgres::CopyOutStream;
 
 use super::{
-    thread_stream, BatchLimits, BatchStream, Partition, PartitionSpec, ReadOptions, Source,
-    TablePlan, TableRef,
+    thread_stream, BatchLimits, BatchStream, NotCopied, Partition, PartitionSpec, ReadOptions,
+    Source, TablePlan, TableRef,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -50,6 +50,43 @@ const PG_EPOCH_DAYS: i32 = 10_957;
 /// the same whatever the server's defaults (ISO dates, ISO 8601 intervals, UTC, exact floats).
 const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; \
      SET TimeZone = 'UTC'; SET extra_float_digits = 3";
+
+/// A planned relation's name, columns, `(label, COPY)` pieces and rows.
+type Planned = (
+    String,
+    Vec<(Field, PgRead)>,
+    Vec<(String, String)>,
+    Option<u64>,
+);
+
+/// What the catalog says of a relation being planned.
+struct Relation {
+    /// The relation's own name, for messages.
+    name: String,
+    /// What a `SELECT` reads it as (`ONLY "s"."t"` for an ordinary table).
+    from: String,
+    relkind: String,
+    /// 8 KiB pages and estimated rows (a partitioned table's: its leaves'); -1 rows when never
+    /// analyzed.
+    pages: i64,
+    reltuples: i64,
+}
+
+/// A `pg_class.relkind` in words.
+fn relkind_name(relkind: &str) -> &'static str {
+    match relkind {
+        "r" => "table",
+        "p" => "partitioned table",
+        "v" => "view",
+        "m" => "materialized view",
+        "f" => "foreign table",
+        "S" => "sequence",
+        "i" | "I" => "index",
+        "c" => "composite type",
+        "t" => "TOAST table",
+        _ => "relation",
+    }
+}
 
 pub struct PgSource {
     settings: PgSettings,
@@ -101,6 +138,36 @@ impl PgSource {
             .as_deref()
             .or(self.options.schema.as_deref())
             .unwrap_or("public")
+    }
+
+    /// The relations of the source's schema of the given `relkind`s, not partitions, by name:
+    /// `(name as --table takes it, relkind, populated)`.
+    fn relations(&self, kinds: &[&str]) -> Result<Vec<(String, String, bool)>> {
+        let schema = self.schema().to_string();
+        let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        let rows = self.with_client(|c| {
+            c.query(
+                "SELECT c.relname::text, c.relkind::text, c.relispopulated
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = $1 AND c.relkind::text = ANY($2) AND NOT c.relispartition
+                 ORDER BY c.relname",
+                &[&schema, &kinds],
+            )
+            .map_err(|e| pg_error(e, format!("{}: list tables", self.settings)))
+        })?;
+        // Quoted where needed, so `plan` reads each back as one name (`a"b`, `x.y`).
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let t: String = r.get(0);
+                let name = if schema == "public" {
+                    quote_part(&t)
+                } else {
+                    format!("{}.{}", quote_part(&schema), quote_part(&t))
+                };
+                (name, r.get(1), r.get(2))
+            })
+            .collect())
     }
 
     fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
@@ -185,16 +252,122 @@ impl PgSource {
             .collect())
     }
 
+    /// Plans a relation named `schema.table` or `table` (in the source's schema), quoted parts
+    /// unquoted: a table, a partitioned table (one table, read through its parent), a view, a
+    /// materialized view or a foreign table (their rows, as a query gives them). The plan is
+    /// named by the relation alone, the target's default name.
+    fn plan_relation(&self, c: &mut Client, given: &str) -> Result<Planned> {
+        let (schema, bare) = split_qualified(given);
+        let schema = schema.unwrap_or_else(|| self.schema().to_string());
+        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&bare));
+        let name = &bare;
+        // A partitioned table has no pages of its own: its leaves' are summed (-1 tuples, never
+        // analyzed, when any leaf is).
+        let stat = c
+            .query_opt(
+                "WITH leaves AS (
+                     SELECT l.relpages, l.reltuples FROM pg_partition_tree(to_regclass($1)) t
+                     JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf)
+                 SELECT c.relkind::text, c.relispopulated,
+                        EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                                AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''),
+                        CASE WHEN c.relkind = 'p'
+                             THEN (SELECT coalesce(sum(relpages), 0) FROM leaves)
+                             ELSE c.relpages END::int8,
+                        CASE WHEN c.relkind <> 'p' THEN c.reltuples
+                             WHEN (SELECT bool_or(reltuples < 0) FROM leaves) THEN -1
+                             ELSE (SELECT coalesce(sum(reltuples), 0) FROM leaves) END::int8
+                 FROM pg_class c WHERE c.oid = to_regclass($1)",
+                &[&qualified],
+            )
+            .map_err(|e| pg_error(e, format!("{}: table {name}", self.settings)))?;
+        let Some(stat) = stat else {
+            return Err(Error::not_found(format!(
+                "{}: table {qualified} does not exist{}",
+                self.settings,
+                similar_tables(c, &schema, &bare)
+            )));
+        };
+        let (relkind, populated, generated): (String, bool, bool) =
+            (stat.get(0), stat.get(1), stat.get(2));
+        // `COPY table` only for an ordinary table without generated columns: it refuses every
+        // other relation, and leaves generated columns out (`SELECT *` has them). `ONLY`: an
+        // inheritance parent's own rows, as `COPY table` reads them; its children are tables
+        // of their own.
+        let (from, plain) = match relkind.as_str() {
+            "r" => (format!("ONLY {qualified}"), !generated),
+            "p" | "v" | "f" => (qualified.clone(), false),
+            "m" if populated => (qualified.clone(), false),
+            "m" => {
+                return Err(Error::invalid_data(format!(
+                    "{}: materialized view {qualified} is not populated, so it has no rows to \
+                     read: run REFRESH MATERIALIZED VIEW {qualified} first",
+                    self.settings
+                )))
+            }
+            other => {
+                return Err(Error::unsupported(format!(
+                    "{}: {qualified} is a {}, which has no rows to copy",
+                    self.settings,
+                    relkind_name(other)
+                )))
+            }
+        };
+        let rel = Relation {
+            name: name.clone(),
+            from,
+            relkind,
+            pages: stat.get(3),
+            reltuples: stat.get(4),
+        };
+        let fields = self.describe(
+            c,
+            &format!("SELECT * FROM {qualified}"),
+            &format!("table {name}"),
+        )?;
+        let parts = self.partitions(c, &rel, &fields)?;
+        let rows = match rel.relkind.as_str() {
+            // A view's or foreign table's rows are known only by reading them: counting first
+            // would read them twice.
+            "v" | "f" => None,
+            // Small tables are counted exactly; large ones estimated from the statistics (for
+            // progress only).
+            _ if rel.pages < AUTO_PARTITION_PAGES || rel.reltuples < 0 => {
+                let r = c
+                    .query_one(&format!("SELECT count(*) FROM {}", rel.from), &[])
+                    .map_err(|e| pg_error(e, format!("{}: table {name}: count", self.settings)))?;
+                Some(r.get::<_, i64>(0) as u64)
+            }
+            _ => Some(rel.reltuples as u64),
+        };
+        let pieces = parts
+            .into_iter()
+            .map(|(label, filter)| {
+                let plain = (plain && filter.is_none()).then_some(qualified.as_str());
+                (
+                    label,
+                    copy_sql(&rel.from, &fields, filter.as_deref(), plain),
+                )
+            })
+            .collect::<Vec<_>>();
+        Ok((name.clone(), fields, pieces, rows))
+    }
+
     /// Splits a table into partitions: predicates on ctid or on the partition key.
     fn partitions(
         &self,
         client: &mut Client,
-        table: &str,
+        rel: &Relation,
         fields: &[(Field, PgRead)],
-        pages: i64,
-        reltuples: i64,
-        relkind: &str,
     ) -> Result<Vec<(String, Option<String>)>> {
+        let Relation {
+            name: table,
+            from,
+            relkind,
+            pages,
+            reltuples,
+        } = rel;
+        let (pages, reltuples) = (*pages, *reltuples);
         let jobs = self.options.jobs.max(1) as i64;
         if let Some(key) = &self.options.partition_on {
             let n = self.options.partitions.unwrap_or(jobs as usize).max(1);
@@ -213,7 +386,8 @@ impl PgSource {
             // Quantiles of the key, from a sample on large tables (a full sort would cost as
             // much as the copy).
             let fractions: Vec<f64> = (1..n).map(|i| i as f64 / n as f64).collect();
-            let sample = if reltuples > 1_000_000 {
+            // TABLESAMPLE reads tables and materialized views only.
+            let sample = if reltuples > 1_000_000 && matches!(relkind.as_str(), "r" | "p" | "m") {
                 format!(
                     " TABLESAMPLE SYSTEM ({})",
                     (100.0 * 200_000.0 / reltuples as f64).min(100.0)
@@ -223,7 +397,7 @@ impl PgSource {
             };
             let k = quote_ident(key);
             let sql = format!(
-                "SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY {k})::text[] FROM {table}{sample}"
+                "SELECT percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY {k})::text[] FROM {from}{sample}"
             );
             let row = client.query_one(&sql, &[&fractions]).map_err(|e| {
                 pg_error(e, format!("{}: {table}: quantiles of {k}", self.settings))
@@ -330,107 +504,52 @@ fn filtered_copy(copy: &str, filter: &str) -> Result<String> {
         .strip_prefix("COPY ")
         .and_then(|s| s.strip_suffix(" TO STDOUT (FORMAT binary)"))
         .ok_or_else(|| Error::internal(format!("unexpected COPY statement: {copy}")))?;
+    // A plain `COPY table` reads an ordinary table's own rows: `ONLY` keeps it so.
+    let only = if inner.starts_with('(') { "" } else { "ONLY " };
     Ok(format!(
-        "COPY (SELECT * FROM {inner} AS ferry_filtered WHERE {filter}) TO STDOUT (FORMAT binary)"
+        "COPY (SELECT * FROM {only}{inner} AS ferry_filtered WHERE {filter}) TO STDOUT (FORMAT binary)"
     ))
 }
 
 impl Source for PgSource {
+    /// Ordinary and partitioned tables: a partitioned table is one table (read through its
+    /// parent), its partitions are not listed, so no row is copied twice.
     fn tables(&self) -> Result<Vec<String>> {
-        let schema = self.schema().to_string();
-        self.with_client(|c| {
-            let rows = c
-                .query(
-                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-                       AND NOT c.relispartition
-                     ORDER BY c.relname",
-                    &[&schema],
-                )
-                .map_err(|e| pg_error(e, format!("{}: list tables", self.settings)))?;
-            if rows.is_empty() {
-                let exists = c
-                    .query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
-                    .map_err(|e| pg_error(e, format!("{}: list tables", self.settings)))?;
-                if exists.is_none() {
-                    return Err(Error::not_found(format!(
-                        "{}: schema \"{schema}\" does not exist",
-                        self.settings
-                    )));
-                }
+        let names = self.relations(&["r", "p"])?;
+        if names.is_empty() {
+            let schema = self.schema().to_string();
+            let exists = self.with_client(|c| {
+                c.query_opt("SELECT 1 FROM pg_namespace WHERE nspname = $1", &[&schema])
+                    .map_err(|e| pg_error(e, format!("{}: list tables", self.settings)))
+            })?;
+            if exists.is_none() {
+                return Err(Error::not_found(format!(
+                    "{}: schema \"{schema}\" does not exist",
+                    self.settings
+                )));
             }
-            // Quoted where needed, so `plan` reads each back as one name (`a"b`, `x.y`).
-            Ok(rows
-                .iter()
-                .map(|r| {
-                    let t: String = r.get(0);
-                    if schema == "public" {
-                        quote_part(&t)
-                    } else {
-                        format!("{}.{}", quote_part(&schema), quote_part(&t))
-                    }
-                })
-                .collect())
-        })
+        }
+        Ok(names.into_iter().map(|(name, ..)| name).collect())
+    }
+
+    /// Views, materialized views and foreign tables: their rows are a query over other
+    /// relations (or another server's), copied only when named.
+    fn not_copied(&self) -> Result<Vec<NotCopied>> {
+        Ok(self
+            .relations(&["v", "m", "f"])?
+            .into_iter()
+            .map(|(name, relkind, populated)| NotCopied {
+                name,
+                kind: relkind_name(&relkind).to_string(),
+                note: (!populated).then(|| "not populated".to_string()),
+            })
+            .collect())
     }
 
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         self.with_client(|c| {
             let (name, fields, pieces, rows) = match table {
-                TableRef::Table(given) => {
-                    // `schema.table` or `table` (the source's schema), quoted parts unquoted;
-                    // the plan is named by the table alone, the target's default name.
-                    let (schema, bare) = split_qualified(given);
-                    let schema = schema.unwrap_or_else(|| self.schema().to_string());
-                    let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&bare));
-                    let name = &bare;
-                    let stat = c
-                        .query_opt(
-                            "SELECT c.relpages::int8, c.reltuples::int8, c.relkind::text
-                             FROM pg_class c WHERE c.oid = to_regclass($1)",
-                            &[&qualified],
-                        )
-                        .map_err(|e| pg_error(e, format!("{}: table {name}", self.settings)))?;
-                    let Some(stat) = stat else {
-                        return Err(Error::not_found(format!(
-                            "{}: table {qualified} does not exist{}",
-                            self.settings,
-                            similar_tables(c, &schema, &bare)
-                        )));
-                    };
-                    let (pages, reltuples, relkind): (i64, i64, String) =
-                        (stat.get(0), stat.get(1), stat.get(2));
-                    let fields = self.describe(
-                        c,
-                        &format!("SELECT * FROM {qualified}"),
-                        &format!("table {name}"),
-                    )?;
-                    let parts =
-                        self.partitions(c, &qualified, &fields, pages, reltuples, &relkind)?;
-                    // Small tables are counted exactly; large ones estimated from the
-                    // statistics (for progress only).
-                    let rows = if pages < AUTO_PARTITION_PAGES || reltuples < 0 {
-                        let r = c
-                            .query_one(&format!("SELECT count(*) FROM {qualified}"), &[])
-                            .map_err(|e| {
-                                pg_error(e, format!("{}: table {name}: count", self.settings))
-                            })?;
-                        Some(r.get::<_, i64>(0) as u64)
-                    } else {
-                        Some(reltuples as u64)
-                    };
-                    let pieces = parts
-                        .into_iter()
-                        .map(|(label, filter)| {
-                            let plain = filter.is_none().then_some(qualified.as_str());
-                            (
-                                label,
-                                copy_sql(&qualified, &fields, filter.as_deref(), plain),
-                            )
-                        })
-                        .collect::<Vec<_>>();
-                    (name.clone(), fields, pieces, rows)
-                }
+                TableRef::Table(given) => self.plan_relation(c, given)?,
                 TableRef::Query(sql) => {
                     let sql = sql.trim().trim_end_matches(';');
                     let fields = self.describe(c, sql, "query")?;
@@ -689,6 +808,79 @@ impl<R: BufRead> Wire<R> {
     }
 }
 
+/// The last finite PostgreSQL timestamp (microseconds since 2000-01-01) ferry carries: the next
+/// one is `i64::MAX` microseconds since 1970, [`temporal::TS_INFINITY`].
+const LAST_MICROS: i64 = temporal::TS_INFINITY - 1 - PG_EPOCH_MICROS;
+
+/// A finite PostgreSQL timestamp (microseconds since 2000-01-01) as microseconds since
+/// 1970-01-01, or `None` when it has no Arrow value of its own: PostgreSQL's range goes to
+/// 294276 AD, `i64` microseconds since 1970 end at 294247-01-10 04:00:54.775807, and that last
+/// one is ferry's `infinity`. A legal finite value must never arrive as `infinity`.
+fn unix_micros(pg: i64) -> Option<i64> {
+    pg.checked_add(PG_EPOCH_MICROS)
+        .filter(|t| *t != temporal::TS_INFINITY && *t != temporal::TS_NEG_INFINITY)
+}
+
+/// A finite PostgreSQL date (days since 2000-01-01) as days since 1970-01-01, or `None` on an
+/// overflow or a ±infinity sentinel. No legal PostgreSQL date (4713 BC to 5874897 AD) is either:
+/// the check keeps a value off the sentinels whatever the server sends.
+fn unix_days(pg: i32) -> Option<i32> {
+    pg.checked_add(PG_EPOCH_DAYS)
+        .filter(|d| *d != temporal::DATE_INFINITY && *d != temporal::DATE_NEG_INFINITY)
+}
+
+/// Year, month and day of a day count since 1970-01-01 in the proleptic Gregorian calendar
+/// (H. Hinnant's `civil_from_days`), for any `i64` day count PostgreSQL can hold: chrono stops
+/// at year 262143, PostgreSQL's timestamps go to 294276.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `YYYY-MM-DD`, or `YYYY-MM-DD BC` before year 1, as PostgreSQL prints a date.
+fn pg_civil_text(days: i64) -> (String, &'static str) {
+    let (y, m, d) = civil(days);
+    let (y, bc) = if y <= 0 { (1 - y, " BC") } else { (y, "") };
+    (format!("{y:04}-{m:02}-{d:02}"), bc)
+}
+
+/// A PostgreSQL date (days since 2000-01-01) as PostgreSQL's `::text` prints it, for messages.
+fn pg_date_text(pg: i32) -> String {
+    let (date, bc) = pg_civil_text(i64::from(pg) + i64::from(PG_EPOCH_DAYS));
+    format!("{date}{bc}")
+}
+
+/// A PostgreSQL timestamp (microseconds since 2000-01-01) as PostgreSQL's `::text` prints it
+/// (ISO, UTC for `timestamptz`), for messages: the value as the user sees it in the database.
+fn pg_timestamp_text(pg: i64, tz: bool) -> String {
+    let micros = i128::from(pg) + i128::from(PG_EPOCH_MICROS);
+    let day_micros = 86_400_000_000i128;
+    let (days, of_day) = (micros.div_euclid(day_micros), micros.rem_euclid(day_micros));
+    let (date, bc) = pg_civil_text(days as i64);
+    let secs = of_day / 1_000_000;
+    let frac = of_day % 1_000_000;
+    let frac = if frac == 0 {
+        String::new()
+    } else {
+        format!(".{frac:06}").trim_end_matches('0').to_string()
+    };
+    format!(
+        "{date} {:02}:{:02}:{:02}{frac}{}{bc}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        if tz { "+00" } else { "" }
+    )
+}
+
 /// Column builders for one batch, appended to row by row as the COPY format requires.
 enum Builder {
     Bool(BooleanBuilder),
@@ -805,17 +997,31 @@ impl Builder {
                 b.append_value(match d {
                     i32::MAX => temporal::DATE_INFINITY,
                     i32::MIN => temporal::DATE_NEG_INFINITY,
-                    d => d + PG_EPOCH_DAYS,
+                    d => unix_days(d).ok_or_else(|| {
+                        format!(
+                            "date {} has no Date32 value of its own: ferry holds infinity and \
+                             -infinity in the largest and smallest Date32",
+                            pg_date_text(d)
+                        )
+                    })?,
                 })
             }
             Builder::Time(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
-            Builder::Timestamp(b, _) => {
+            Builder::Timestamp(b, tz) => {
                 let t = i64::from_be_bytes(fixed(v)?);
                 b.append_value(match t {
                     i64::MAX => temporal::TS_INFINITY,
                     i64::MIN => temporal::TS_NEG_INFINITY,
-                    t => t.checked_add(PG_EPOCH_MICROS).ok_or_else(|| {
-                        "a timestamp beyond year 292277, out of Arrow's range".to_string()
+                    t => unix_micros(t).ok_or_else(|| {
+                        format!(
+                            "timestamp {} has no Arrow value of its own: Arrow's microseconds \
+                             end at {}, which ferry holds for infinity, so the last timestamp \
+                             it carries is {}; read the column as text (--query with \
+                             \"column\"::text)",
+                            pg_timestamp_text(t, tz.is_some()),
+                            pg_timestamp_text(LAST_MICROS + 1, tz.is_some()),
+                            pg_timestamp_text(LAST_MICROS, tz.is_some()),
+                        )
                     })?,
                 })
             }
@@ -1178,6 +1384,76 @@ mod tests {
         let bad: [Option<&[u8]>; 5] = [Some(b"a"), Some(b"b"), Some(b"c"), Some(b"\xff"), None];
         let e = decode_text(&bad, 2).unwrap_err().to_string();
         assert!(e.contains("row 4: text that is not valid UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn finite_timestamps_and_dates_never_land_on_the_infinity_sentinels() {
+        // The last microsecond before i64::MAX since 1970 is carried; i64::MAX itself, a legal
+        // PostgreSQL timestamp, would be ferry's infinity and is refused, as is all after it.
+        let max = temporal::TS_INFINITY - PG_EPOCH_MICROS;
+        assert_eq!(unix_micros(max - 1), Some(temporal::TS_INFINITY - 1));
+        assert_eq!(unix_micros(max), None);
+        assert_eq!(unix_micros(max + 1), None);
+        assert_eq!(unix_micros(i64::MAX - 1), None);
+        assert_eq!(unix_micros(0), Some(PG_EPOCH_MICROS));
+        // i64::MIN microseconds since 1970 is out of PostgreSQL's reach (it starts in 4713 BC).
+        assert_eq!(
+            unix_micros(i64::MIN + 1),
+            Some(i64::MIN + 1 + PG_EPOCH_MICROS)
+        );
+        assert_eq!(unix_days(0), Some(PG_EPOCH_DAYS));
+        assert_eq!(unix_days(i32::MAX - PG_EPOCH_DAYS), None);
+        assert_eq!(unix_days(i32::MAX - PG_EPOCH_DAYS - 1), Some(i32::MAX - 1));
+        assert_eq!(unix_days(i32::MAX - 1), None);
+        assert_eq!(unix_days(i32::MIN + 1), Some(i32::MIN + 1 + PG_EPOCH_DAYS));
+
+        let mut b = Builder::new(PgRead::Timestamp, 4, 0);
+        assert_eq!(b.append(&(max - 1).to_be_bytes()), Ok(()));
+        assert_eq!(b.append(&i64::MAX.to_be_bytes()), Ok(()));
+        let e = b.append(&max.to_be_bytes()).unwrap_err();
+        assert_eq!(
+            e,
+            "timestamp 294247-01-10 04:00:54.775807 has no Arrow value of its own: Arrow's \
+             microseconds end at 294247-01-10 04:00:54.775807, which ferry holds for infinity, \
+             so the last timestamp it carries is 294247-01-10 04:00:54.775806; read the column \
+             as text (--query with \"column\"::text)"
+        );
+        let mut b = Builder::new(PgRead::TimestampTz, 4, 0);
+        let e = b.append(&(max + 1).to_be_bytes()).unwrap_err();
+        assert!(
+            e.starts_with("timestamp 294247-01-10 04:00:54.775808+00 has no Arrow value"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn timestamps_and_dates_are_shown_as_postgres_prints_them() {
+        let day = 86_400_000_000i64;
+        assert_eq!(pg_timestamp_text(0, false), "2000-01-01 00:00:00");
+        assert_eq!(pg_timestamp_text(-1, true), "1999-12-31 23:59:59.999999+00");
+        assert_eq!(
+            pg_timestamp_text(day + 500_000, false),
+            "2000-01-02 00:00:00.5"
+        );
+        assert_eq!(
+            pg_timestamp_text(-PG_EPOCH_MICROS, false),
+            "1970-01-01 00:00:00"
+        );
+        // PostgreSQL's first and last timestamps.
+        assert_eq!(
+            pg_timestamp_text(-211_813_488_000_000_000, false),
+            "4714-11-24 00:00:00 BC"
+        );
+        assert_eq!(
+            pg_timestamp_text(9_223_371_331_199_999_999, true),
+            "294276-12-31 23:59:59.999999+00"
+        );
+        // Year 0 is 1 BC; leap days.
+        assert_eq!(pg_date_text(-730_120), "0001-12-31 BC");
+        assert_eq!(pg_date_text(-730_119), "0001-01-01");
+        assert_eq!(pg_date_text(59), "2000-02-29");
+        assert_eq!(pg_date_text(2_145_031_948), "5874897-12-31");
+        assert_eq!(pg_date_text(-2_451_545), "4714-11-24 BC");
     }
 
     #[test]

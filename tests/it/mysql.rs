@@ -218,7 +218,8 @@ fn every_mysql_type_round_trips_through_mariadb_parquet_and_postgres() {
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let ty = |n: &str| types.iter().find(|(c, _)| c == n).unwrap().1.clone();
-    assert_eq!(ty("b"), "boolean");
+    // tinyint(1) is an integer by default: a smallint, every value kept.
+    assert_eq!(ty("b"), "smallint");
     assert_eq!(ty("tu"), "smallint");
     assert_eq!(ty("iu"), "bigint");
     assert_eq!(ty("bu"), "numeric(20,0)");
@@ -506,12 +507,21 @@ fn zero_dates_tinyint1_and_errors() {
     assert_eq!(rows[2][2], Cell::Null);
     assert_eq!(rows[0][1], Cell::Text("2024-01-02".into()));
 
-    // tinyint(1) holding 2: an error by default, an integer when asked.
+    // tinyint(1) holding 2: an integer by default, an error when read as a boolean.
     c.query_drop("CREATE TABLE flags (id int, f tinyint(1))")
         .unwrap();
     c.query_drop("INSERT INTO flags VALUES (1, 1), (2, 2), (3, -1)")
         .unwrap();
-    let err = stderr_of(&["copy", &url, &out_s, "--table", "flags"], 5);
+    let err = stderr_of(
+        &[
+            "copy",
+            &format!("{url}?tinyint1=bool"),
+            &out_s,
+            "--table",
+            "flags",
+        ],
+        5,
+    );
     assert!(err.contains("column \"f\", row 2"), "{err}");
     assert!(err.contains("tinyint1=int"), "{err}");
     let int_url = format!("{url}?tinyint1=int");

@@ -23,6 +23,21 @@ pub const TRAILER: &[u8] = &[0xff, 0xff];
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 const PG_EPOCH_DAYS: i32 = 10_957;
 
+/// A finite `Date32` as PostgreSQL's days since 2000-01-01, or `None` when it has none: the
+/// shift overflows near `i32::MIN` (wrapping, in a release build, to a date far in the future),
+/// or lands on `i32::MIN` / `i32::MAX`, which PostgreSQL reads as `-infinity` / `infinity`.
+fn pg_days(d: i32) -> Option<i32> {
+    d.checked_sub(PG_EPOCH_DAYS)
+        .filter(|p| *p != i32::MIN && *p != i32::MAX)
+}
+
+/// A finite timestamp (microseconds since 1970) as PostgreSQL's microseconds since 2000-01-01,
+/// or `None` when it has none: as [`pg_days`], a finite value never becomes an infinity.
+fn pg_micros(t: i64) -> Option<i64> {
+    t.checked_sub(PG_EPOCH_MICROS)
+        .filter(|p| *p != i64::MIN && *p != i64::MAX)
+}
+
 /// One target column: its name (for messages) and how it goes on the wire.
 #[derive(Debug, Clone)]
 pub struct ColumnEncoding {
@@ -409,7 +424,9 @@ fn write_column(
             Ok(match d {
                 temporal::DATE_INFINITY => i32::MAX,
                 temporal::DATE_NEG_INFINITY => i32::MIN,
-                d => d - PG_EPOCH_DAYS,
+                d => pg_days(d).ok_or_else(|| {
+                    format!("date {d} (days since 1970-01-01) is out of PostgreSQL's range")
+                })?,
             }
             .to_be_bytes())
         }),
@@ -421,9 +438,12 @@ fn write_column(
                 Ok(match t {
                     temporal::TS_INFINITY => i64::MAX,
                     temporal::TS_NEG_INFINITY => i64::MIN,
-                    t => t
-                        .checked_sub(PG_EPOCH_MICROS)
-                        .ok_or_else(|| format!("timestamp {t} is out of PostgreSQL's range"))?,
+                    t => pg_micros(t).ok_or_else(|| {
+                        format!(
+                            "timestamp {t} (microseconds since 1970-01-01) is out of \
+                             PostgreSQL's range"
+                        )
+                    })?,
                 }
                 .to_be_bytes())
             })
@@ -630,6 +650,68 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[1][0].as_deref(), Some(&(-7i32).to_be_bytes()[..]));
         assert_eq!(rows[0][1].as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn finite_dates_and_timestamps_never_become_infinities() {
+        assert_eq!(
+            pg_days(temporal::DATE_INFINITY - 1),
+            Some(i32::MAX - 1 - PG_EPOCH_DAYS)
+        );
+        assert_eq!(pg_days(0), Some(-PG_EPOCH_DAYS));
+        // i32::MIN + PG_EPOCH_DAYS shifts onto PostgreSQL's -infinity; below it, it overflows.
+        assert_eq!(pg_days(i32::MIN + PG_EPOCH_DAYS), None);
+        assert_eq!(pg_days(i32::MIN + 1), None);
+        assert_eq!(pg_days(i32::MIN + PG_EPOCH_DAYS + 1), Some(i32::MIN + 1));
+        assert_eq!(pg_micros(i64::MIN + PG_EPOCH_MICROS), None);
+        assert_eq!(pg_micros(i64::MIN + 1), None);
+        assert_eq!(
+            pg_micros(temporal::TS_INFINITY - 1),
+            Some(i64::MAX - 1 - PG_EPOCH_MICROS)
+        );
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("d", DataType::Date32, true),
+            Field::new("t", DataType::Timestamp(TimeUnit::Microsecond, None), true),
+        ]));
+        let batch = |d: i32, t: i64| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Date32Array::from(vec![Some(0), Some(d)])),
+                    Arc::new(TimestampMicrosecondArray::from(vec![Some(0), Some(t)])),
+                ],
+            )
+            .unwrap()
+        };
+        let enc = encoder(&schema, &[PgWrite::Date, PgWrite::Timestamp]);
+        let err = enc
+            .encode(&batch(i32::MIN + PG_EPOCH_DAYS, 0), &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "column \"d\", row 2: date -2147472691 (days since 1970-01-01) is out of \
+             PostgreSQL's range"
+        );
+        let err = enc
+            .encode(&batch(0, i64::MIN + PG_EPOCH_MICROS), &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "column \"t\", row 2: timestamp -9222425352054775808 (microseconds since \
+             1970-01-01) is out of PostgreSQL's range"
+        );
+        // The sentinels themselves are the infinities.
+        let mut out = Vec::new();
+        enc.encode(
+            &batch(temporal::DATE_NEG_INFINITY, temporal::TS_NEG_INFINITY),
+            &mut out,
+        )
+        .unwrap();
+        let rows = decode_rows(&out);
+        assert_eq!(rows[1][0].as_deref(), Some(&i32::MIN.to_be_bytes()[..]));
+        assert_eq!(rows[1][1].as_deref(), Some(&i64::MIN.to_be_bytes()[..]));
     }
 
     #[test]
