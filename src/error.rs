@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Unsupported,
     /// Another run is writing the same target table (or snapshot) right now.
     Busy,
+    /// `ferry verify` found rows that differ between source and target.
+    Differs,
     /// The run was interrupted.
     Cancelled,
     /// A bug in ferry.
@@ -46,6 +48,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => 8,
             ErrorKind::Unsupported => 9,
             ErrorKind::Busy => 10,
+            ErrorKind::Differs => 11,
             ErrorKind::Cancelled => 130,
         }
     }

@@ -36,5 +36,6 @@ pub mod snapshot;
 pub mod source;
 pub mod transform;
 pub mod types;
+pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

@@ -19,6 +19,7 @@ Exit codes:
   8    authentication failed
   9    unsupported type or feature
   10   busy (another run is writing the same target table or snapshot)
+  11   differences (ferry verify, or copy --verify, found rows that differ)
   130  cancelled";
 
 const MAIN_EXAMPLES: &str = "\
@@ -50,6 +51,10 @@ pub enum Command {
     /// Show the tables of an endpoint: columns, source types, Arrow types, row counts.
     #[command(after_help = format!("{INSPECT_EXAMPLES}\n\n{EXIT_CODES}"))]
     Inspect(InspectArgs),
+    /// Check that TO holds the rows of FROM: counts, then hashes of every value by its meaning,
+    /// compared across engines; the first differences named by key and column.
+    #[command(after_help = format!("{}\n\n{EXIT_CODES}", super::verify::VERIFY_EXAMPLES))]
+    Verify(super::verify::VerifyArgs),
 }
 
 const COPY_EXAMPLES: &str = "\
@@ -106,7 +111,9 @@ pub struct CopyArgs {
     /// Where to write, in the same forms.
     #[arg(value_name = "TO")]
     pub to: String,
-    /// Copy only this table (repeatable). Default: every table of FROM.
+    /// Copy only this table (repeatable); a view, materialized view or foreign table named here
+    /// is copied as its rows. Default: every table of FROM (its views and the like are listed
+    /// as not copied).
     #[arg(long = "table", value_name = "NAME")]
     pub tables: Vec<String>,
     /// Copy the result of this SQL query (SQL sources), into --target-table.

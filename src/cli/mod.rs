@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod plan;
+pub mod verify;
 
 use std::io::Write;
 use std::time::Instant;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Copy(args) => copy(args),
         Command::Inspect(args) => inspect(args),
+        Command::Verify(args) => verify::verify(args),
     }
 }
 
@@ -51,6 +53,7 @@ fn copy(args: CopyArgs) -> Result<()> {
         ferry_version: env!("CARGO_PKG_VERSION").into(),
         source: plan.source_name.clone(),
         target: plan.target_name.clone(),
+        not_copied: plan.not_copied.clone(),
         ..Default::default()
     };
     tracing::info!(source = %plan.source_name, target = %plan.target_name, tables = plan.tables.len(), "copy starts");
@@ -94,6 +97,12 @@ struct ColumnInfo {
 #[derive(Serialize)]
 struct TableInfo {
     name: String,
+    /// `table`, or what a relation left out of a default run is (`view`, ...).
+    kind: String,
+    /// Whether a run without `--table` copies it.
+    copied: bool,
+    /// Why it cannot be read now (`not populated`, a catalog error), if so.
+    note: Option<String>,
     rows: Option<u64>,
     partitions: usize,
     columns: Vec<ColumnInfo>,
@@ -107,30 +116,28 @@ fn inspect(args: InspectArgs) -> Result<()> {
         ..ReadOptions::new(BatchLimits::default())
     };
     let source = ferry::source::open_source(&endpoint, &read)?;
-    let names = if args.tables.is_empty() {
-        source.tables()?
+    let (names, not_copied) = if args.tables.is_empty() {
+        (source.tables()?, source.not_copied()?)
     } else {
-        args.tables.clone()
+        (args.tables.clone(), Vec::new())
     };
     let mut tables = Vec::new();
     for name in names {
         let plan = source.plan(&TableRef::Table(name.clone()))?;
-        let columns = plan
-            .schema
-            .fields()
-            .iter()
-            .map(|f| ColumnInfo {
-                name: f.name().clone(),
-                source_type: ferry::types::source_type(f).map(|(_, t)| t.to_string()),
-                arrow_type: f.data_type().to_string(),
-                nullable: f.is_nullable(),
-            })
-            .collect();
-        tables.push(TableInfo {
-            name,
-            rows: plan.rows,
-            partitions: plan.partitions.len(),
-            columns,
+        tables.push(table_info(name, "table".into(), true, None, Some(&plan)));
+    }
+    // A relation left out of a default run is listed with its columns when it can be planned;
+    // when it cannot (a materialized view not populated), with the reason, not as a failure.
+    for n in not_copied {
+        let planned = match &n.note {
+            Some(_) => Err(None),
+            None => source
+                .plan(&TableRef::Table(n.name.clone()))
+                .map_err(|e| Some(e.chain())),
+        };
+        tables.push(match planned {
+            Ok(plan) => table_info(n.name, n.kind, false, None, Some(&plan)),
+            Err(e) => table_info(n.name, n.kind, false, e.or(n.note), None),
         });
     }
     let mut out = std::io::stdout().lock();
@@ -142,11 +149,24 @@ fn inspect(args: InspectArgs) -> Result<()> {
     writeln!(out, "{endpoint}")?;
     for t in &tables {
         let rows = t.rows.map(|r| r.to_string()).unwrap_or_else(|| "?".into());
-        writeln!(
-            out,
-            "\n{} ({rows} rows, {} partition(s))",
-            t.name, t.partitions
-        )?;
+        if t.copied {
+            writeln!(
+                out,
+                "\n{} ({rows} rows, {} partition(s))",
+                t.name, t.partitions
+            )?;
+        } else {
+            let note = t
+                .note
+                .as_ref()
+                .map(|n| format!(", {n}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "\n{} ({}{note}; not copied unless named with --table)",
+                t.name, t.kind
+            )?;
+        }
         for c in &t.columns {
             writeln!(
                 out,
@@ -159,4 +179,37 @@ fn inspect(args: InspectArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `inspect` shows of one relation; `plan` is `None` when it could not be planned.
+fn table_info(
+    name: String,
+    kind: String,
+    copied: bool,
+    note: Option<String>,
+    plan: Option<&ferry::source::TablePlan>,
+) -> TableInfo {
+    let columns = plan
+        .map(|p| {
+            p.schema
+                .fields()
+                .iter()
+                .map(|f| ColumnInfo {
+                    name: f.name().clone(),
+                    source_type: ferry::types::source_type(f).map(|(_, t)| t.to_string()),
+                    arrow_type: f.data_type().to_string(),
+                    nullable: f.is_nullable(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    TableInfo {
+        name,
+        kind,
+        copied,
+        note,
+        rows: plan.and_then(|p| p.rows),
+        partitions: plan.map_or(0, |p| p.partitions.len()),
+        columns,
+    }
 }
