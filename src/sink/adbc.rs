@@ -124,37 +124,32 @@ impl AdbcSink {
     }
 }
 
-/// Whether the PostgreSQL driver sends `data_type` as the binary form of `declared`.
+/// Whether the PostgreSQL driver sends `data_type` as the binary form of `declared`: decided
+/// by the encoding ferry's own PostgreSQL sink would use for the declaration (an array of
+/// `character varying(n)` is not text, `timestamp(6) with time zone` is a timestamptz).
 fn pg_direct(declared: &str, data_type: &DataType) -> bool {
-    let base: String = declared
-        .split('(')
-        .next()
-        .unwrap_or(declared)
-        .trim()
-        .to_ascii_lowercase();
-    match data_type {
-        DataType::Boolean => base == "boolean",
-        DataType::Int16 => base == "smallint",
-        DataType::Int32 => base == "integer",
-        DataType::Int64 => base == "bigint",
-        DataType::Float32 => base == "real",
-        DataType::Float64 => base == "double precision",
-        DataType::Utf8 | DataType::LargeUtf8 => {
-            base == "text" || base == "character varying" || base == "character" || base == "json"
-        }
-        DataType::Binary | DataType::LargeBinary => base == "bytea",
-        DataType::Date32 => base == "date",
-        DataType::Timestamp(TimeUnit::Microsecond, None) => {
-            base.starts_with("timestamp") && base.ends_with("without time zone")
-                || base == "timestamp"
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => {
-            base.starts_with("timestamp")
-                && base.ends_with("with time zone")
-                && !base.ends_with("without time zone")
-        }
-        _ => false,
-    }
+    use crate::types::postgres::PgWrite;
+    use DataType as D;
+    matches!(
+        (PgWrite::for_declared(declared), data_type),
+        (PgWrite::Bool, D::Boolean)
+            | (PgWrite::Int2, D::Int16)
+            | (PgWrite::Int4, D::Int32)
+            | (PgWrite::Int8, D::Int64)
+            | (PgWrite::Float4, D::Float32)
+            | (PgWrite::Float8, D::Float64)
+            | (PgWrite::Text, D::Utf8 | D::LargeUtf8)
+            | (PgWrite::Bytea, D::Binary | D::LargeBinary)
+            | (PgWrite::Date, D::Date32)
+            | (
+                PgWrite::Timestamp,
+                D::Timestamp(TimeUnit::Microsecond, None)
+            )
+            | (
+                PgWrite::TimestampTz,
+                D::Timestamp(TimeUnit::Microsecond, Some(_))
+            )
+    )
 }
 
 impl Sink for AdbcSink {
@@ -431,6 +426,50 @@ struct AdbcWriter {
 }
 
 impl AdbcWriter {
+    /// One column as the driver takes it ([`ingest_type`]), with DuckDB's ±infinity for
+    /// ferry's; an error names the table, the column and, for a value, its row.
+    fn for_driver(
+        &self,
+        col: &arrow::array::ArrayRef,
+        field: &arrow::datatypes::Field,
+    ) -> Result<arrow::array::ArrayRef> {
+        let column = format!("{}, column \"{}\"", self.ctx, field.name());
+        let at_row = |i: usize, why: String| {
+            Error::invalid_data(format!(
+                "{column}, row {}: {why}",
+                self.stats.rows + i as u64 + 1
+            ))
+        };
+        let dialect = self.settings.dialect;
+        if dialect == Some(Dialect::Sqlite) {
+            if let Some((i, why)) = refused_real(col).map_err(|e| e.context(column.clone()))? {
+                return Err(at_row(i, why));
+            }
+        }
+        let to = field.data_type();
+        let from = col.data_type();
+        Ok(match from {
+            DataType::Date32 | DataType::Timestamp(TimeUnit::Microsecond, _)
+                if dialect == Some(Dialect::Duckdb) && from == to =>
+            {
+                crate::types::duckdb::infinities_to_duckdb(col)
+                    .map_err(|(i, why)| at_row(i, why))?
+            }
+            _ if from == to => col.clone(),
+            DataType::Decimal128(..) | DataType::Decimal256(..) if to == &DataType::Utf8 => {
+                decimal_text(col).map_err(|e| e.context(column.clone()))?
+            }
+            DataType::Duration(_) if to == &DataType::Utf8 => {
+                duration_text(col).map_err(|e| e.context(column.clone()))?
+            }
+            t if to == &DataType::Utf8 && is_temporal(t) => {
+                sqlite_temporal_text(col).map_err(|e| e.context(column.clone()))?
+            }
+            _ => arrow::compute::cast_with_options(col, to, &STRICT)
+                .map_err(|e| Error::arrow(column.clone(), e))?,
+        })
+    }
+
     /// Ends the stream and waits for the driver: its connection and what it said.
     fn join(&mut self) -> Result<(ManagedConnection, Result<Option<i64>>)> {
         self.tx = None;
@@ -462,7 +501,10 @@ impl AdbcWriter {
 /// The Arrow type a column is sent to the driver as: what it arrives as, except where the
 /// driver takes no such type. The SQLite driver binds no decimals: those of up to 15 digits go
 /// as REAL (exact: every 15-digit decimal round-trips through an f64, as in ferry's own SQLite
-/// sink), wider ones as their exact text.
+/// sink), wider ones as their exact text; nor durations (MySQL's `time`), sent as their exact
+/// text. DuckDB takes no 256-bit decimal ("Unsupported Internal Arrow Type for Decimal"): one
+/// of up to 38 digits goes as a 128-bit decimal, a wider one as its exact text, into the
+/// `VARCHAR` column [`crate::types::duckdb::duckdb_type_for`] declares for it.
 fn ingest_type(dialect: Option<Dialect>, data_type: &DataType) -> DataType {
     match (dialect, data_type) {
         (Some(Dialect::Sqlite), DataType::Decimal128(p, _) | DataType::Decimal256(p, _))
@@ -475,8 +517,81 @@ fn ingest_type(dialect: Option<Dialect>, data_type: &DataType) -> DataType {
         }
         // Nor dates and times: sent as the text ferry's own SQLite sink writes.
         (Some(Dialect::Sqlite), t) if is_temporal(t) => DataType::Utf8,
+        (Some(Dialect::Sqlite), DataType::Duration(_)) => DataType::Utf8,
+        (Some(Dialect::Duckdb), DataType::Decimal256(p, s)) if *p <= 38 => {
+            DataType::Decimal128(*p, *s)
+        }
+        (Some(Dialect::Duckdb), DataType::Decimal256(..)) => DataType::Utf8,
         (_, t) => t.clone(),
     }
+}
+
+/// Casts that fail rather than turn a value into NULL.
+const STRICT: arrow::compute::CastOptions<'static> = arrow::compute::CastOptions {
+    safe: false,
+    format_options: arrow::util::display::FormatOptions::new(),
+};
+
+/// A decimal column as its exact text (ferry's formatter: arrow's cuts a value wider than its
+/// precision).
+fn decimal_text(col: &arrow::array::ArrayRef) -> Result<arrow::array::ArrayRef> {
+    use crate::types::decimal;
+    use arrow::array::{AsArray, StringArray};
+    use arrow::datatypes::{i256, Decimal128Type, Decimal256Type};
+    let text: StringArray = match col.data_type() {
+        DataType::Decimal128(_, s) => col
+            .as_primitive::<Decimal128Type>()
+            .iter()
+            .map(|v| v.map(|v| decimal::format(i256::from_i128(v), *s)))
+            .collect(),
+        DataType::Decimal256(_, s) => col
+            .as_primitive::<Decimal256Type>()
+            .iter()
+            .map(|v| v.map(|v| decimal::format(v, *s)))
+            .collect(),
+        other => return Err(Error::internal(format!("{other} is not a decimal"))),
+    };
+    Ok(Arc::new(text))
+}
+
+/// A duration column as MySQL's exact `time` text, `[-]HH:MM:SS[.ffffff]`.
+fn duration_text(col: &arrow::array::ArrayRef) -> Result<arrow::array::ArrayRef> {
+    use arrow::array::{AsArray, StringArray};
+    use arrow::datatypes::Int64Type;
+    let per_unit: i128 = match col.data_type() {
+        DataType::Duration(TimeUnit::Second) => 1_000_000_000,
+        DataType::Duration(TimeUnit::Millisecond) => 1_000_000,
+        DataType::Duration(TimeUnit::Microsecond) => 1_000,
+        DataType::Duration(TimeUnit::Nanosecond) => 1,
+        other => return Err(Error::internal(format!("{other} is not a duration"))),
+    };
+    let n = arrow::compute::cast_with_options(col, &DataType::Int64, &STRICT)
+        .map_err(|e| Error::arrow("a duration as its count", e))?;
+    let text: StringArray = n
+        .as_primitive::<Int64Type>()
+        .iter()
+        .map(|v| v.map(|v| crate::types::temporal::format_duration(i128::from(v) * per_unit)))
+        .collect();
+    Ok(Arc::new(text))
+}
+
+/// The first real SQLite cannot keep (NaN, -0.0), with its row and why; see
+/// [`super::sqlite::real_refusal`].
+fn refused_real(col: &arrow::array::ArrayRef) -> Result<Option<(usize, String)>> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Float64Type;
+    if !matches!(
+        col.data_type(),
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    ) {
+        return Ok(None);
+    }
+    let f = arrow::compute::cast_with_options(col, &DataType::Float64, &STRICT)
+        .map_err(|e| Error::arrow("a float as Float64", e))?;
+    let f = f.as_primitive::<Float64Type>();
+    Ok((0..f.len())
+        .filter(|&i| f.is_valid(i))
+        .find_map(|i| super::sqlite::real_refusal(f.value(i)).map(|why| (i, why))))
 }
 
 /// Whether a type is a date, time or timestamp.
@@ -554,16 +669,7 @@ impl TableWriter for AdbcWriter {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let mut columns = Vec::with_capacity(batch.num_columns());
         for (col, field) in batch.columns().iter().zip(self.schema.fields()) {
-            columns.push(if col.data_type() == field.data_type() {
-                col.clone()
-            } else if field.data_type() == &DataType::Utf8 && is_temporal(col.data_type()) {
-                sqlite_temporal_text(col)
-                    .map_err(|e| e.context(format!("{}: column \"{}\"", self.ctx, field.name())))?
-            } else {
-                arrow::compute::cast(col, field.data_type()).map_err(|e| {
-                    Error::arrow(format!("{}: column \"{}\"", self.ctx, field.name()), e)
-                })?
-            });
+            columns.push(self.for_driver(col, field)?);
         }
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| Error::arrow(self.ctx.clone(), e))?;
@@ -628,5 +734,86 @@ impl Drop for AdbcWriter {
                 Self::abort(&mut conn, self.transactional, &self.settings, &self.plan);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{
+        ArrayRef, AsArray, Decimal256Array, DurationMicrosecondArray, Float32Array,
+    };
+    use arrow::datatypes::i256;
+
+    #[test]
+    fn drivers_get_types_they_take() {
+        let wide = DataType::Decimal256(60, 10);
+        assert_eq!(ingest_type(Some(Dialect::Duckdb), &wide), DataType::Utf8);
+        assert_eq!(
+            ingest_type(Some(Dialect::Duckdb), &DataType::Decimal256(38, 2)),
+            DataType::Decimal128(38, 2)
+        );
+        assert_eq!(ingest_type(Some(Dialect::Postgres), &wide), wide);
+        let micros = DataType::Duration(TimeUnit::Microsecond);
+        assert_eq!(ingest_type(Some(Dialect::Sqlite), &micros), DataType::Utf8);
+        assert_eq!(ingest_type(Some(Dialect::Duckdb), &micros), micros);
+    }
+
+    #[test]
+    fn wide_decimals_and_durations_become_their_exact_text() {
+        let max = format!("{}.{}", "9".repeat(50), "9".repeat(10));
+        let v = |s: &str| crate::types::decimal::parse_exact(s, 60, 10).unwrap();
+        let d: ArrayRef = Arc::new(
+            Decimal256Array::from(vec![
+                Some(v(&max)),
+                Some(v(&format!("-{max}"))),
+                Some(i256::ZERO),
+                Some(v("-0.0000000001")),
+                None,
+            ])
+            .with_precision_and_scale(60, 10)
+            .unwrap(),
+        );
+        let t = decimal_text(&d).unwrap();
+        let t: Vec<Option<&str>> = t.as_string::<i32>().iter().collect();
+        assert_eq!(
+            t,
+            [
+                Some(max.as_str()),
+                Some(format!("-{max}").as_str()),
+                Some("0.0000000000"),
+                Some("-0.0000000001"),
+                None
+            ]
+        );
+        let us: ArrayRef = Arc::new(DurationMicrosecondArray::from(vec![
+            Some(-3_020_399_000_000),
+            Some(500_000),
+            None,
+        ]));
+        let t = duration_text(&us).unwrap();
+        let t: Vec<Option<&str>> = t.as_string::<i32>().iter().collect();
+        assert_eq!(t, [Some("-838:59:59"), Some("00:00:00.500000"), None]);
+    }
+
+    #[test]
+    fn reals_sqlite_cannot_keep_are_found_by_row() {
+        let f: ArrayRef = Arc::new(Float32Array::from(vec![Some(0.0), None, Some(-0.0)]));
+        let (row, why) = refused_real(&f).unwrap().unwrap();
+        assert_eq!(row, 2);
+        assert!(why.starts_with("-0.0"), "{why}");
+        let f: ArrayRef = Arc::new(Float32Array::from(vec![Some(1.0), Some(f32::INFINITY)]));
+        assert_eq!(refused_real(&f).unwrap(), None);
+    }
+
+    #[test]
+    fn the_postgres_driver_sends_binary_only_into_the_type_it_encodes() {
+        let tz = DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()));
+        assert!(pg_direct("timestamp(6) with time zone", &tz));
+        assert!(!pg_direct("timestamp(6) without time zone", &tz));
+        assert!(pg_direct("character varying(10)", &DataType::Utf8));
+        assert!(!pg_direct("character varying(10)[]", &DataType::Utf8));
+        assert!(!pg_direct("time(6) with time zone", &DataType::Utf8));
+        assert!(!pg_direct("boolean", &DataType::Int8));
     }
 }

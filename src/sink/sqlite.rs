@@ -303,6 +303,25 @@ enum BindKind {
     Timestamp {
         tz: bool,
     },
+    /// A signed duration (MySQL's `time`): its exact `[-]HH:MM:SS[.ffffff]` text, as MySQL
+    /// prints it; read as an Int64 count of `nanos_per_unit` nanoseconds.
+    Duration {
+        nanos_per_unit: i128,
+    },
+}
+
+/// Why a real cannot be stored in SQLite as it is, if it cannot: SQLite stores NaN as NULL and
+/// -0.0 as 0.0. The one place both are refused, for ferry's own SQLite sink and for the ADBC
+/// SQLite driver; a flag that lets them through (as NULL, as 0.0, counted in the run report)
+/// would be decided here.
+pub(crate) fn real_refusal(f: f64) -> Option<String> {
+    if f.is_nan() {
+        Some("NaN: SQLite stores NaN as NULL, so it cannot be kept".into())
+    } else if f == 0.0 && f.is_sign_negative() {
+        Some("-0.0: SQLite stores -0.0 as 0.0, so its sign cannot be kept".into())
+    } else {
+        None
+    }
 }
 
 const STRICT: CastOptions<'static> = CastOptions {
@@ -331,6 +350,14 @@ impl Binder {
             D::Date32 | D::Date64 => BindKind::Date,
             D::Time32(_) | D::Time64(_) => BindKind::Time,
             D::Timestamp(_, tz) => BindKind::Timestamp { tz: tz.is_some() },
+            D::Duration(unit) => BindKind::Duration {
+                nanos_per_unit: match unit {
+                    TimeUnit::Second => 1_000_000_000,
+                    TimeUnit::Millisecond => 1_000_000,
+                    TimeUnit::Microsecond => 1_000,
+                    TimeUnit::Nanosecond => 1,
+                },
+            },
             other => {
                 return Err(Error::unsupported(format!(
                     "column \"{column}\": Arrow type {other} cannot be written to SQLite"
@@ -356,6 +383,7 @@ impl Binder {
                 DataType::Time64(TimeUnit::Microsecond)
             }
             (BindKind::Time, _) => DataType::Time64(TimeUnit::Microsecond),
+            (BindKind::Duration { .. }, _) => DataType::Int64,
             (BindKind::Timestamp { .. }, DataType::Timestamp(unit, tz)) => {
                 if *unit == TimeUnit::Nanosecond {
                     exact_micros(a, &self.column)?;
@@ -399,8 +427,8 @@ impl Binder {
             }
             BindKind::Real => {
                 let f = a.as_primitive::<Float64Type>().value(row);
-                if f.is_nan() {
-                    return Err("NaN: SQLite stores NaN as NULL, so it cannot be kept".into());
+                if let Some(why) = real_refusal(f) {
+                    return Err(why);
                 }
                 owned(Value::Real(f))
             }
@@ -446,6 +474,12 @@ impl Binder {
                 } else {
                     s
                 }))
+            }
+            BindKind::Duration { nanos_per_unit } => {
+                let v = a.as_primitive::<Int64Type>().value(row);
+                owned(Value::Text(temporal::format_duration(
+                    i128::from(v) * nanos_per_unit,
+                )))
             }
         }
     }
@@ -534,6 +568,55 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn reals_sqlite_cannot_keep_are_refused() {
+        assert!(real_refusal(f64::NAN).unwrap().starts_with("NaN"));
+        assert!(real_refusal(-0.0).unwrap().starts_with("-0.0"));
+        for f in [
+            0.0,
+            1.0,
+            -1.0,
+            5e-324,
+            -5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+        ] {
+            assert_eq!(real_refusal(f), None, "{f}");
+        }
+    }
+
+    #[test]
+    fn durations_bind_as_their_exact_text() {
+        use arrow::array::{DurationMillisecondArray, DurationNanosecondArray};
+        let text = |a: ArrayRef| {
+            let b = Binder::for_field("t", a.data_type(), "TEXT").unwrap();
+            let a = b.convert(&a).unwrap();
+            (0..a.len())
+                .map(|i| match b.value(&a, i).unwrap() {
+                    ToSqlOutput::Owned(Value::Text(s)) => Some(s),
+                    ToSqlOutput::Borrowed(ValueRef::Null) => None,
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        let ms: ArrayRef = std::sync::Arc::new(DurationMillisecondArray::from(vec![
+            Some(-3_020_399_000),
+            Some(90_061_001),
+            None,
+        ]));
+        assert_eq!(
+            text(ms),
+            [
+                Some("-838:59:59".into()),
+                Some("25:01:01.001000".into()),
+                None
+            ]
+        );
+        let ns: ArrayRef = std::sync::Arc::new(DurationNanosecondArray::from(vec![-1]));
+        assert_eq!(text(ns), [Some("-00:00:00.000000001".into())]);
     }
 
     #[test]

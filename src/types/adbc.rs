@@ -46,6 +46,8 @@ pub enum Convert {
     /// PostgreSQL `char(n)` text without the trailing blanks PostgreSQL pads it with (as
     /// ferry's own PostgreSQL source reads it: the blanks are not significant there).
     Bpchar,
+    /// A DuckDB date or timestamp: DuckDB's ±infinity as ferry's (see [`super::duckdb`]).
+    DuckdbInfinities,
 }
 
 /// A declared type found in a catalog: the type's text and whether the column is NOT NULL.
@@ -71,7 +73,7 @@ pub fn pg_declared(typname: &str, typmod: Option<i32>) -> String {
         ("varchar", Some(m)) => format!("character varying({})", m - 4),
         ("varchar", None) => "character varying".into(),
         ("bpchar", Some(m)) => format!("character({})", m - 4),
-        ("bpchar", None) => "character".into(),
+        ("bpchar", None) => "bpchar".into(),
         ("int2", _) => "smallint".into(),
         ("int4", _) => "integer".into(),
         ("int8", _) => "bigint".into(),
@@ -84,7 +86,49 @@ pub fn pg_declared(typname: &str, typmod: Option<i32>) -> String {
         ("timestamptz", None) => "timestamp with time zone".into(),
         ("time", Some(p)) => format!("time({p}) without time zone"),
         ("time", None) => "time without time zone".into(),
+        ("timetz", Some(p)) => format!("time({p}) with time zone"),
+        ("timetz", None) => "time with time zone".into(),
+        ("bit", Some(n)) => format!("bit({n})"),
+        ("varbit", Some(n)) => format!("bit varying({n})"),
+        ("varbit", None) => "bit varying".into(),
+        ("interval", m) => interval_declared(m),
         (other, _) => other.to_string(),
+    }
+}
+
+/// `interval` as `format_type` prints it for a type modifier: the fields (a bit mask in the
+/// upper half, `INTERVAL_FULL_RANGE` when all) and the precision (the lower half,
+/// `INTERVAL_FULL_PRECISION` when none), as PostgreSQL's `intervaltypmodout`.
+fn interval_declared(typmod: Option<i32>) -> String {
+    const FULL_RANGE: i32 = 0x7fff;
+    const FULL_PRECISION: i32 = 0xffff;
+    let Some(m) = typmod else {
+        return "interval".into();
+    };
+    let (range, precision) = ((m >> 16) & 0x7fff, m & 0xffff);
+    // MONTH, YEAR, DAY, HOUR, MINUTE, SECOND are bits 1, 2, 3, 10, 11, 12 (datetime.h).
+    let (month, year, day, hour, minute, second) =
+        (1 << 1, 1 << 2, 1 << 3, 1 << 10, 1 << 11, 1 << 12);
+    let fields = match range {
+        FULL_RANGE => "",
+        r if r == year => " year",
+        r if r == month => " month",
+        r if r == day => " day",
+        r if r == hour => " hour",
+        r if r == minute => " minute",
+        r if r == second => " second",
+        r if r == year | month => " year to month",
+        r if r == day | hour => " day to hour",
+        r if r == day | hour | minute => " day to minute",
+        r if r == day | hour | minute | second => " day to second",
+        r if r == hour | minute => " hour to minute",
+        r if r == hour | minute | second => " hour to second",
+        r if r == minute | second => " minute to second",
+        _ => "",
+    };
+    match precision {
+        FULL_PRECISION => format!("interval{fields}"),
+        p => format!("interval{fields}({p})"),
     }
 }
 
@@ -94,10 +138,31 @@ pub fn plan_fields(
     schema: &Schema,
     declared: &HashMap<String, Declared>,
 ) -> Result<(SchemaRef, Vec<Convert>)> {
+    let dialect = declared.values().next().map(|d| d.dialect);
+    plan_fields_from(dialect, schema, declared)
+}
+
+/// [`plan_fields`] for a driver of a known `dialect` (`"duckdb"`, `"postgres"`, ...): a query's
+/// columns have no catalog entry to tell the dialect, and DuckDB's dates and timestamps need
+/// converting whatever they come from.
+pub fn plan_fields_from(
+    dialect: Option<&str>,
+    schema: &Schema,
+    declared: &HashMap<String, Declared>,
+) -> Result<(SchemaRef, Vec<Convert>)> {
     let mut fields = Vec::with_capacity(schema.fields().len());
     let mut converts = Vec::with_capacity(schema.fields().len());
     for f in schema.fields() {
-        let (field, convert) = plan_field(f, declared.get(f.name()))?;
+        let (field, mut convert) = plan_field(f, declared.get(f.name()))?;
+        if dialect == Some(super::duckdb::DIALECT)
+            && convert == Convert::Keep
+            && matches!(
+                field.data_type(),
+                DataType::Date32 | DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _)
+            )
+        {
+            convert = Convert::DuckdbInfinities;
+        }
         fields.push(field);
         converts.push(convert);
     }
@@ -232,6 +297,7 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
     };
     Ok(match convert {
         Convert::Keep => cast(col, target)?,
+        Convert::DuckdbInfinities => super::duckdb::infinities_from_duckdb(&cast(col, target)?),
         Convert::Decimal(t) => {
             let text = cast(col, &DataType::Utf8)?;
             let text = text.as_string::<i32>();
@@ -379,6 +445,28 @@ mod tests {
         assert_eq!(pg_declared("bpchar", Some(7)), "character(3)");
         assert_eq!(pg_declared("_int4", Some(-1)), "integer[]");
         assert_eq!(pg_declared("int8", None), "bigint");
+        // As format_type prints them (typmods read from a PostgreSQL 16 catalog).
+        for (typname, typmod, spelling) in [
+            ("interval", 458751, "interval year to month"),
+            ("interval", 470286339, "interval day to second(3)"),
+            ("interval", 2147418114, "interval(2)"),
+            ("interval", 268435458, "interval second(2)"),
+            ("interval", -1, "interval"),
+            ("timetz", 6, "time(6) with time zone"),
+            ("timetz", -1, "time with time zone"),
+            ("timestamptz", 6, "timestamp(6) with time zone"),
+            ("bit", 3, "bit(3)"),
+            ("varbit", 5, "bit varying(5)"),
+            ("varbit", -1, "bit varying"),
+            ("bpchar", -1, "bpchar"),
+            ("_interval", 470286339, "interval day to second(3)[]"),
+        ] {
+            assert_eq!(
+                pg_declared(typname, Some(typmod)),
+                spelling,
+                "{typname} {typmod}"
+            );
+        }
     }
 
     fn pg_field(name: &str, t: DataType, pg: &str, typmod: i32) -> Field {

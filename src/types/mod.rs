@@ -85,25 +85,65 @@ pub fn source_type(field: &Field) -> Option<(&str, &str)> {
     ))
 }
 
-/// Splits `DECIMAL(15, 2)` into (`DECIMAL`, [15, 2]); the name upper-cased, spaces folded.
-fn split_declared(declared: &str) -> (String, Vec<i64>) {
-    let (name, args) = match declared.find('(') {
-        Some(i) => (
-            &declared[..i],
-            declared[i + 1..].trim_end().trim_end_matches(')'),
-        ),
-        None => (declared, ""),
-    };
+/// A declared type taken apart: the name upper-cased with spaces folded and every modifier
+/// removed wherever it stands (`TIMESTAMP(6) WITH TIME ZONE` -> `TIMESTAMP WITH TIME ZONE`),
+/// the integers of its first modifier (`DECIMAL(15, 2)` -> [15, 2]; `None` when a modifier
+/// is not a list of integers, as in `ENUM('a')`), and whether it is an array (`INTEGER[]`).
+struct Declaration {
+    name: String,
+    args: Option<Vec<i64>>,
+    array: bool,
+}
+
+fn split_declared(declared: &str) -> Declaration {
+    let mut rest = declared.trim();
+    let mut array = false;
+    while let Some(elem) = rest.strip_suffix("[]") {
+        array = true;
+        rest = elem.trim_end();
+    }
+    let mut name = String::with_capacity(rest.len());
+    let mut first: Option<String> = None;
+    let mut current = String::new();
+    let mut depth = 0usize;
+    for c in rest.chars() {
+        match c {
+            '(' => {
+                if depth > 0 {
+                    current.push(c);
+                }
+                depth += 1;
+                // A modifier separates words: `TIME(6)WITH` is two.
+                name.push(' ');
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    if first.is_none() {
+                        first = Some(std::mem::take(&mut current));
+                    }
+                    current.clear();
+                } else {
+                    current.push(c);
+                }
+            }
+            c if depth > 0 => current.push(c),
+            c => name.push(c),
+        }
+    }
     let name = name
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_ascii_uppercase();
-    let args = args
-        .split(',')
-        .filter_map(|a| a.trim().parse::<i64>().ok())
-        .collect();
-    (name, args)
+    let args = match first {
+        None => Some(Vec::new()),
+        Some(m) => m
+            .split(',')
+            .map(|a| a.trim().parse::<i64>().ok())
+            .collect::<Option<Vec<_>>>(),
+    };
+    Declaration { name, args, array }
 }
 
 fn decimal_args(args: &[i64]) -> Option<(u8, i8)> {
@@ -112,10 +152,23 @@ fn decimal_args(args: &[i64]) -> Option<(u8, i8)> {
     ((1..=76).contains(&p) && (0..=p).contains(&s)).then_some((p as u8, s as i8))
 }
 
-/// Parses a declared type of `dialect` into a [`SqlType`]; `None` if ferry does not know it.
+/// Parses a declared type of `dialect` into a [`SqlType`]; `None` if ferry does not know it,
+/// or if it has no dialect-neutral type (arrays, PostgreSQL's `timetz`, `interval`, `bit`):
+/// then the Arrow type decides. PostgreSQL's `format_type` spellings are parsed by
+/// [`postgres::PgType`].
 pub fn parse_declared(dialect: &str, declared: &str) -> Option<SqlType> {
-    let (name, args) = split_declared(declared);
-    let len = args.first().map(|&n| n as u32);
+    if dialect == postgres::DIALECT {
+        return postgres::PgType::parse(declared).sql_type();
+    }
+    let Declaration { name, args, array } = split_declared(declared);
+    if array {
+        return None;
+    }
+    let args = args?;
+    let len = match args.first() {
+        Some(&n) => Some(u32::try_from(n).ok()?),
+        None => None,
+    };
     Some(match name.as_str() {
         "BOOL" | "BOOLEAN" => SqlType::Boolean,
         "SMALLINT" | "INT2" | "TINYINT" => SqlType::SmallInt,
@@ -124,6 +177,8 @@ pub fn parse_declared(dialect: &str, declared: &str) -> Option<SqlType> {
         "INT" | "INTEGER" | "INT4" | "MEDIUMINT" => SqlType::Integer,
         "BIGINT" | "INT8" => SqlType::BigInt,
         "REAL" | "FLOAT4" if dialect != "sqlite" => SqlType::Real,
+        // DuckDB's FLOAT is 32-bit (and so is its REAL).
+        "FLOAT" if dialect == duckdb::DIALECT => SqlType::Real,
         "REAL" | "FLOAT4" | "FLOAT" | "FLOAT8" | "DOUBLE" | "DOUBLE PRECISION" => SqlType::Double,
         "DECIMAL" | "NUMERIC" | "DECIMAL_TEXT" | "NUMERIC_TEXT" => {
             let (precision, scale) = decimal_args(&args)?;
@@ -180,17 +235,86 @@ pub fn sql_type_of_arrow(column: &str, data_type: &DataType) -> Result<SqlType> 
     })
 }
 
-/// The SQL type of a field: its recorded source type if ferry knows it, else its Arrow type's.
+/// Whether a column of SQL type `t` takes the values of Arrow type `data_type` as they are:
+/// the same kind of value, and none changed silently on the way in. A narrower integer or a
+/// decimal with fewer integer digits agrees (a value that does not fit fails the load, loudly);
+/// an integer into a boolean (every non-zero value `true`), a wider float into a `real`, fewer
+/// decimal places, a zoned timestamp into a wall time, text into a time do not. Decimal text
+/// agrees with a decimal: it is the exact value (PostgreSQL's `?numeric=text`), read by the
+/// target's own numeric input.
+pub fn declared_agrees(t: SqlType, data_type: &DataType) -> bool {
+    use DataType as D;
+    let integer = matches!(
+        data_type,
+        D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64
+    );
+    let text = matches!(data_type, D::Utf8 | D::LargeUtf8 | D::Utf8View);
+    match t {
+        SqlType::Boolean => data_type == &D::Boolean,
+        SqlType::SmallInt | SqlType::Integer | SqlType::BigInt => integer,
+        SqlType::Real => matches!(data_type, D::Float16 | D::Float32),
+        SqlType::Double => matches!(data_type, D::Float16 | D::Float32 | D::Float64),
+        SqlType::Decimal { scale, .. } => match data_type {
+            D::Decimal128(_, s) | D::Decimal256(_, s) => *s <= scale,
+            _ => integer || text,
+        },
+        SqlType::Char(_) | SqlType::Varchar(_) | SqlType::Text | SqlType::Json => text,
+        SqlType::Blob => matches!(
+            data_type,
+            D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_)
+        ),
+        SqlType::Date => matches!(data_type, D::Date32 | D::Date64),
+        SqlType::Time => matches!(data_type, D::Time32(_) | D::Time64(_)),
+        SqlType::Timestamp => matches!(data_type, D::Timestamp(_, None)),
+        SqlType::TimestampTz => matches!(data_type, D::Timestamp(_, Some(_))),
+        SqlType::Interval => matches!(data_type, D::Duration(_)),
+    }
+}
+
+/// The SQL type a field's recorded declaration stands for, whether or not it agrees with the
+/// field's Arrow type. A MySQL `tinyint(1)` (or `bool`) is a `tinyint` that MySQL calls a
+/// boolean: a boolean only when it was read as one (`?tinyint1=int` reads its integers).
+fn recorded_sql_type(field: &Field) -> Option<SqlType> {
+    let (dialect, declared) = source_type(field)?;
+    let t = match dialect {
+        mysql::DIALECT => mysql::sql_type(declared).or_else(|| parse_declared(dialect, declared)),
+        _ => parse_declared(dialect, declared),
+    }?;
+    Some(match (dialect, t, field.data_type()) {
+        (mysql::DIALECT, SqlType::Boolean, DataType::Int8 | DataType::UInt8) => SqlType::SmallInt,
+        _ => t,
+    })
+}
+
+/// The SQL type of a field's recorded declaration, if ferry knows it and it agrees with the
+/// Arrow type that travels ([`declared_agrees`]); `None` otherwise.
+pub fn declared_sql_type(field: &Field) -> Option<SqlType> {
+    recorded_sql_type(field).filter(|t| declared_agrees(*t, field.data_type()))
+}
+
+/// A field's recorded declaration, verbatim, for a target of its own kind (`dialects`): unless
+/// it contradicts the Arrow type that travels, as an `integer` declaration on text does. A
+/// declaration ferry does not parse (arrays, enums, `inet`, PostgreSQL's `interval`, ...) is
+/// kept: the source that recorded it read it into the Arrow type the field has.
+pub fn own_declared<'a>(field: &'a Field, dialects: &[&str]) -> Option<&'a str> {
+    let (dialect, declared) = source_type(field)?;
+    if !dialects.contains(&dialect) {
+        return None;
+    }
+    match recorded_sql_type(field) {
+        Some(t) if !declared_agrees(t, field.data_type()) => None,
+        _ => Some(declared),
+    }
+}
+
+/// The SQL type of a field: its recorded source type if ferry knows it and it agrees with the
+/// Arrow type ([`declared_sql_type`]), else its Arrow type's. Every target's type mapping goes
+/// through here, so a recorded spelling never outvotes the values that travel.
 pub fn sql_type_of(field: &Field) -> Result<SqlType> {
-    if let Some((mysql::DIALECT, declared)) = source_type(field) {
-        if let Some(t) = mysql::sql_type(declared) {
-            return Ok(t);
-        }
+    match declared_sql_type(field) {
+        Some(t) => Ok(t),
+        None => sql_type_of_arrow(field.name(), field.data_type()),
     }
-    if let Some(t) = source_type(field).and_then(|(d, t)| parse_declared(d, t)) {
-        return Ok(t);
-    }
-    sql_type_of_arrow(field.name(), field.data_type())
 }
 
 /// How the SQLite source reads a column, decided from its declared type.
@@ -266,7 +390,7 @@ pub fn sqlite_affinity(declared: &str) -> Affinity {
 /// Decides how a SQLite column of `declared` type is read. Names ferry recognises (decimals with
 /// precision, dates, times, booleans) come first; then SQLite's own affinity rules.
 pub fn sqlite_read(declared: &str) -> SqliteRead {
-    let (name, _) = split_declared(declared);
+    let name = split_declared(declared).name;
     match parse_declared("sqlite", declared) {
         Some(SqlType::Decimal { precision, scale }) => {
             return SqliteRead::Decimal { precision, scale }
@@ -289,10 +413,11 @@ pub fn sqlite_read(declared: &str) -> SqliteRead {
 
 /// The SQLite column type ferry creates for a field. A field read from SQLite keeps its declared
 /// type verbatim, and so does a TPC-H column (the specification's types, spelt as SQLite takes
-/// them: `data/tpch-sqlite.sql`); others are mapped from their SQL type. Decimals wider than 15
+/// them: `data/tpch-sqlite.sql`), unless it contradicts the Arrow type ([`own_declared`]);
+/// others are mapped from their SQL type ([`sql_type_of`]). Decimals wider than 15
 /// digits are declared `DECIMAL_TEXT(p,s)`: TEXT affinity, so SQLite keeps every digit as text.
 pub fn sqlite_target_type(field: &Field) -> Result<String> {
-    if let Some(("sqlite" | "tpch", declared)) = source_type(field) {
+    if let Some(declared) = own_declared(field, &["sqlite", "tpch"]) {
         return Ok(declared.to_string());
     }
     Ok(sqlite_type_for(sql_type_of(field)?))
@@ -461,7 +586,14 @@ pub fn mapping_markdown() -> String {
         "\n### Arrow to targets\n\nA column keeps its declared type verbatim in a target of its own \
          kind (SQLite to SQLite, PostgreSQL to PostgreSQL: `numeric(15,2)`, `integer[]`, \
          `interval`, an enum). Otherwise the target type comes from the source type recorded in \
-         the field metadata (`ferry.source_type`), or from the Arrow type:\n\n\
+         the field metadata (`ferry.source_type`), or from the Arrow type. A recorded type that \
+         contradicts the Arrow type that travels gives way to it, in a target of its own kind \
+         too: a MySQL `tinyint(1)` read as `Int8` (`?tinyint1=int`) is a `smallint` in \
+         PostgreSQL, SQLite and DuckDB (and stays `tinyint(1)` in MySQL), never a boolean; an \
+         `integer` spelling on text is text. PostgreSQL spellings are parsed whole \
+         (`timestamp(6) with time zone` is a timestamp with time zone; `time(p) with time \
+         zone`, `interval ...`, `bit(n)` and arrays travel as PostgreSQL's text, and are text \
+         in other targets):\n\n\
          | Arrow type | SQLite target | PostgreSQL target | MySQL target | Parquet | CSV text |\n|---|---|---|---|---|---|\n",
     );
     for t in &arrow_target_examples() {
@@ -479,7 +611,12 @@ pub fn mapping_markdown() -> String {
         ));
     }
     out.push_str(
-        "\nA PostgreSQL target column of a type ferry has no binary encoder for (arrays, `inet`, \
+        "\nSQLite targets: SQLite stores NaN as NULL and -0.0 as 0.0, so either is an error \
+         naming table, column, row and value; a duration (MySQL's `time`) is its exact \
+         `[-]HH:MM:SS[.ffffff]` text. DuckDB targets: PostgreSQL's `infinity` and `-infinity` \
+         dates and timestamps arrive as DuckDB's own (a DuckDB table read back gives PostgreSQL's); decimals \
+         wider than DuckDB's 38 digits arrive as their exact text in a `VARCHAR`.\n\n\
+         A PostgreSQL target column of a type ferry has no binary encoder for (arrays, `inet`, \
          `interval`, enums, ranges, ...) is loaded as text into the staging table and converted \
          once by PostgreSQL's own input function (`ALTER COLUMN ... TYPE t USING c::t`) before the \
          swap: exact, at the cost of one rewrite of that table.\n\n\
@@ -559,6 +696,314 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("column \"l\""));
+    }
+
+    /// The target types for PostgreSQL, SQLite, DuckDB and MySQL of a field declared `declared`
+    /// in `dialect` that carries `data_type`.
+    fn targets(dialect: &str, declared: &str, data_type: DataType) -> [String; 4] {
+        let f = field_with_source("c", data_type, true, dialect, declared);
+        [
+            postgres::pg_target_type(&f).unwrap(),
+            sqlite_target_type(&f).unwrap(),
+            duckdb::duckdb_target_type(&f).unwrap(),
+            mysql::my_target_type(&f).unwrap(),
+        ]
+    }
+
+    #[test]
+    fn a_declaration_that_contradicts_the_arrow_type_gives_way_to_it() {
+        use DataType as D;
+        let tz = || D::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()));
+        let us = |tz: Option<&str>| D::Timestamp(TimeUnit::Microsecond, tz.map(Into::into));
+        // (dialect, declared, Arrow type, [PostgreSQL, SQLite, DuckDB, MySQL]); "-": a MySQL
+        // declaration in a MySQL target is types::mysql's to decide.
+        let cases: Vec<(&str, &str, DataType, [&str; 4])> = vec![
+            // MySQL's tinyint(1) read as integers (`?tinyint1=int`) is a tinyint everywhere,
+            // and keeps its spelling in MySQL; read as a boolean it is one.
+            (
+                "mysql",
+                "tinyint(1)",
+                D::Int8,
+                ["smallint", "SMALLINT", "SMALLINT", "tinyint(1)"],
+            ),
+            (
+                "mysql",
+                "tinyint(1)",
+                D::Boolean,
+                ["boolean", "BOOLEAN", "BOOLEAN", "tinyint(1)"],
+            ),
+            (
+                "mysql",
+                "bool",
+                D::Int8,
+                ["smallint", "SMALLINT", "SMALLINT", "bool"],
+            ),
+            (
+                "mysql",
+                "tinyint(1) unsigned",
+                D::UInt8,
+                ["smallint", "SMALLINT", "SMALLINT", "tinyint(1) unsigned"],
+            ),
+            // Agreeing declarations keep their lengths, precision and kind.
+            (
+                "mysql",
+                "varchar(44)",
+                D::Utf8,
+                [
+                    "character varying(44)",
+                    "VARCHAR(44)",
+                    "VARCHAR",
+                    "varchar(44)",
+                ],
+            ),
+            (
+                "mysql",
+                "bigint(20) unsigned",
+                D::UInt64,
+                [
+                    "numeric(20,0)",
+                    "DECIMAL_TEXT(20,0)",
+                    "DECIMAL(20,0)",
+                    "bigint(20) unsigned",
+                ],
+            ),
+            (
+                "mysql",
+                "bit(12)",
+                D::UInt64,
+                ["bigint", "INTEGER", "BIGINT", "bit(12)"],
+            ),
+            (
+                "mysql",
+                "time(6)",
+                D::Duration(TimeUnit::Microsecond),
+                ["interval", "TEXT", "INTERVAL", "time(6)"],
+            ),
+            (
+                "postgres",
+                "numeric(10,2)",
+                D::Utf8,
+                [
+                    "numeric(10,2)",
+                    "DECIMAL(10,2)",
+                    "DECIMAL(10,2)",
+                    "decimal(10,2)",
+                ],
+            ),
+            (
+                "sqlite",
+                "SMALLINT",
+                D::Int64,
+                ["smallint", "SMALLINT", "SMALLINT", "smallint"],
+            ),
+            // Contradicted: the Arrow type decides, in every target, its own dialect's too.
+            (
+                "postgres",
+                "boolean",
+                D::Int8,
+                ["smallint", "SMALLINT", "SMALLINT", "smallint"],
+            ),
+            (
+                "sqlite",
+                "BOOLEAN",
+                D::Int64,
+                ["bigint", "INTEGER", "BIGINT", "bigint"],
+            ),
+            (
+                "duckdb",
+                "BOOLEAN",
+                D::Int32,
+                ["integer", "INT", "INTEGER", "int"],
+            ),
+            (
+                "postgres",
+                "integer",
+                D::Utf8,
+                ["text", "TEXT", "VARCHAR", "longtext"],
+            ),
+            (
+                "sqlite",
+                "INTEGER",
+                D::Float64,
+                ["double precision", "REAL", "DOUBLE", "double"],
+            ),
+            (
+                "postgres",
+                "real",
+                D::Float64,
+                ["double precision", "REAL", "DOUBLE", "double"],
+            ),
+            (
+                "postgres",
+                "numeric(15,2)",
+                D::Decimal128(15, 4),
+                [
+                    "numeric(15,4)",
+                    "DECIMAL(15,4)",
+                    "DECIMAL(15,4)",
+                    "decimal(15,4)",
+                ],
+            ),
+            (
+                "mysql",
+                "decimal(15,2)",
+                D::Float64,
+                ["double precision", "REAL", "DOUBLE", "-"],
+            ),
+            (
+                "postgres",
+                "numeric(15,2)",
+                D::Int64,
+                [
+                    "numeric(15,2)",
+                    "DECIMAL(15,2)",
+                    "DECIMAL(15,2)",
+                    "decimal(15,2)",
+                ],
+            ),
+            (
+                "postgres",
+                "timestamp without time zone",
+                tz(),
+                [
+                    "timestamp with time zone",
+                    "TIMESTAMPTZ",
+                    "TIMESTAMPTZ",
+                    "datetime(6)",
+                ],
+            ),
+            (
+                "sqlite",
+                "TIMESTAMPTZ",
+                us(None),
+                [
+                    "timestamp without time zone",
+                    "TIMESTAMP",
+                    "TIMESTAMP",
+                    "datetime(6)",
+                ],
+            ),
+            (
+                "sqlite",
+                "DATE",
+                us(None),
+                [
+                    "timestamp without time zone",
+                    "TIMESTAMP",
+                    "TIMESTAMP",
+                    "datetime(6)",
+                ],
+            ),
+            (
+                "mysql",
+                "time(6)",
+                D::Utf8,
+                ["text", "TEXT", "VARCHAR", "-"],
+            ),
+            (
+                "postgres",
+                "bytea",
+                D::Utf8,
+                ["text", "TEXT", "VARCHAR", "longtext"],
+            ),
+            (
+                "sqlite",
+                "TEXT",
+                D::Binary,
+                ["bytea", "BLOB", "BLOB", "longblob"],
+            ),
+            (
+                "postgres",
+                "character(3)",
+                D::Int16,
+                ["smallint", "SMALLINT", "SMALLINT", "smallint"],
+            ),
+            // Declarations ferry does not parse stay verbatim in their own kind of target.
+            (
+                "postgres",
+                "inet",
+                D::Utf8,
+                ["inet", "TEXT", "VARCHAR", "longtext"],
+            ),
+            (
+                "duckdb",
+                "INTEGER[]",
+                D::Utf8,
+                ["text", "TEXT", "INTEGER[]", "longtext"],
+            ),
+        ];
+        for (dialect, declared, data_type, want) in cases {
+            let mut got = targets(dialect, declared, data_type.clone());
+            if want[3] == "-" {
+                got[3] = "-".into();
+            }
+            assert_eq!(
+                got,
+                want.map(String::from),
+                "{dialect} {declared} as {data_type}"
+            );
+        }
+    }
+
+    #[test]
+    fn agreement_by_kind() {
+        use DataType as D;
+        assert!(declared_agrees(SqlType::Boolean, &D::Boolean));
+        for t in [D::Int8, D::Int16, D::UInt8, D::Int64, D::Utf8, D::Float64] {
+            assert!(!declared_agrees(SqlType::Boolean, &t), "{t}");
+            assert!(!declared_agrees(SqlType::Date, &t), "{t}");
+        }
+        let dec = SqlType::Decimal {
+            precision: 15,
+            scale: 2,
+        };
+        assert!(declared_agrees(dec, &D::Decimal128(38, 2)));
+        assert!(declared_agrees(dec, &D::Decimal256(10, 0)));
+        assert!(!declared_agrees(dec, &D::Decimal128(15, 3)));
+        assert!(!declared_agrees(SqlType::Real, &D::Float64));
+        assert!(declared_agrees(SqlType::Double, &D::Float32));
+        assert!(!declared_agrees(SqlType::Time, &D::Utf8));
+        assert!(!declared_agrees(
+            SqlType::Interval,
+            &D::Time64(TimeUnit::Microsecond)
+        ));
+        // The MySQL target keeps tinyint(1) on Int8; PostgreSQL does not make it a boolean.
+        let f = field_with_source("b", D::Int8, true, "mysql", "tinyint(1)");
+        assert_eq!(own_declared(&f, &["mysql"]), Some("tinyint(1)"));
+        assert_eq!(declared_sql_type(&f), Some(SqlType::SmallInt));
+        let f = field_with_source("b", D::Int8, true, "postgres", "boolean");
+        assert_eq!(own_declared(&f, &["postgres"]), None);
+        assert_eq!(declared_sql_type(&f), None);
+    }
+
+    #[test]
+    fn modifiers_anywhere_and_arrays_in_other_dialects() {
+        assert_eq!(
+            parse_declared("sqlite", "TIMESTAMP(6) WITH TIME ZONE"),
+            Some(SqlType::TimestampTz)
+        );
+        assert_eq!(
+            sqlite_read("TIMESTAMP(6) WITH TIME ZONE"),
+            SqliteRead::TimestampTz
+        );
+        assert_eq!(
+            parse_declared("duckdb", "TIME WITH TIME ZONE"),
+            None,
+            "not a time of day"
+        );
+        assert_eq!(parse_declared("duckdb", "DECIMAL(15,2)[]"), None);
+        assert_eq!(parse_declared("duckdb", "VARCHAR[]"), None);
+        assert_eq!(parse_declared("sqlite", "DECIMAL(15,x)"), None);
+        assert_eq!(parse_declared("duckdb", "FLOAT"), Some(SqlType::Real));
+        assert_eq!(parse_declared("sqlite", "FLOAT"), Some(SqlType::Double));
+        assert_eq!(parse_declared("duckdb", "STRUCT(a DECIMAL(15,2))"), None);
+        assert_eq!(
+            parse_declared("ferry", "decimal( 15 , 2 )"),
+            Some(SqlType::Decimal {
+                precision: 15,
+                scale: 2
+            })
+        );
     }
 
     #[test]

@@ -197,6 +197,77 @@ fn length(ct: &str) -> Option<u32> {
     ct[open + 1..open + close].trim().parse().ok()
 }
 
+/// What a column of a MySQL declaration takes of an InnoDB index key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPart {
+    /// This many bytes at most (utf8mb4 text at 4 bytes a character); 0 for a type ferry does
+    /// not size, which the server then checks alone.
+    Bytes(u32),
+    /// A `text` type or `json`: no length a key can take in full, so `varchar(n)` in a key.
+    Text,
+    /// A blob: `varbinary(n)` in a key.
+    Blob,
+}
+
+/// The bytes `digits` decimal digits take in MySQL's packed `DECIMAL`: 4 for each 9, and
+/// 1 to 4 for the rest.
+fn decimal_digit_bytes(digits: u32) -> u32 {
+    const REST: [u32; 9] = [0, 1, 1, 2, 2, 3, 3, 4, 4];
+    digits / 9 * 4 + REST[(digits % 9) as usize]
+}
+
+/// What a column declared `declared` (in a utf8mb4 table) takes of an InnoDB key: the
+/// storage sizes of MySQL's manual ("Data Type Storage Requirements"), the longest a
+/// variable-length value can be.
+pub fn key_part(declared: &str) -> KeyPart {
+    let ct = declared.to_ascii_lowercase();
+    let base = base_name(&ct);
+    let n = length(&ct);
+    let fraction = |ct: &str| fractional_digits(ct).div_ceil(2);
+    KeyPart::Bytes(match base.as_str() {
+        "tinytext" | "text" | "mediumtext" | "longtext" | "json" => return KeyPart::Text,
+        "tinyblob" | "blob" | "mediumblob" | "longblob" => return KeyPart::Blob,
+        "tinyint" | "bool" | "boolean" | "year" => 1,
+        "smallint" => 2,
+        "mediumint" | "date" => 3,
+        "int" | "integer" | "inet4" => 4,
+        "bigint" | "double" | "real" => 8,
+        "float" if n.is_some_and(|p| p > 24) && !ct.contains(',') => 8,
+        "float" => 4,
+        "decimal" | "numeric" | "dec" | "fixed" => {
+            let (p, s) = precision_scale(&ct);
+            let p = u32::from(p.unwrap_or(10));
+            let s = s.map_or(0, |s| u32::from(s.unsigned_abs()));
+            decimal_digit_bytes(p.saturating_sub(s)) + decimal_digit_bytes(s)
+        }
+        "time" => 3 + u32::from(fraction(&ct)),
+        "datetime" => 5 + u32::from(fraction(&ct)),
+        "timestamp" => 4 + u32::from(fraction(&ct)),
+        "char" => 4 * n.unwrap_or(1),
+        "varchar" => 4 * n.unwrap_or(0),
+        "binary" => n.unwrap_or(1),
+        "varbinary" => n.unwrap_or(0),
+        "bit" => n.unwrap_or(1).div_ceil(8),
+        "enum" => 2,
+        "set" => 8,
+        "uuid" | "inet6" => 16,
+        _ => 0,
+    })
+}
+
+/// The fractional-second digits a `time(p)`, `datetime(p)` or `timestamp(p)` keeps (0 to 6;
+/// 0 when the declaration gives none).
+pub fn fractional_digits(declared: &str) -> u8 {
+    length(&declared.to_ascii_lowercase()).map_or(0, |p| p.min(6) as u8)
+}
+
+/// Whether a `float` declaration is single precision: `float`, `float(p)` with p <= 24,
+/// `float(m,d)`; `float(25)` to `float(53)` are doubles.
+pub fn is_single_float(declared: &str) -> bool {
+    let ct = declared.to_ascii_lowercase();
+    base_name(&ct) == "float" && (ct.contains(',') || length(&ct).is_none_or(|p| p <= 24))
+}
+
 /// The SQL type a MySQL declaration stands for at a target of another kind. Unsigned integers
 /// widen to the next signed type (`bigint unsigned` to `decimal(20,0)`), `time` (a signed
 /// duration) to an interval, `timestamp` (an instant) to a timestamp with time zone.
@@ -241,10 +312,10 @@ pub fn sql_type(column_type: &str) -> Option<SqlType> {
 /// The MySQL column type ferry creates for a field: a MySQL source's declaration verbatim, else
 /// the mapping of its SQL type. Arrow's unsigned integers keep their unsignedness.
 pub fn my_target_type(field: &Field) -> Result<String> {
-    if let Some((DIALECT, declared)) = source_type(field) {
+    if let Some(declared) = super::own_declared(field, &[DIALECT]) {
         return Ok(declared.to_string());
     }
-    if source_type(field).is_none() {
+    if super::declared_sql_type(field).is_none() {
         match field.data_type() {
             DataType::UInt8 => return Ok("tinyint unsigned".into()),
             DataType::UInt16 => return Ok("smallint unsigned".into()),
@@ -388,6 +459,48 @@ mod tests {
         assert_eq!(sql_type("json"), Some(SqlType::Json));
         assert_eq!(sql_type("enum('a','b')"), Some(SqlType::Text));
         assert_eq!(sql_type("tinyint(1)"), Some(SqlType::Boolean));
+    }
+
+    #[test]
+    fn key_parts_are_storage_sizes() {
+        let cases = [
+            ("int(11)", KeyPart::Bytes(4)),
+            ("bigint(20) unsigned", KeyPart::Bytes(8)),
+            ("tinyint(1)", KeyPart::Bytes(1)),
+            ("decimal(15,2)", KeyPart::Bytes(7)),
+            ("decimal(65,30)", KeyPart::Bytes(30)),
+            ("decimal", KeyPart::Bytes(5)),
+            ("datetime(6)", KeyPart::Bytes(8)),
+            ("datetime", KeyPart::Bytes(5)),
+            ("timestamp(3)", KeyPart::Bytes(6)),
+            ("time(1)", KeyPart::Bytes(4)),
+            ("date", KeyPart::Bytes(3)),
+            ("year(4)", KeyPart::Bytes(1)),
+            ("float", KeyPart::Bytes(4)),
+            ("float(30)", KeyPart::Bytes(8)),
+            ("double", KeyPart::Bytes(8)),
+            ("char(5)", KeyPart::Bytes(20)),
+            ("VARCHAR(44)", KeyPart::Bytes(176)),
+            ("binary(16)", KeyPart::Bytes(16)),
+            ("varbinary(10)", KeyPart::Bytes(10)),
+            ("bit(12)", KeyPart::Bytes(2)),
+            ("enum('a','b')", KeyPart::Bytes(2)),
+            ("uuid", KeyPart::Bytes(16)),
+            ("longtext", KeyPart::Text),
+            ("json", KeyPart::Text),
+            ("text", KeyPart::Text),
+            ("blob", KeyPart::Blob),
+            ("longblob", KeyPart::Blob),
+            ("geometry", KeyPart::Bytes(0)),
+        ];
+        for (declared, part) in cases {
+            assert_eq!(key_part(declared), part, "{declared}");
+        }
+        assert_eq!(fractional_digits("datetime(3)"), 3);
+        assert_eq!(fractional_digits("time"), 0);
+        assert!(is_single_float("float") && is_single_float("float(24)"));
+        assert!(is_single_float("float(7,2)") && !is_single_float("float(25)"));
+        assert!(!is_single_float("double"));
     }
 
     #[test]

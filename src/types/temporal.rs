@@ -120,6 +120,27 @@ pub fn format_time(micros: i64) -> Option<String> {
     ))
 }
 
+/// A signed duration in nanoseconds as `[-]HH:MM:SS[.ffffff]`, MySQL's `time` text: hours
+/// past 24 as they are (`838:59:59`), at least two digits; six fraction digits when there is a
+/// fraction, nine when it has nanoseconds, so the text is always the exact value.
+pub fn format_duration(nanos: i128) -> String {
+    let sign = if nanos < 0 { "-" } else { "" };
+    let abs = nanos.unsigned_abs();
+    let (seconds, frac) = (abs / 1_000_000_000, (abs % 1_000_000_000) as u32);
+    let mut s = format!(
+        "{sign}{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    );
+    if frac % 1000 != 0 {
+        let _ = write!(s, ".{frac:09}");
+    } else if frac != 0 {
+        let _ = write!(s, ".{:06}", frac / 1000);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +191,26 @@ mod tests {
             Some("-infinity")
         );
         assert_eq!(parse_timestamp("infinity"), Some(TS_INFINITY));
+    }
+
+    #[test]
+    fn durations_as_mysql_time_text() {
+        let s = 1_000_000_000i128;
+        for (nanos, text) in [
+            (0, "00:00:00"),
+            (-1_000, "-00:00:00.000001"),
+            (-s, "-00:00:01"),
+            (s / 2, "00:00:00.500000"),
+            (24 * 3600 * s, "24:00:00"),
+            ((838 * 3600 + 59 * 60 + 59) * s, "838:59:59"),
+            (
+                -(838 * 3600 + 59 * 60 + 59) * s - 999_999_000,
+                "-838:59:59.999999",
+            ),
+            (1, "00:00:00.000000001"),
+            (i64::MIN as i128 * 1_000, "-2562047788:00:54.775808"),
+        ] {
+            assert_eq!(format_duration(nanos), text, "{nanos}");
+        }
     }
 }
