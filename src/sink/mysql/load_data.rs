@@ -10,8 +10,13 @@
 //! Encoding a column is a pure function of the column, so columns can be encoded in parallel.
 //! This is hand-written because it is the hot path of every MySQL load.
 //!
-//! Values MySQL cannot hold exactly (NaN, years outside 0 to 9999, nanoseconds, durations past
-//! `838:59:59`) are errors naming the column and the row, never silently changed.
+//! Values MySQL cannot hold exactly (NaN, -0, years outside 0 to 9999, nanoseconds, durations
+//! past `838:59:59`) are errors naming the column and the row, never silently changed. Where
+//! the server would read a value's text as another value without a warning (`0` in a `YEAR` is
+//! 2000, `1.5` in an `int` is 2, a fraction in a `datetime(0)` is cut), the target column's
+//! [`TextForm`] writes a text it reads back exactly or refuses the value. A float is written
+//! as the shortest text of its value as a double, which the server parses back to the same
+//! bits.
 
 use std::borrow::Cow;
 
@@ -29,7 +34,9 @@ pub struct ColumnText {
     pub form: TextForm,
 }
 
-/// How a column's values are written.
+/// How a column's values are written, chosen by the sink from the target column's type: the
+/// server reads some text as another value than the one written, without a warning, so a
+/// value it would change is written in a form it reads back exactly, or refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextForm {
     /// The value's text, escaped (numbers, decimals, strings, dates, times, ...).
@@ -38,6 +45,22 @@ pub enum TextForm {
     /// sets the column to `UNHEX(@v)`), for binary columns: raw bytes would be reinterpreted
     /// by the connection's character set.
     Hex,
+    /// A `YEAR` column: 0 as `0000`, 1901 to 2155 as they are, any other number refused. The
+    /// server reads the text `0` as 2000, `1` to `99` (and `0001` to `0099`) as 2001 to 2069
+    /// and 1970 to 1999. Integers and text holding an integer are checked.
+    Year,
+    /// A `time(p)`, `datetime(p)` or `timestamp(p)` column with p < 6: a time or timestamp
+    /// with more fractional digits is refused (the server cuts them without a warning).
+    Fraction(u8),
+    /// A `date` column: a timestamp must be at midnight (the server drops `00:00:00.5`
+    /// without a warning).
+    Day,
+    /// An integer column: a float or a decimal must be a whole number (the server rounds
+    /// `1.5` to 2 without a warning).
+    Whole,
+    /// A single-precision `float` column: a double must be exactly a float (the server rounds
+    /// `0.1` without a warning).
+    Single,
 }
 
 /// Encodes batches of one schema.
@@ -148,8 +171,8 @@ impl TextEncoder {
 
 fn unsupported(c: &ColumnText, t: &DataType) -> Error {
     let how = match c.form {
-        TextForm::Plain => "",
         TextForm::Hex => " as hex",
+        _ => "",
     };
     Error::unsupported(format!(
         "column \"{}\": Arrow type {t} cannot be loaded into MySQL{how}",
@@ -244,6 +267,18 @@ fn encode_column<'a>(c: &ColumnText, a: &'a dyn Array) -> Result<Fields<'a>> {
             (0..a.len()).for_each(|_| b.null());
             Ok(b.finish())
         }
+        D::Utf8 if form == TextForm::Year => {
+            let arr = a.as_string::<i32>();
+            encode_text_years(arr.len(), arr.nulls(), |i| arr.value(i).as_bytes())
+        }
+        D::LargeUtf8 if form == TextForm::Year => {
+            let arr = a.as_string::<i64>();
+            encode_text_years(arr.len(), arr.nulls(), |i| arr.value(i).as_bytes())
+        }
+        D::Utf8View if form == TextForm::Year => {
+            let arr = a.as_string_view();
+            encode_text_years(arr.len(), arr.nulls(), |i| arr.value(i).as_bytes())
+        }
         D::Utf8 => Ok(encode_offsets(a.as_bytes::<Utf8Type>(), form)),
         D::LargeUtf8 => Ok(encode_offsets(a.as_bytes::<LargeUtf8Type>(), form)),
         D::Binary => Ok(encode_offsets(a.as_bytes::<BinaryType>(), form)),
@@ -281,40 +316,47 @@ fn encode_column<'a>(c: &ColumnText, a: &'a dyn Array) -> Result<Fields<'a>> {
             }
             Ok(b.finish())
         }
-        D::Int8 => encode_integers::<Int8Type>(a, 4),
-        D::Int16 => encode_integers::<Int16Type>(a, 6),
-        D::Int32 => encode_integers::<Int32Type>(a, 11),
-        D::Int64 => encode_integers::<Int64Type>(a, 20),
-        D::UInt8 => encode_integers::<UInt8Type>(a, 3),
-        D::UInt16 => encode_integers::<UInt16Type>(a, 5),
-        D::UInt32 => encode_integers::<UInt32Type>(a, 10),
-        D::UInt64 => encode_integers::<UInt64Type>(a, 20),
+        D::Int8 => encode_integers::<Int8Type>(a, 4, form),
+        D::Int16 => encode_integers::<Int16Type>(a, 6, form),
+        D::Int32 => encode_integers::<Int32Type>(a, 11, form),
+        D::Int64 => encode_integers::<Int64Type>(a, 20, form),
+        D::UInt8 => encode_integers::<UInt8Type>(a, 3, form),
+        D::UInt16 => encode_integers::<UInt16Type>(a, 5, form),
+        D::UInt32 => encode_integers::<UInt32Type>(a, 10, form),
+        D::UInt64 => encode_integers::<UInt64Type>(a, 20, form),
         D::Float32 => {
             let mut buf = ryu::Buffer::new();
-            encode_primitive::<Float32Type>(a, 12, |v, out| {
-                if !v.is_finite() {
-                    return Err(format!("{v} cannot be stored in MySQL"));
-                }
-                out.extend_from_slice(buf.format_finite(v).as_bytes());
+            encode_primitive::<Float32Type>(a, 24, |v, out| {
+                check_float(f64::from(v), &v, form)?;
+                // Widened to f64: its shortest digits parse back to that f64, which is this
+                // f32 exactly. The f32's own shortest digits name a decimal the server parses
+                // as a double first: for the largest floats (3.4028235e38) a double past
+                // FLT_MAX, which it refuses as out of range.
+                out.extend_from_slice(buf.format_finite(f64::from(v)).as_bytes());
                 Ok(())
             })
         }
         D::Float64 => {
             let mut buf = ryu::Buffer::new();
-            encode_primitive::<Float64Type>(a, 20, |v, out| {
-                if !v.is_finite() {
-                    return Err(format!("{v} cannot be stored in MySQL"));
+            encode_primitive::<Float64Type>(a, 24, |v, out| {
+                check_float(v, &v, form)?;
+                if form == TextForm::Single && f64::from(v as f32) != v {
+                    return Err(format!(
+                        "{v} is not exactly a single-precision float: the server would round \
+                         it into the FLOAT column without a warning"
+                    ));
                 }
                 out.extend_from_slice(buf.format_finite(v).as_bytes());
                 Ok(())
             })
         }
-        D::Decimal32(p, s) => encode_decimals::<Decimal32Type>(a, *p, *s),
-        D::Decimal64(p, s) => encode_decimals::<Decimal64Type>(a, *p, *s),
-        D::Decimal128(p, s) => encode_decimals::<Decimal128Type>(a, *p, *s),
+        D::Decimal32(p, s) => encode_decimals::<Decimal32Type>(a, *p, *s, form),
+        D::Decimal64(p, s) => encode_decimals::<Decimal64Type>(a, *p, *s, form),
+        D::Decimal128(p, s) => encode_decimals::<Decimal128Type>(a, *p, *s, form),
         D::Decimal256(p, s) => {
             let mut buf = itoa::Buffer::new();
             encode_primitive::<Decimal256Type>(a, usize::from(*p) + 2, |v, out| {
+                let at = out.len();
                 match v.to_i128() {
                     Some(v) => put_decimal(v, *s, &mut buf, out),
                     None => {
@@ -326,7 +368,7 @@ fn encode_column<'a>(c: &ColumnText, a: &'a dyn Array) -> Result<Fields<'a>> {
                         put_scaled(negative, digits.as_bytes(), *s, out);
                     }
                 }
-                Ok(())
+                check_whole_decimal(&out[at..], form)
             })
         }
         D::Date32 => encode_primitive::<Date32Type>(a, 10, |d, out| put_date(i64::from(d), out)),
@@ -336,29 +378,45 @@ fn encode_column<'a>(c: &ColumnText, a: &'a dyn Array) -> Result<Fields<'a>> {
             }
             put_date(ms / 86_400_000, out)
         }),
-        D::Time32(TimeUnit::Second) => encode_times::<Time32SecondType, 1>(a),
-        D::Time32(TimeUnit::Millisecond) => encode_times::<Time32MillisecondType, 1_000>(a),
-        D::Time64(TimeUnit::Microsecond) => encode_times::<Time64MicrosecondType, 1_000_000>(a),
-        D::Time64(TimeUnit::Nanosecond) => encode_times::<Time64NanosecondType, 1_000_000_000>(a),
-        D::Duration(TimeUnit::Second) => encode_times::<DurationSecondType, 1>(a),
-        D::Duration(TimeUnit::Millisecond) => encode_times::<DurationMillisecondType, 1_000>(a),
-        D::Duration(TimeUnit::Microsecond) => encode_times::<DurationMicrosecondType, 1_000_000>(a),
+        D::Time32(TimeUnit::Second) => encode_times::<Time32SecondType, 1>(a, form),
+        D::Time32(TimeUnit::Millisecond) => encode_times::<Time32MillisecondType, 1_000>(a, form),
+        D::Time64(TimeUnit::Microsecond) => {
+            encode_times::<Time64MicrosecondType, 1_000_000>(a, form)
+        }
+        D::Time64(TimeUnit::Nanosecond) => {
+            encode_times::<Time64NanosecondType, 1_000_000_000>(a, form)
+        }
+        D::Duration(TimeUnit::Second) => encode_times::<DurationSecondType, 1>(a, form),
+        D::Duration(TimeUnit::Millisecond) => {
+            encode_times::<DurationMillisecondType, 1_000>(a, form)
+        }
+        D::Duration(TimeUnit::Microsecond) => {
+            encode_times::<DurationMicrosecondType, 1_000_000>(a, form)
+        }
         D::Duration(TimeUnit::Nanosecond) => {
-            encode_times::<DurationNanosecondType, 1_000_000_000>(a)
+            encode_times::<DurationNanosecondType, 1_000_000_000>(a, form)
         }
         // The instant of a zoned timestamp is written as UTC: the sink sets the session's
         // time_zone to '+00:00'.
         D::Timestamp(TimeUnit::Second, _) => {
-            encode_primitive::<TimestampSecondType>(a, 19, put_timestamp::<1>)
+            encode_primitive::<TimestampSecondType>(a, 19, |v, out| {
+                put_timestamp::<1>(v, form, out)
+            })
         }
         D::Timestamp(TimeUnit::Millisecond, _) => {
-            encode_primitive::<TimestampMillisecondType>(a, 26, put_timestamp::<1_000>)
+            encode_primitive::<TimestampMillisecondType>(a, 26, |v, out| {
+                put_timestamp::<1_000>(v, form, out)
+            })
         }
         D::Timestamp(TimeUnit::Microsecond, _) => {
-            encode_primitive::<TimestampMicrosecondType>(a, 26, put_timestamp::<1_000_000>)
+            encode_primitive::<TimestampMicrosecondType>(a, 26, |v, out| {
+                put_timestamp::<1_000_000>(v, form, out)
+            })
         }
         D::Timestamp(TimeUnit::Nanosecond, _) => {
-            encode_primitive::<TimestampNanosecondType>(a, 26, put_timestamp::<1_000_000_000>)
+            encode_primitive::<TimestampNanosecondType>(a, 26, |v, out| {
+                put_timestamp::<1_000_000_000>(v, form, out)
+            })
         }
         t => return Err(unsupported(c, t)),
     };
@@ -400,42 +458,161 @@ fn encode_primitive<T: ArrowPrimitiveType>(
 fn encode_integers<T: ArrowPrimitiveType>(
     a: &dyn Array,
     width: usize,
+    form: TextForm,
 ) -> std::result::Result<Fields<'static>, RowError>
 where
     T::Native: itoa::Integer,
 {
     let mut buf = itoa::Buffer::new();
+    if form == TextForm::Year {
+        return encode_primitive::<T>(a, 4, |v, out| match v.to_i64() {
+            Some(y) => put_year(y, out),
+            None => Err(not_a_year(buf.format(v))),
+        });
+    }
     encode_primitive::<T>(a, width, |v, out| {
         out.extend_from_slice(buf.format(v).as_bytes());
         Ok(())
     })
 }
 
+/// Appends a year as the server reads it back: 0 as `0000` (the text `0` is 2000), 1901 to
+/// 2155 as they are. Any other number is refused: the server reads 1 to 99 as two-digit years
+/// and refuses the rest.
+fn put_year(y: i64, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+    match y {
+        0 => out.extend_from_slice(b"0000"),
+        1901..=2155 => out.extend_from_slice(itoa::Buffer::new().format(y).as_bytes()),
+        _ => return Err(not_a_year(y)),
+    }
+    Ok(())
+}
+
+#[cold]
+fn not_a_year(y: impl std::fmt::Display) -> String {
+    format!(
+        "{y} is not a MySQL YEAR (0, or 1901 to 2155; the server reads 1 to 99 as the years \
+         2001 to 2069 and 1970 to 1999)"
+    )
+}
+
+/// Text for a `YEAR` column: text that is an integer is written as that year ([`put_year`]),
+/// other text as it is (the server warns about it).
+fn encode_text_years<'v>(
+    n: usize,
+    nulls: Option<&NullBuffer>,
+    value: impl Fn(usize) -> &'v [u8],
+) -> std::result::Result<Fields<'static>, RowError> {
+    let mut b = Builder::new(n, 4);
+    let nulls = nulls.filter(|n| n.null_count() > 0);
+    for i in 0..n {
+        if nulls.is_some_and(|n| n.is_null(i)) {
+            b.null();
+            continue;
+        }
+        let v = value(i);
+        match std::str::from_utf8(v)
+            .ok()
+            .and_then(|t| t.parse::<i64>().ok())
+        {
+            Some(y) => put_year(y, &mut b.bytes).map_err(|e| (i, e))?,
+            None => put_escaped(v, &mut b.bytes),
+        }
+        b.end_row();
+    }
+    Ok(b.finish())
+}
+
+/// Refuses a float MySQL cannot hold (NaN, the infinities, -0: its FLOAT and DOUBLE keep 0
+/// without the sign), or, for an integer column, one that is not whole. `shown` is the value
+/// as its own type prints it.
+fn check_float(
+    v: f64,
+    shown: &dyn std::fmt::Display,
+    form: TextForm,
+) -> std::result::Result<(), String> {
+    if !v.is_finite() {
+        return Err(format!("{shown} cannot be stored in MySQL"));
+    }
+    if v == 0.0 && v.is_sign_negative() {
+        return Err(format!(
+            "{shown} cannot be stored in MySQL: its FLOAT and DOUBLE columns keep -0 as 0"
+        ));
+    }
+    if form == TextForm::Whole && v.fract() != 0.0 {
+        return Err(not_whole(shown));
+    }
+    Ok(())
+}
+
+#[cold]
+fn not_whole(v: &dyn std::fmt::Display) -> String {
+    format!(
+        "{v} is not a whole number: the server would round it into the integer column without \
+         a warning"
+    )
+}
+
+/// For an integer column, refuses decimal text with a fraction other than zeros.
+fn check_whole_decimal(text: &[u8], form: TextForm) -> std::result::Result<(), String> {
+    if form != TextForm::Whole {
+        return Ok(());
+    }
+    match text.iter().position(|&b| b == b'.') {
+        Some(dot) if text[dot + 1..].iter().any(|&b| b != b'0') => {
+            Err(not_whole(&String::from_utf8_lossy(text)))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn encode_decimals<T: ArrowPrimitiveType>(
     a: &dyn Array,
     precision: u8,
     scale: i8,
+    form: TextForm,
 ) -> std::result::Result<Fields<'static>, RowError>
 where
     T::Native: Into<i128>,
 {
     let mut buf = itoa::Buffer::new();
     encode_primitive::<T>(a, usize::from(precision) + 2, |v, out| {
+        let at = out.len();
         put_decimal(v.into(), scale, &mut buf, out);
-        Ok(())
+        check_whole_decimal(&out[at..], form)
     })
 }
 
 /// Encodes times of day and durations, in units of `1/PER_SEC` second, as MySQL `TIME`.
 fn encode_times<T: ArrowPrimitiveType, const PER_SEC: i64>(
     a: &dyn Array,
+    form: TextForm,
 ) -> std::result::Result<Fields<'static>, RowError>
 where
     T::Native: Into<i64>,
 {
     encode_primitive::<T>(a, 16, |v, out| {
-        put_time(to_micros::<PER_SEC>(v.into())?, out)
+        let micros = to_micros::<PER_SEC>(v.into())?;
+        let at = out.len();
+        put_time(micros, out)?;
+        check_fraction((micros.unsigned_abs() % 1_000_000) as u32, &out[at..], form)
     })
+}
+
+/// For a column keeping fewer than 6 fractional-second digits, refuses a value (written as
+/// `text`) with more: the server cuts them without a warning.
+fn check_fraction(micros: u32, text: &[u8], form: TextForm) -> std::result::Result<(), String> {
+    let TextForm::Fraction(digits) = form else {
+        return Ok(());
+    };
+    if micros.is_multiple_of(10u32.pow(6 - u32::from(digits.min(6)))) {
+        return Ok(());
+    }
+    Err(format!(
+        "{} has more fractional-second digits than the column keeps ({digits}): the server \
+         would cut them without a warning",
+        String::from_utf8_lossy(text)
+    ))
 }
 
 /// Encodes a column of Arrow's offsets + values layout. In plain form, the values buffer is
@@ -448,12 +625,14 @@ fn encode_offsets<T: ByteArrayType>(arr: &GenericByteArray<T>, form: TextForm) -
     let start = offsets[0].as_usize();
     let data = &values[start..offsets[n].as_usize()];
     let value = |i: usize| &values[offsets[i].as_usize()..offsets[i + 1].as_usize()];
-    let width = match form {
-        TextForm::Plain => data.len() / n.max(1) + 2,
-        TextForm::Hex => 2 * data.len() / n.max(1) + 2,
+    // Forms other than hex check numbers and times: bytes are written as plain text.
+    let hex = form == TextForm::Hex;
+    let width = match hex {
+        false => data.len() / n.max(1) + 2,
+        true => 2 * data.len() / n.max(1) + 2,
     };
-    match form {
-        TextForm::Plain if !needs_escape(data) => {
+    match hex {
+        false if !needs_escape(data) => {
             if arr.null_count() == 0 {
                 return Fields {
                     bytes: Cow::Borrowed(data),
@@ -478,8 +657,8 @@ fn encode_bytes<'v>(
     value: impl Fn(usize) -> &'v [u8],
 ) -> Fields<'static> {
     match form {
-        TextForm::Plain => encode_values(n, nulls, width, value, put_escaped),
         TextForm::Hex => encode_values(n, nulls, width, value, put_hex),
+        _ => encode_values(n, nulls, width, value, put_escaped),
     }
 }
 
@@ -666,19 +845,33 @@ fn put_clock(seconds: u64, micros: u32, out: &mut Vec<u8>) {
 
 /// Appends `YYYY-MM-DD HH:MM:SS[.ffffff]` for `v` in units of `1/PER_SEC` second since
 /// 1970-01-01 00:00:00.
-fn put_timestamp<const PER_SEC: i64>(v: i64, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+///
+/// `form` checks what the column keeps: fractional digits ([`TextForm::Fraction`]), or no time
+/// of day ([`TextForm::Day`]).
+fn put_timestamp<const PER_SEC: i64>(
+    v: i64,
+    form: TextForm,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
     let seconds = v.div_euclid(PER_SEC);
     let micros = to_micros::<PER_SEC>(v.rem_euclid(PER_SEC))? as u32;
     let days = seconds.div_euclid(86_400);
     if !(MIN_DAYS..=MAX_DAYS).contains(&days) {
         return Err(out_of_range("timestamp", days));
     }
+    let at = out.len();
     put_ymd(days, out);
     let second = seconds.rem_euclid(86_400) as u64;
     out.push(b' ');
     out.extend_from_slice(&two_digits((second / 3600) as u32));
     put_clock(second, micros, out);
-    Ok(())
+    if form == TextForm::Day && (second != 0 || micros != 0) {
+        return Err(format!(
+            "{} is not at midnight: the date column would drop its time of day",
+            String::from_utf8_lossy(&out[at..])
+        ));
+    }
+    check_fraction(micros, &out[at..], form)
 }
 
 /// `v` in units of `1/PER_SEC` second, as microseconds (wider than i64 for seconds near its
@@ -1164,31 +1357,82 @@ mod tests {
         );
     }
 
+    /// The lines of column "x" holding `a` in `form`, as text.
+    fn lines_as(a: ArrayRef, form: TextForm) -> Vec<String> {
+        lines_in(a, form)
+            .into_iter()
+            .map(|l| String::from_utf8(l).unwrap())
+            .collect()
+    }
+
+    /// The message of encoding column "x" holding `a` in `form`.
+    fn error_as(a: ArrayRef, form: TextForm) -> String {
+        encode(&batch(&[("x", a)]), &[form])
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
-    fn floats_are_shortest_round_trip_text() {
-        let f32s = vec![0.1f32, 1.0 / 3.0, f32::MAX, -0.0, 1e-7, 16_777_216.0, 1.0];
+    fn floats_are_the_shortest_text_of_their_double() {
+        let f32s = vec![
+            0.1f32,
+            1.0 / 3.0,
+            f32::MAX,
+            -f32::MAX,
+            f32::MIN_POSITIVE,
+            1e-45,
+            -1e-45,
+            1e-7,
+            16_777_216.0,
+            1.0,
+            0.0,
+        ];
         let text = lines(Arc::new(Float32Array::from(f32s.clone())));
         assert_eq!(
             text,
             [
-                "0.1",
-                "0.33333334",
-                "3.4028235e38",
-                "-0.0",
-                "1e-7",
+                "0.10000000149011612",
+                "0.3333333432674408",
+                "3.4028234663852886e38",
+                "-3.4028234663852886e38",
+                "1.1754943508222875e-38",
+                "1.401298464324817e-45",
+                "-1.401298464324817e-45",
+                "1.0000000116860974e-7",
                 "16777216.0",
-                "1.0"
+                "1.0",
+                "0.0"
             ]
         );
+        // Each is the f32 exactly, as a double: a server parsing it as a double and storing
+        // it as a float gets the same bits, and never a double past FLT_MAX.
         for (v, t) in f32s.iter().zip(&text) {
-            assert_eq!(t.parse::<f32>().unwrap().to_bits(), v.to_bits());
+            let d = t.parse::<f64>().unwrap();
+            assert_eq!(d, f64::from(*v), "{t}");
+            assert_eq!((d as f32).to_bits(), v.to_bits(), "{t}");
+        }
+        // Every f32 bit pattern in a stride over the whole range, subnormals included.
+        let all: Vec<f32> = (0..=u32::MAX)
+            .step_by(65_521)
+            .map(f32::from_bits)
+            .filter(|v| v.is_finite() && !(*v == 0.0 && v.is_sign_negative()))
+            .collect();
+        for (v, t) in all
+            .iter()
+            .zip(lines(Arc::new(Float32Array::from(all.clone()))))
+        {
+            assert_eq!(
+                (t.parse::<f64>().unwrap() as f32).to_bits(),
+                v.to_bits(),
+                "{t}"
+            );
         }
         let f64s = vec![
             0.1,
             1e300,
-            -0.0,
             0.1 + 0.2,
             5e-324,
+            f64::MAX,
             123_456_789_012_345_680.0,
             -2.5,
         ];
@@ -1198,9 +1442,9 @@ mod tests {
             [
                 "0.1",
                 "1e300",
-                "-0.0",
                 "0.30000000000000004",
                 "5e-324",
+                "1.7976931348623157e308",
                 "1.2345678901234568e17",
                 "-2.5"
             ]
@@ -1208,6 +1452,10 @@ mod tests {
         for (v, t) in f64s.iter().zip(&text) {
             assert_eq!(t.parse::<f64>().unwrap().to_bits(), v.to_bits());
         }
+    }
+
+    #[test]
+    fn floats_mysql_cannot_hold_are_refused() {
         assert_eq!(
             error(Arc::new(Float64Array::from(vec![1.0, 2.0, f64::NAN]))),
             "column \"x\", row 3: NaN cannot be stored in MySQL"
@@ -1226,6 +1474,178 @@ mod tests {
             err.to_string(),
             "column \"x\", row 1: -inf cannot be stored in MySQL"
         );
+        // -0: MariaDB's FLOAT and DOUBLE store 0.
+        assert_eq!(
+            error(Arc::new(Float64Array::from(vec![0.0, -0.0]))),
+            "column \"x\", row 2: -0 cannot be stored in MySQL: its FLOAT and DOUBLE columns \
+             keep -0 as 0"
+        );
+        assert_eq!(
+            error(Arc::new(Float32Array::from(vec![-0.0f32]))),
+            "column \"x\", row 1: -0 cannot be stored in MySQL: its FLOAT and DOUBLE columns \
+             keep -0 as 0"
+        );
+        // A double into a FLOAT column must be a float exactly.
+        assert_eq!(
+            lines_as(
+                Arc::new(Float64Array::from(vec![0.5, f64::from(0.1f32)])),
+                TextForm::Single
+            ),
+            ["0.5", "0.10000000149011612"]
+        );
+        assert_eq!(
+            error_as(
+                Arc::new(Float64Array::from(vec![0.5, 0.1])),
+                TextForm::Single
+            ),
+            "column \"x\", row 2: 0.1 is not exactly a single-precision float: the server would \
+             round it into the FLOAT column without a warning"
+        );
+        assert!(
+            error_as(Arc::new(Float64Array::from(vec![1e300])), TextForm::Single).ends_with(
+                "is not exactly a single-precision float: the server would round it into \
+                       the FLOAT column without a warning"
+            )
+        );
+    }
+
+    #[test]
+    fn years_are_written_as_the_server_reads_them_back() {
+        assert_eq!(
+            lines_as(
+                Arc::new(Int16Array::from(vec![
+                    Some(0),
+                    Some(1901),
+                    Some(2155),
+                    None,
+                    Some(2000)
+                ])),
+                TextForm::Year
+            ),
+            ["0000", "1901", "2155", "\\N", "2000"]
+        );
+        assert_eq!(
+            lines_as(
+                Arc::new(UInt64Array::from(vec![0u64, 1999])),
+                TextForm::Year
+            ),
+            ["0000", "1999"]
+        );
+        for bad in [1i64, 69, 70, 99, 100, 1900, 2156, -1] {
+            assert_eq!(
+                error_as(Arc::new(Int64Array::from(vec![2000, bad])), TextForm::Year),
+                format!(
+                    "column \"x\", row 2: {bad} is not a MySQL YEAR (0, or 1901 to 2155; the \
+                     server reads 1 to 99 as the years 2001 to 2069 and 1970 to 1999)"
+                )
+            );
+        }
+        assert!(
+            error_as(Arc::new(UInt64Array::from(vec![u64::MAX])), TextForm::Year)
+                .contains("18446744073709551615 is not a MySQL YEAR")
+        );
+        // Text holding an integer is that year; other text goes as it is, for the server
+        // to warn about.
+        assert_eq!(
+            lines_as(
+                Arc::new(StringArray::from(vec![
+                    Some("0"),
+                    Some("2024"),
+                    None,
+                    Some("x\ty")
+                ])),
+                TextForm::Year
+            ),
+            ["0000", "2024", "\\N", "x\\ty"]
+        );
+        assert!(
+            error_as(Arc::new(StringArray::from(vec!["69"])), TextForm::Year)
+                .starts_with("column \"x\", row 1: 69 is not a MySQL YEAR")
+        );
+        // Plain integers are untouched.
+        assert_eq!(lines(Arc::new(Int16Array::from(vec![0, 69]))), ["0", "69"]);
+    }
+
+    #[test]
+    fn fractions_a_column_cannot_keep_are_refused() {
+        let ts = |v: Vec<i64>| -> ArrayRef { Arc::new(TimestampMicrosecondArray::from(v)) };
+        assert_eq!(
+            lines_as(ts(vec![1_000_000, 1_500_000]), TextForm::Fraction(1)),
+            ["1970-01-01 00:00:01", "1970-01-01 00:00:01.500000"]
+        );
+        assert_eq!(
+            error_as(ts(vec![1_000_000, 1_500_000]), TextForm::Fraction(0)),
+            "column \"x\", row 2: 1970-01-01 00:00:01.500000 has more fractional-second digits \
+             than the column keeps (0): the server would cut them without a warning"
+        );
+        assert!(
+            error_as(ts(vec![1_250_000]), TextForm::Fraction(1)).contains(
+                "00:00:01.250000 has more fractional-second digits than the column keeps (1)"
+            )
+        );
+        assert_eq!(
+            lines_as(ts(vec![1_250_000]), TextForm::Fraction(2)),
+            ["1970-01-01 00:00:01.250000"]
+        );
+        let t = |v: Vec<i64>| -> ArrayRef { Arc::new(DurationMicrosecondArray::from(v)) };
+        assert_eq!(
+            lines_as(t(vec![-3_000_000]), TextForm::Fraction(0)),
+            ["-00:00:03"]
+        );
+        assert_eq!(
+            error_as(t(vec![-3_000_001]), TextForm::Fraction(5)),
+            "column \"x\", row 1: -00:00:03.000001 has more fractional-second digits than the \
+             column keeps (5): the server would cut them without a warning"
+        );
+        // A date column takes midnights only.
+        assert_eq!(
+            lines_as(ts(vec![86_400_000_000]), TextForm::Day),
+            ["1970-01-02 00:00:00"]
+        );
+        assert_eq!(
+            error_as(ts(vec![0, 500_000]), TextForm::Day),
+            "column \"x\", row 2: 1970-01-01 00:00:00.500000 is not at midnight: the date \
+             column would drop its time of day"
+        );
+    }
+
+    #[test]
+    fn integer_columns_take_whole_numbers_only() {
+        assert_eq!(
+            lines_as(
+                Arc::new(Float64Array::from(vec![2.0, -7.0])),
+                TextForm::Whole
+            ),
+            ["2.0", "-7.0"]
+        );
+        assert_eq!(
+            error_as(
+                Arc::new(Float64Array::from(vec![2.0, 1.5])),
+                TextForm::Whole
+            ),
+            "column \"x\", row 2: 1.5 is not a whole number: the server would round it into the \
+             integer column without a warning"
+        );
+        assert_eq!(
+            lines_as(d128(vec![200, -700], 10, 2), TextForm::Whole),
+            ["2.00", "-7.00"]
+        );
+        assert_eq!(
+            error_as(d128(vec![200, 150], 10, 2), TextForm::Whole),
+            "column \"x\", row 2: 1.50 is not a whole number: the server would round it into the \
+             integer column without a warning"
+        );
+        let big = decimal::parse_exact(&("1".repeat(50) + ".5"), 60, 1).unwrap();
+        let a = Decimal256Array::from(vec![big])
+            .with_precision_and_scale(60, 1)
+            .unwrap();
+        assert!(error_as(Arc::new(a), TextForm::Whole).contains(".5 is not a whole number"));
+        // Integers, and decimals into other columns, are untouched.
+        assert_eq!(
+            lines_as(Arc::new(Int32Array::from(vec![5])), TextForm::Whole),
+            ["5"]
+        );
+        assert_eq!(lines(d128(vec![150], 10, 2)), ["1.50"]);
     }
 
     fn d128(values: Vec<i128>, p: u8, s: i8) -> ArrayRef {

@@ -33,7 +33,9 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{exec, my_error, quote_ident, MySettings};
-use crate::types::mysql::{base_name, my_target_type};
+use crate::types::mysql::{
+    base_name, fractional_digits, is_single_float, key_part, my_target_type, KeyPart,
+};
 use foreign_keys::ForeignKeyDef;
 use load_data::{ColumnText, TextEncoder, TextForm};
 
@@ -48,6 +50,8 @@ pub struct MySink {
     jobs: usize,
     /// The database unqualified table names go to (the URL's).
     database: String,
+    /// The collation of the tables it creates: the first of [`COLLATIONS`] the server has.
+    collation: &'static str,
 }
 
 /// A target column: its type and how its values travel.
@@ -80,7 +84,7 @@ impl Column {
             }
             // A bit column takes the text `5` as the character '5': load the number.
             "bit" => (TextForm::Plain, Some("CAST_UNSIGNED")),
-            _ => (TextForm::Plain, None),
+            _ => (text_form(&base, &declared), None),
         };
         Column {
             name: name.to_string(),
@@ -92,6 +96,69 @@ impl Column {
     }
 }
 
+/// How values travel into a column of base type `base` (declared `declared`): a form that
+/// checks or rewrites what the server would read as another value without a warning.
+fn text_form(base: &str, declared: &str) -> TextForm {
+    match base {
+        "year" => TextForm::Year,
+        "date" => TextForm::Day,
+        "time" | "datetime" | "timestamp" => match fractional_digits(declared) {
+            6 => TextForm::Plain,
+            digits => TextForm::Fraction(digits),
+        },
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "bool"
+        | "boolean" => TextForm::Whole,
+        "float" if is_single_float(declared) => TextForm::Single,
+        _ => TextForm::Plain,
+    }
+}
+
+/// The session every connection of the sink works in, whatever the server's global settings
+/// (another client may change those at any moment, and a connection takes them when it
+/// opens):
+/// - `sql_mode` without `NO_BACKSLASH_ESCAPES` (under which the `LOAD DATA` statement's
+///   escape character would read as two, error 1083, and a MySQL source's `enum` declaration
+///   would change), without `EMPTY_STRING_IS_NULL`, `NO_ZERO_DATE` and `TIME_ROUND_FRACTIONAL`,
+///   with `NO_AUTO_VALUE_ON_ZERO` (else a 0 loaded into an `AUTO_INCREMENT` column becomes
+///   the next number);
+/// - `max_error_count` at its default, so `SHOW WARNINGS` lists the warning that fails a batch.
+const SESSION: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,\
+                       NO_ENGINE_SUBSTITUTION', max_error_count = 64";
+
+/// The collations a key's text can have, best first: binary and NO PAD, so `'a'` and `'a '`
+/// are two keys (MariaDB's `utf8mb4_nopad_bin`, MySQL 8's `utf8mb4_0900_bin`). `utf8mb4_bin`
+/// pads, and is the last resort of a server with neither: keys distinct only by trailing
+/// spaces then fail the load as duplicates.
+const COLLATIONS: [&str; 3] = ["utf8mb4_nopad_bin", "utf8mb4_0900_bin", "utf8mb4_bin"];
+
+impl MySink {
+    /// A connection in the sink's [`SESSION`].
+    fn connect(&self) -> Result<Conn> {
+        connect(&self.settings)
+    }
+}
+
+fn connect(settings: &MySettings) -> Result<Conn> {
+    let mut c = settings.connect()?;
+    exec(&mut c, SESSION, || format!("{settings}: session settings"))?;
+    Ok(c)
+}
+
+/// The first of [`COLLATIONS`] the server has.
+fn collation(c: &mut Conn, what: &str) -> Result<&'static str> {
+    let have: Vec<String> = c
+        .query(format!(
+            "SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN \
+             ('{}')",
+            COLLATIONS.join("', '")
+        ))
+        .map_err(|e| my_error(e, format!("{what}: collations")))?;
+    Ok(COLLATIONS
+        .into_iter()
+        .find(|c| have.iter().any(|h| h == c))
+        .unwrap_or(COLLATIONS[COLLATIONS.len() - 1]))
+}
+
 impl MySink {
     pub fn try_new(endpoint: &Endpoint, options: &WriteOptions) -> Result<MySink> {
         let settings = MySettings::from_endpoint(endpoint)?;
@@ -101,11 +168,13 @@ impl MySink {
             ))
         })?;
         // Connect once now: a wrong password or host fails before any table is planned.
-        settings.connect()?;
+        let mut c = connect(&settings)?;
+        let collation = collation(&mut c, &settings.to_string())?;
         Ok(MySink {
             settings,
             jobs: options.jobs.max(1),
             database,
+            collation,
         })
     }
 
@@ -205,44 +274,83 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
         .collect()
 }
 
-/// A key column's type: text and blob types cannot be keys in full, so they become
-/// `varchar(n)` / `varbinary(n)` sized to share InnoDB's key length among the key's columns.
-fn key_type(declared: &str, wide_key_columns: u32) -> String {
-    let lower = declared.to_ascii_lowercase();
-    let share = MAX_KEY_BYTES / wide_key_columns.max(1);
-    if ["tinytext", "text", "mediumtext", "longtext", "json"].contains(&lower.as_str()) {
-        format!("varchar({})", (share / 4).max(1))
-    } else if ["tinyblob", "blob", "mediumblob", "longblob"].contains(&lower.as_str()) {
-        format!("varbinary({})", share.max(1))
-    } else {
-        declared.to_string()
-    }
-}
-
-fn is_wide(declared: &str) -> bool {
-    let lower = declared.to_ascii_lowercase();
-    lower.ends_with("text") || lower.ends_with("blob") || lower == "json"
-}
-
-/// `CREATE TABLE` with the primary key; text in utf8mb4 with a binary collation, so values
-/// distinct at the source (by case, by trailing blanks in a key) stay distinct.
-fn create_sql(qualified: &str, cols: &[Column], key: &[String]) -> String {
-    let wide = cols
+/// The types of the primary key's columns, in key order: a declared length is kept; a text or
+/// blob type, which a key cannot take in full, becomes `varchar(n)` / `varbinary(n)`, these
+/// sharing equally the bytes the key's other columns leave of InnoDB's 3072 (a longer value
+/// then fails the load, naming it). A key that cannot fit is an error before anything is
+/// created, naming the column and the cast that fixes it.
+fn key_types(cols: &[Column], key: &[String]) -> Result<Vec<(String, String)>> {
+    let parts: Vec<(&Column, KeyPart)> = key
         .iter()
-        .filter(|c| key.contains(&c.name) && is_wide(&c.declared))
-        .count() as u32;
+        .filter_map(|k| cols.iter().find(|c| &c.name == k))
+        .map(|c| (c, key_part(&c.declared)))
+        .collect();
+    let sized: Vec<(&Column, u32)> = parts
+        .iter()
+        .filter_map(|(c, p)| match p {
+            KeyPart::Bytes(n) => Some((*c, *n)),
+            _ => None,
+        })
+        .collect();
+    let fixed: u32 = sized.iter().map(|(_, n)| n).sum();
+    let wide = (parts.len() - sized.len()) as u32;
+    let list = || {
+        key.iter()
+            .map(|k| quote_ident(k))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let widest = sized.iter().max_by_key(|(_, n)| *n);
+    if let Some((widest, bytes)) = widest.filter(|_| fixed > MAX_KEY_BYTES) {
+        let (name, declared) = (&widest.name, &widest.declared);
+        return Err(Error::unsupported(format!(
+            "column \"{name}\": the primary key ({}) takes {fixed} bytes, more than InnoDB's \
+             {MAX_KEY_BYTES}; \"{name}\" ({declared}) alone takes {bytes} (utf8mb4 text takes 4 \
+             bytes a character); cast the key's text columns to shorter types, e.g. \
+             --transform 'cast({name}, VARCHAR(n))'",
+            list()
+        )));
+    }
+    let share = (MAX_KEY_BYTES - fixed).checked_div(wide).unwrap_or(0);
+    parts
+        .iter()
+        .map(|(c, p)| {
+            let t = match p {
+                KeyPart::Bytes(_) => c.declared.clone(),
+                KeyPart::Text if share >= 4 => format!("varchar({})", share / 4),
+                KeyPart::Blob if share >= 1 => format!("varbinary({share})"),
+                KeyPart::Text | KeyPart::Blob => {
+                    return Err(Error::unsupported(format!(
+                        "column \"{}\" ({}) is in the primary key ({}), and the key's other \
+                         columns take {fixed} of InnoDB's {MAX_KEY_BYTES} bytes, leaving it no \
+                         room; cast it or another key column to a shorter type, e.g. \
+                         --transform 'cast({}, VARCHAR(n))'",
+                        c.name,
+                        c.declared,
+                        list(),
+                        c.name
+                    )))
+                }
+            };
+            Ok((c.name.clone(), t))
+        })
+        .collect()
+}
+
+/// `CREATE TABLE` with the primary key, text in utf8mb4 with the binary `collation`, NO PAD
+/// where the server has one, so values distinct at the source (by case, by trailing blanks)
+/// stay distinct, in a key and in comparisons.
+fn create_sql(qualified: &str, cols: &[Column], key: &[String], collation: &str) -> Result<String> {
+    let key_types = key_types(cols, key)?;
     let mut defs: Vec<String> = cols
         .iter()
         .map(|c| {
-            let t = if key.contains(&c.name) {
-                key_type(&c.declared, wide)
-            } else {
-                c.declared.clone()
-            };
+            let in_key = key_types.iter().find(|(k, _)| k == &c.name);
+            let t = in_key.map_or(c.declared.as_str(), |(_, t)| t.as_str());
             format!(
                 "{} {t}{}",
                 quote_ident(&c.name),
-                if c.not_null || key.contains(&c.name) {
+                if c.not_null || in_key.is_some() {
                     " NOT NULL"
                 } else {
                     " NULL"
@@ -259,14 +367,16 @@ fn create_sql(qualified: &str, cols: &[Column], key: &[String]) -> String {
                 .join(", ")
         ));
     }
-    format!(
-        "CREATE TABLE {qualified} (\n  {}\n) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+    Ok(format!(
+        "CREATE TABLE {qualified} (\n  {}\n) DEFAULT CHARACTER SET utf8mb4 COLLATE {collation}",
         defs.join(",\n  ")
-    )
+    ))
 }
 
 /// The `LOAD DATA` statement for `table`: the stream's format, and the columns loaded through a
-/// variable and a conversion.
+/// variable and a conversion. The separators are hex literals, read the same in every
+/// `sql_mode` (`'\\'` is two characters under `NO_BACKSLASH_ESCAPES`, and the server refuses
+/// it with error 1083).
 fn load_sql(table: &str, cols: &[Column]) -> String {
     let mut targets = Vec::new();
     let mut sets = Vec::new();
@@ -292,7 +402,7 @@ fn load_sql(table: &str, cols: &[Column]) -> String {
     };
     format!(
         "LOAD DATA LOCAL INFILE '{STREAM_NAME}' INTO TABLE {table} CHARACTER SET utf8mb4 \
-         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({}){set}",
+         FIELDS TERMINATED BY X'09' ESCAPED BY X'5C' LINES TERMINATED BY X'0A' ({}){set}",
         targets.join(", ")
     )
 }
@@ -306,14 +416,14 @@ impl Sink for MySink {
         Ok(format!(
             "{};\n-- loaded by {} LOAD DATA LOCAL INFILE stream(s) into a staging table, then \
              swapped in with RENAME TABLE",
-            create_sql(&q, &cols, &key_columns(schema)),
+            create_sql(&q, &cols, &key_columns(schema), self.collation)?,
             self.jobs
         ))
     }
 
     fn exists(&self, table: &str) -> Result<bool> {
         let (db, name, q) = self.target(table);
-        let mut c = self.settings.connect()?;
+        let mut c = self.connect()?;
         table_exists(&mut c, &db, &name, &format!("{}: {q}", self.settings))
     }
 
@@ -325,7 +435,7 @@ impl Sink for MySink {
     ) -> Result<Box<dyn TableWriter + '_>> {
         let (db, name, qualified) = self.target(table);
         let what = format!("{}: {qualified}", self.settings);
-        let mut control = self.settings.connect()?;
+        let mut control = self.connect()?;
         if mode != IfExists::Append {
             // One run at a time creates, replaces or truncates a table: `control` holds the
             // lock until the writer is done (a killed run's ends with its connection).
@@ -377,11 +487,11 @@ impl Sink for MySink {
         } else {
             let sname = staging_name(&qualified, &name, "");
             let sq = format!("{}.{}", quote_ident(&db), quote_ident(&sname));
-            exec(
-                &mut control,
-                &create_sql(&sq, &cols, &key_columns(schema)),
-                || format!("{what}: creating the staging table"),
-            )?;
+            let create = create_sql(&sq, &cols, &key_columns(schema), self.collation)
+                .map_err(|e| e.context(what.clone()))?;
+            exec(&mut control, &create, || {
+                format!("{what}: creating the staging table")
+            })?;
             (sq.clone(), Some(sq), self.jobs)
         };
         let sql = load_sql(&load_into, &cols);
@@ -405,7 +515,7 @@ impl Sink for MySink {
             finished: false,
         });
         for k in 0..workers {
-            let mut conn = self.settings.connect()?;
+            let mut conn = self.connect()?;
             if appending {
                 exec(&mut conn, "START TRANSACTION", || format!("{what}: begin"))?;
                 if mode == IfExists::Truncate {
@@ -447,7 +557,7 @@ impl Sink for MySink {
                 };
                 let conn = match &mut conn {
                     Some(c) => c,
-                    None => conn.insert(self.settings.connect()?),
+                    None => conn.insert(self.connect()?),
                 };
                 if !table_exists(conn, &def.ref_db, &def.ref_table, &what)? {
                     tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: the referenced table is neither copied in this run nor in the target", def.name);
@@ -798,18 +908,122 @@ mod tests {
         ];
         let sql = load_sql("`db`.`t`", &cols);
         assert!(sql.contains("(`a`, @ferry_1, @ferry_2) SET `b` = UNHEX(@ferry_1), `c` = CAST(@ferry_2 AS UNSIGNED)"), "{sql}");
-        assert!(sql.contains("ESCAPED BY '\\\\'"), "{sql}");
+        // No backslash: the statement reads the same under NO_BACKSLASH_ESCAPES.
+        assert!(
+            sql.contains("FIELDS TERMINATED BY X'09' ESCAPED BY X'5C' LINES TERMINATED BY X'0A'"),
+            "{sql}"
+        );
+        assert!(!sql.contains('\\'), "{sql}");
+        assert!(
+            !SESSION.contains("NO_BACKSLASH_ESCAPES") && SESSION.contains("NO_AUTO_VALUE_ON_ZERO")
+        );
     }
 
     #[test]
-    fn text_keys_get_a_length() {
-        let cols = vec![
-            Column::new("k", "longtext".into(), false, &DataType::Utf8),
-            Column::new("v", "longtext".into(), false, &DataType::Utf8),
-        ];
-        let sql = create_sql("`t`", &cols, &["k".to_string()]);
+    fn the_target_type_decides_the_text_form() {
+        let form =
+            |declared: &str, arrow: DataType| Column::new("c", declared.into(), false, &arrow).form;
+        assert_eq!(form("year", DataType::Int16), TextForm::Year);
+        assert_eq!(form("year(4)", DataType::Utf8), TextForm::Year);
+        assert_eq!(form("date", DataType::Date32), TextForm::Day);
+        assert_eq!(form("datetime", DataType::Int64), TextForm::Fraction(0));
+        assert_eq!(form("timestamp(3)", DataType::Int64), TextForm::Fraction(3));
+        assert_eq!(form("time(6)", DataType::Int64), TextForm::Plain);
+        assert_eq!(form("datetime(6)", DataType::Int64), TextForm::Plain);
+        assert_eq!(form("int(11)", DataType::Float64), TextForm::Whole);
+        assert_eq!(form("tinyint(1)", DataType::Boolean), TextForm::Whole);
+        assert_eq!(form("float", DataType::Float64), TextForm::Single);
+        assert_eq!(form("float(12)", DataType::Float64), TextForm::Single);
+        assert_eq!(form("float(7,2)", DataType::Float64), TextForm::Single);
+        assert_eq!(form("float(30)", DataType::Float64), TextForm::Plain);
+        assert_eq!(form("double", DataType::Float32), TextForm::Plain);
+        assert_eq!(form("longblob", DataType::Binary), TextForm::Hex);
+        assert_eq!(form("longtext", DataType::Binary), TextForm::Plain);
+        assert_eq!(form("decimal(10,2)", DataType::Float64), TextForm::Plain);
+    }
+
+    fn col(name: &str, declared: &str) -> Column {
+        Column::new(name, declared.into(), false, &DataType::Utf8)
+    }
+
+    fn keys(cols: &[Column], key: &[&str]) -> Result<Vec<String>> {
+        let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+        Ok(key_types(cols, &key)?.into_iter().map(|(_, t)| t).collect())
+    }
+
+    #[test]
+    fn text_keys_get_a_length_that_fits() {
+        let cols = vec![col("k", "longtext"), col("v", "longtext")];
+        let sql = create_sql("`t`", &cols, &["k".to_string()], "utf8mb4_nopad_bin").unwrap();
         assert!(sql.contains("`k` varchar(768) NOT NULL"), "{sql}");
         assert!(sql.contains("`v` longtext NULL"), "{sql}");
         assert!(sql.contains("PRIMARY KEY (`k`)"), "{sql}");
+        assert!(
+            sql.ends_with("DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"),
+            "{sql}"
+        );
+        // The other key columns' bytes come first: an int and a datetime(6) leave 3060 bytes.
+        let cols = vec![
+            col("i", "int"),
+            col("d", "datetime(6)"),
+            col("t", "text"),
+            col("b", "longblob"),
+        ];
+        assert_eq!(
+            keys(&cols, &["i", "d", "t", "b"]).unwrap(),
+            ["int", "datetime(6)", "varchar(382)", "varbinary(1530)"]
+        );
+        // Three text columns share the key: 3 x 256 x 4 = 3072 bytes.
+        let cols = vec![
+            col("a", "longtext"),
+            col("b", "longtext"),
+            col("c", "longtext"),
+        ];
+        assert_eq!(
+            keys(&cols, &["a", "b", "c"]).unwrap(),
+            ["varchar(256)", "varchar(256)", "varchar(256)"]
+        );
+        // Declared lengths are kept.
+        let cols = vec![
+            col("a", "varchar(100)"),
+            col("b", "longtext"),
+            col("n", "decimal(20,2)"),
+        ];
+        assert_eq!(
+            keys(&cols, &["a", "b", "n"]).unwrap(),
+            ["varchar(100)", "varchar(665)", "decimal(20,2)"]
+        );
+        // 4 x 767 + 4 is InnoDB's 3072 exactly (MariaDB takes it, 768 it refuses).
+        let cols = vec![col("i", "int"), col("t", "text")];
+        assert_eq!(keys(&cols, &["i", "t"]).unwrap(), ["int", "varchar(767)"]);
+    }
+
+    #[test]
+    fn keys_that_cannot_fit_fail_naming_the_column_and_the_fix() {
+        let cols = vec![
+            col("a", "varchar(500)"),
+            col("b", "varchar(300)"),
+            col("c", "int"),
+        ];
+        let e = keys(&cols, &["a", "b", "c"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            "column \"a\": the primary key (`a`, `b`, `c`) takes 3204 bytes, more than InnoDB's \
+             3072; \"a\" (varchar(500)) alone takes 2000 (utf8mb4 text takes 4 bytes a \
+             character); cast the key's text columns to shorter types, e.g. --transform \
+             'cast(a, VARCHAR(n))'"
+        );
+        let cols = vec![col("a", "varchar(768)"), col("t", "longtext")];
+        let e = keys(&cols, &["a", "t"]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "column \"t\" (longtext) is in the primary key (`a`, `t`), and the key's other \
+             columns take 3072 of InnoDB's 3072 bytes, leaving it no room; cast it or another \
+             key column to a shorter type, e.g. --transform 'cast(t, VARCHAR(n))'"
+        );
+        // A key without text or blob is left to the server.
+        let cols = vec![col("a", "int"), col("b", "geometry")];
+        assert_eq!(keys(&cols, &["a", "b"]).unwrap(), ["int", "geometry"]);
     }
 }
