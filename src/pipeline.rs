@@ -6,7 +6,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arrow::datatypes::SchemaRef;
@@ -231,11 +231,32 @@ struct ReadTimes {
 /// Runs copy plans.
 pub struct Pipeline<'a> {
     progress: &'a Progress,
+    /// Set (by the CLI's Ctrl-C / SIGTERM handler) to stop the run: the readers stop, the open
+    /// writer is dropped unfinished (its load rolls back), nothing more is committed.
+    cancel: Arc<AtomicBool>,
 }
 
 impl<'a> Pipeline<'a> {
     pub fn new(progress: &'a Progress) -> Self {
-        Pipeline { progress }
+        Pipeline {
+            progress,
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Stops the run when `cancel` is set.
+    pub fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    fn cancelled(&self) -> Option<Error> {
+        self.cancel.load(Ordering::Relaxed).then(|| {
+            Error::new(
+                ErrorKind::Cancelled,
+                "interrupted: the table being loaded was rolled back",
+            )
+        })
     }
 
     /// Runs the plan. The report is filled as tables finish, so a failed run still tells what
@@ -249,8 +270,14 @@ impl<'a> Pipeline<'a> {
                 Error::with_source(ErrorKind::Internal, "cannot start the reader pool", e)
             })?;
         for job in &plan.tables {
+            if let Some(e) = self.cancelled() {
+                return Err(e);
+            }
             let t = self.copy_table(plan, job, &pool)?;
             report.tables.push(t);
+        }
+        if let Some(e) = self.cancelled() {
+            return Err(e);
         }
         plan.sink
             .commit()
@@ -308,7 +335,23 @@ impl<'a> Pipeline<'a> {
                     })
                 });
             });
-            for msg in rx.iter() {
+            loop {
+                // Woken now and then to see a Ctrl-C while the readers wait on their source.
+                let msg = match rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok(m) => m,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                        if let Some(e) = self.cancelled() {
+                            failure = Some(e);
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                };
+                if let Some(e) = self.cancelled() {
+                    failure = Some(e);
+                    break;
+                }
                 let batch = match msg {
                     Ok(b) => b,
                     Err(e) => {

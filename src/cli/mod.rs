@@ -57,7 +57,19 @@ fn copy(args: CopyArgs) -> Result<()> {
         ..Default::default()
     };
     tracing::info!(source = %plan.source_name, target = %plan.target_name, tables = plan.tables.len(), "copy starts");
-    let result = Pipeline::new(&progress).run(&plan, &mut report);
+    // Ctrl-C or SIGTERM stops the run: the open load rolls back (a second one exits at once).
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        let _ = ctrlc::set_handler(move || {
+            if cancel.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                std::process::exit(130);
+            }
+        });
+    }
+    let result = Pipeline::new(&progress)
+        .with_cancel(cancel)
+        .run(&plan, &mut report);
     progress.finish();
     drop(plan);
     report.total(started.elapsed().as_secs_f64());

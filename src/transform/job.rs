@@ -82,13 +82,19 @@ pub fn parse_job(text: &str, origin: &str) -> Result<Vec<JobTable>> {
                 )))
             }
         };
-        if let Some(target) = target.as_ref() {
-            if out
-                .iter()
-                .any(|o: &JobTable| o.target.as_ref() == Some(target))
-            {
-                return Err(bad(format!("target \"{target}\" is written twice")));
-            }
+        // The name written: the target, else the table's own (as given; the planner also
+        // refuses two tables that resolve to one target).
+        let written = |t: &Option<String>, s: &TableRef| match (t, s) {
+            (Some(t), _) => t.clone(),
+            (None, TableRef::Table(n)) => n.clone(),
+            (None, TableRef::Query(q)) => q.clone(),
+        };
+        let name = written(&target, &source);
+        if out
+            .iter()
+            .any(|o: &JobTable| written(&o.target, &o.source) == name)
+        {
+            return Err(bad(format!("target \"{name}\" is written twice")));
         }
         let mut steps = common.clone();
         steps.extend(parse(&t.transforms, &at)?);

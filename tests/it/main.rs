@@ -5,6 +5,8 @@ mod cli;
 mod concurrent;
 mod docs;
 mod failures;
+mod fidelity_mysql;
+mod fidelity_types;
 mod hard_types;
 mod mysql;
 mod names;

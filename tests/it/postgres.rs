@@ -259,7 +259,8 @@ fn hard_types_pg_to_sqlite_keep_every_value() {
     assert!(e.contains("column \"f4\", row 3: NaN"), "{e}");
     assert!(!db.exists(), "no database file left behind");
     c.batch_execute(&format!(
-        "UPDATE {src} SET f4 = NULL WHERE f4 = 'NaN'; UPDATE {src} SET f8 = NULL WHERE f8 = 'NaN'"
+        "UPDATE {src} SET f4 = NULL WHERE f4 = 'NaN'; UPDATE {src} SET f8 = NULL WHERE f8 = 'NaN';
+         UPDATE {src} SET f8 = NULL WHERE f8::text = '-0'; UPDATE {src} SET f4 = NULL WHERE f4::text = '-0'"
     ))
     .unwrap();
     copy(&[
