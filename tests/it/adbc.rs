@@ -21,7 +21,7 @@ const LIBS: [&str; 3] = [
 
 /// The directory holding the drivers, or `None` (with a notice) when they are not installed;
 /// with `CI` set, missing drivers are a failure.
-fn drivers() -> Option<PathBuf> {
+pub(crate) fn drivers() -> Option<PathBuf> {
     let dir = std::env::var_os("FERRY_ADBC_DRIVER_PATH")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/adbc-drivers"));
@@ -42,19 +42,19 @@ fn drivers() -> Option<PathBuf> {
 }
 
 /// `ferry` with the drivers' directory in its environment.
-fn fx(dir: &Path) -> Command {
+pub(crate) fn fx(dir: &Path) -> Command {
     let mut cmd = ferry();
     cmd.env("FERRY_ADBC_DRIVER_PATH", dir)
         .env("FERRY_DUCKDB_DRIVER", dir.join("libduckdb.so"));
     cmd
 }
 
-fn run(dir: &Path, args: &[&str]) {
+pub(crate) fn run(dir: &Path, args: &[&str]) {
     fx(dir).args(args).arg("-q").assert().success();
 }
 
 /// Runs `ferry ARGS`, asserts the exit code and one error line, returns the line.
-fn error_of(dir: &Path, args: &[&str], code: i32) -> String {
+pub(crate) fn error_of(dir: &Path, args: &[&str], code: i32) -> String {
     let out = fx(dir).args(args).assert().code(code).get_output().clone();
     let text = String::from_utf8(out.stderr).unwrap();
     assert_eq!(text.lines().count(), 1, "exactly one error line: {text}");

@@ -15,34 +15,9 @@ use mysql::Conn;
 use tempfile::TempDir;
 
 use crate::postgres::{fresh_schema, pg};
-use crate::support::{ferry, server_url, sqlite_url, stderr_of};
+use crate::support::{ferry, sqlite_url, stderr_of};
 
-const DEFAULT_URL: &str = "mysql://ferry:ferry@127.0.0.1:3306/ferry_test";
-
-/// A fresh database owned by one test: its URL and a connection to it (UTC, utf8mb4).
-fn fresh_db(name: &str) -> Option<(String, Conn)> {
-    let base = server_url("FERRY_TEST_MYSQL_URL", DEFAULT_URL)?;
-    let mut admin = Conn::new(base.as_str()).expect("connect to the test server");
-    admin
-        .query_drop(format!("DROP DATABASE IF EXISTS `{name}`"))
-        .unwrap();
-    admin
-        .query_drop(format!(
-            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-        ))
-        .unwrap();
-    let url = with_db(&base, name);
-    let mut conn = Conn::new(url.as_str()).unwrap();
-    conn.query_drop("SET NAMES utf8mb4").unwrap();
-    conn.query_drop("SET time_zone = '+00:00'").unwrap();
-    Some((url, conn))
-}
-
-fn with_db(url: &str, db: &str) -> String {
-    let mut u = url::Url::parse(url).unwrap();
-    u.set_path(&format!("/{db}"));
-    u.to_string()
-}
+use crate::mysql::fresh_db;
 
 fn copy(args: &[&str]) {
     ferry().args(args).arg("-q").assert().success();

@@ -7,60 +7,19 @@
 //! PostgreSQL's and MariaDB's own text, rusqlite on the SQLite file, and DuckDB's own SQL
 //! (`isinf`, `epoch_us`, `typeof`) run through the DuckDB library directly, not through ferry.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use adbc_core::options::{AdbcVersion, OptionDatabase, OptionValue};
 use adbc_core::{Connection, Database, Driver, Statement};
-use assert_cmd::Command;
 use mysql::prelude::Queryable;
 use tempfile::TempDir;
 
 use crate::postgres::{cells, definitions, fresh_schema, pg};
-use crate::support::{columns, ferry, server_url, Cell};
+use crate::support::{columns, server_url, Cell};
 
 const MYSQL_URL: &str = "mysql://ferry:ferry@127.0.0.1:3306/ferry_test";
 
-const LIBS: [&str; 3] = [
-    "libadbc_driver_sqlite.so",
-    "libadbc_driver_postgresql.so",
-    "libduckdb.so",
-];
-
-/// The directory holding the ADBC drivers (as tests/it/adbc.rs finds them), or `None` with a
-/// notice; with `CI` set, missing drivers are a failure.
-fn drivers() -> Option<PathBuf> {
-    let dir = std::env::var_os("FERRY_ADBC_DRIVER_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/adbc-drivers"));
-    if LIBS.iter().all(|l| dir.join(l).is_file()) {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("no ADBC drivers in {} and CI is set", dir.display());
-    }
-    eprintln!("skipping: no ADBC drivers in {}", dir.display());
-    None
-}
-
-/// `ferry` with the drivers' directory in its environment.
-fn fx(drv: &Path) -> Command {
-    let mut cmd = ferry();
-    cmd.env("FERRY_ADBC_DRIVER_PATH", drv)
-        .env("FERRY_DUCKDB_DRIVER", drv.join("libduckdb.so"));
-    cmd
-}
-
-fn run(drv: &Path, args: &[&str]) {
-    fx(drv).args(args).arg("-q").assert().success();
-}
-
-/// Runs ferry, asserts the exit code and one error line, and returns the line.
-fn error_of(drv: &Path, args: &[&str], code: i32) -> String {
-    let out = fx(drv).args(args).assert().code(code).get_output().clone();
-    let text = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(text.lines().count(), 1, "exactly one error line: {text}");
-    text
-}
+use crate::adbc::{drivers, error_of, run};
 
 /// A query's rows from a DuckDB file, every value cast to text by DuckDB (`::VARCHAR` in the
 /// query), read through the DuckDB library itself rather than through ferry.

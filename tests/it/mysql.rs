@@ -15,7 +15,7 @@ const DEFAULT_URL: &str = "mysql://ferry:ferry@127.0.0.1:3306/ferry_test";
 const PG_DEFAULT_URL: &str = "postgres://ferry:ferry@127.0.0.1:5432/ferry_test";
 
 /// A fresh database owned by one test: its URL and a connection to it.
-fn fresh_db(name: &str) -> Option<(String, Conn)> {
+pub(crate) fn fresh_db(name: &str) -> Option<(String, Conn)> {
     let base = server_url("FERRY_TEST_MYSQL_URL", DEFAULT_URL)?;
     let mut admin = Conn::new(base.as_str()).expect("connect to the test server");
     admin
@@ -33,7 +33,7 @@ fn fresh_db(name: &str) -> Option<(String, Conn)> {
     Some((url, conn))
 }
 
-fn with_db(url: &str, db: &str) -> String {
+pub(crate) fn with_db(url: &str, db: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
     u.set_path(&format!("/{db}"));
     u.to_string()
