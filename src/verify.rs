@@ -438,6 +438,12 @@ fn rows_in(
             })
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| Error::arrow("verify: a value's text", e))?;
+        // The columns a row is named by: its key, or every column without one.
+        let key_cols: Vec<usize> = if cols.key.is_empty() {
+            (0..cols.names.len()).collect()
+        } else {
+            cols.key.clone()
+        };
         let mut mine: Vec<(u64, Kept)> = Vec::new();
         for (row, (k, r)) in hashes.into_iter().enumerate() {
             if !buckets.contains(&bucket_of(k)) {
@@ -447,11 +453,6 @@ fn rows_in(
                 .iter()
                 .map(|f| f.value(row).to_string())
                 .collect();
-            let key_cols: Vec<usize> = if cols.key.is_empty() {
-                (0..cols.names.len()).collect()
-            } else {
-                cols.key.clone()
-            };
             let key = key_cols
                 .iter()
                 .map(|&i| format!("{}={}", cols.names[i], values[i]))
