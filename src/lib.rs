@@ -24,6 +24,7 @@
 pub use arrow;
 
 pub mod adbc;
+pub mod cleanup;
 pub mod endpoint;
 pub mod error;
 pub mod mysql;

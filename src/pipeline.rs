@@ -18,7 +18,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::report::{peak_rss_bytes, RunReport, TableReport};
 use crate::sink::{IfExists, Sink, TargetKeys};
-use crate::source::{BatchLimits, NotCopied, Partition, Source, TableKeys, TablePlan, TableRef};
+use crate::source::{
+    BatchLimits, NotCopied, Origin, Partition, Source, TableKeys, TablePlan, TableRef,
+};
 use crate::transform::{Chain, StepContext, StepSpec};
 
 /// One table to copy: what to read, where to write it, and the plans of both ends.
@@ -147,6 +149,14 @@ impl CopyPlan {
                 output_schema = with_primary_key(&output_schema, &keys.primary_key)
                     .map_err(|e| e.context(format!("{source_name}: {table}: --with-keys")))?;
             }
+            // The snapshot table the rows come from, whatever the steps keep of the schema's
+            // metadata: a database target records it (`_ferry_loads`).
+            if let Some(id) = source.snapshot_table(&plan) {
+                let mut metadata = output_schema.metadata().clone();
+                metadata.insert(crate::snapshot::META_SNAPSHOT_TABLE.into(), id);
+                output_schema =
+                    std::sync::Arc::new(output_schema.as_ref().clone().with_metadata(metadata));
+            }
             let target_ddl = sink
                 .describe_target(&target, &output_schema)
                 .map_err(|e| e.context(format!("{target_name}: table \"{target}\"")))?;
@@ -254,7 +264,7 @@ impl<'a> Pipeline<'a> {
         self.cancel.load(Ordering::Relaxed).then(|| {
             Error::new(
                 ErrorKind::Cancelled,
-                "interrupted: the table being loaded was rolled back",
+                "interrupted: nothing was committed, the target is as it was",
             )
         })
     }
@@ -307,7 +317,7 @@ impl<'a> Pipeline<'a> {
             plan.sink
                 .prepare(&job.target, &job.output_schema, plan.options.if_exists)?;
         let capacity = plan.options.jobs.max(1) * CopyOptions::BATCHES_IN_FLIGHT_PER_JOB;
-        let (tx, rx) = bounded::<Result<RecordBatch>>(capacity);
+        let (tx, rx) = bounded::<Result<(RecordBatch, Origin)>>(capacity);
         let stop = AtomicBool::new(false);
         let times = Mutex::new(ReadTimes::default());
         let (mut rows, mut bytes, mut write_time) = (0u64, 0u64, Duration::ZERO);
@@ -352,7 +362,7 @@ impl<'a> Pipeline<'a> {
                     failure = Some(e);
                     break;
                 }
-                let batch = match msg {
+                let (batch, origin) = match msg {
                     Ok(b) => b,
                     Err(e) => {
                         failure = Some(e);
@@ -360,7 +370,7 @@ impl<'a> Pipeline<'a> {
                     }
                 };
                 let t = Instant::now();
-                if let Err(e) = writer.write(&batch) {
+                if let Err(e) = writer.write_from(&batch, &origin) {
                     failure = Some(e);
                     break;
                 }
@@ -388,6 +398,8 @@ impl<'a> Pipeline<'a> {
         write_time += t.elapsed();
         let wall = started.elapsed().as_secs_f64();
         let times = times.into_inner().unwrap_or_default();
+        let mut lossy_columns = job.plan.lossy.counts();
+        crate::report::add_counts(&mut lossy_columns, &stats.lossy);
         Ok(TableReport {
             source: match &job.source {
                 TableRef::Table(n) => n.clone(),
@@ -408,7 +420,8 @@ impl<'a> Pipeline<'a> {
             } else {
                 0.0
             },
-            lossy_values: job.plan.lossy.load(Ordering::Relaxed),
+            lossy_values: lossy_columns.values().sum(),
+            lossy_columns,
             files: stats
                 .files
                 .iter()
@@ -423,13 +436,17 @@ impl<'a> Pipeline<'a> {
         plan: &CopyPlan,
         job: &TableJob,
         partition: &Partition,
-        tx: &crossbeam_channel::Sender<Result<RecordBatch>>,
+        tx: &crossbeam_channel::Sender<Result<(RecordBatch, Origin)>>,
         stop: &AtomicBool,
         times: &Mutex<ReadTimes>,
     ) -> Result<()> {
         let mut t = Instant::now();
         let stream = plan.source.open(&job.plan, partition)?;
         let (mut read, mut transform, mut rows) = (Duration::ZERO, Duration::ZERO, 0u64);
+        let label: std::sync::Arc<str> = partition.label.as_str().into();
+        let filtered = job.transforms.filters();
+        // Rows of the partition before the next batch: read, or kept by the filter.
+        let mut position = 0u64;
         for batch in stream {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -439,13 +456,24 @@ impl<'a> Pipeline<'a> {
             rows += batch.num_rows() as u64;
             for piece in split_by_bytes(batch, plan.options.limits.bytes) {
                 let tt = Instant::now();
+                let read_rows = piece.num_rows() as u64;
                 let out = job.transforms.apply(piece)?;
                 transform += tt.elapsed();
+                let origin = Origin {
+                    partition: label.clone(),
+                    first_row: position,
+                    filtered,
+                };
+                position += if filtered {
+                    out.num_rows() as u64
+                } else {
+                    read_rows
+                };
                 // A filter may leave nothing: no need to hand the writer an empty batch.
                 if out.num_rows() == 0 {
                     continue;
                 }
-                if tx.send(Ok(out)).is_err() {
+                if tx.send(Ok((out, origin))).is_err() {
                     stop.store(true, Ordering::Relaxed);
                     break;
                 }

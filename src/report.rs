@@ -1,7 +1,12 @@
 //! The run report: per-table figures (rows, bytes, seconds reading, transforming and writing,
-//! rows/s, peak memory), printed as a one-screen summary and written as JSON with `--report`.
+//! rows/s, values changed under a lossy flag per column, peak memory), printed as a one-screen
+//! summary and written as JSON with `--report`; and [`LossyCounter`], which a table's source,
+//! transform steps and sink count those values with.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -27,8 +32,11 @@ pub struct TableReport {
     pub wall_seconds: f64,
     pub rows_per_second: f64,
     pub mb_per_second: f64,
-    /// Values the user allowed to be replaced (for example `?mismatch=null`).
+    /// Values the user allowed to be replaced (for example `?mismatch=null`), in all columns.
     pub lossy_values: u64,
+    /// The same values by column, named as the column was where the value was replaced (a
+    /// source's column, a step's, the target's); columns with none are left out.
+    pub lossy_columns: LossyCounts,
     /// Files written (file targets).
     pub files: Vec<String>,
     /// The process's peak resident memory when the table was done.
@@ -53,6 +61,58 @@ pub struct RunReport {
     /// Relations of the source a run of all its tables leaves out (views, materialized views,
     /// foreign tables); `--table` copies one's rows.
     pub not_copied: Vec<NotCopied>,
+    /// `copy --verify`: the verdict of comparing the copied tables with their sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<crate::verify::VerifyReport>,
+}
+
+/// Values replaced under a lossy flag, by column name.
+pub type LossyCounts = BTreeMap<String, u64>;
+
+/// Counts the values replaced under a lossy flag (`?mismatch=null`, `--zero-dates null`,
+/// `cast(.., safe=false)`, `--float-loss replace`), per column, for one table. Clones share the
+/// counts; a reader that counts value by value takes its column's [`LossyCounter::column`]
+/// once, and then counts without a lock.
+#[derive(Debug, Clone, Default)]
+pub struct LossyCounter {
+    columns: Arc<Mutex<BTreeMap<String, Arc<AtomicU64>>>>,
+}
+
+impl LossyCounter {
+    /// The count of `column`, shared with this counter.
+    pub fn column(&self, column: &str) -> Arc<AtomicU64> {
+        let mut columns = self.columns.lock().unwrap_or_else(|p| p.into_inner());
+        columns.entry(column.to_string()).or_default().clone()
+    }
+
+    /// Counts `n` values of `column`.
+    pub fn add(&self, column: &str, n: u64) {
+        if n > 0 {
+            self.column(column).fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// The counts so far, leaving out columns with none.
+    pub fn counts(&self) -> LossyCounts {
+        let columns = self.columns.lock().unwrap_or_else(|p| p.into_inner());
+        columns
+            .iter()
+            .map(|(c, n)| (c.clone(), n.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// Every column's count, added up.
+    pub fn total(&self) -> u64 {
+        self.counts().values().sum()
+    }
+}
+
+/// Adds the counts of `more` into `into`.
+pub fn add_counts(into: &mut LossyCounts, more: &LossyCounts) {
+    for (c, n) in more {
+        *into.entry(c.clone()).or_default() += n;
+    }
 }
 
 /// The line naming the relations a run did not copy, if any: `not copied: v (view), ...`.
@@ -65,6 +125,15 @@ pub fn not_copied_line(not_copied: &[NotCopied]) -> Option<String> {
         "not copied: {}; name one with --table to copy its rows",
         names.join(", ")
     ))
+}
+
+/// The summary's line under a table with replaced values: `replaced as asked: "d" 2, "f" 1`.
+fn lossy_line(counts: &LossyCounts) -> Option<String> {
+    if counts.is_empty() {
+        return None;
+    }
+    let columns: Vec<String> = counts.iter().map(|(c, n)| format!("{c:?} {n}")).collect();
+    Some(format!("replaced as asked: {}", columns.join(", ")))
 }
 
 /// The process's peak resident set size so far (`VmHWM`), 0 where it cannot be read.
@@ -127,6 +196,9 @@ impl RunReport {
                 t.transform_seconds,
                 t.write_seconds
             );
+            if let Some(line) = lossy_line(&t.lossy_columns) {
+                let _ = writeln!(out, "  {line}");
+            }
         }
         let _ = writeln!(
             out,
@@ -138,7 +210,7 @@ impl RunReport {
             self.rows_per_second,
             mib(self.peak_rss_bytes),
             if self.lossy_values > 0 {
-                format!(", {} value(s) replaced by NULL as asked", self.lossy_values)
+                format!(", {} value(s) replaced as asked", self.lossy_values)
             } else {
                 String::new()
             }
@@ -147,5 +219,58 @@ impl RunReport {
             let _ = writeln!(out, "{line}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lossy_values_are_counted_per_column_and_summarised() {
+        let counter = LossyCounter::default();
+        let shared = counter.clone();
+        let d = counter.column("d");
+        d.fetch_add(2, Ordering::Relaxed);
+        shared.add("f", 1);
+        shared.add("g", 0);
+        counter.column("unused");
+        let mut counts = counter.counts();
+        assert_eq!(
+            counts,
+            LossyCounts::from([("d".into(), 2), ("f".into(), 1)])
+        );
+        assert_eq!(counter.total(), 3);
+        add_counts(
+            &mut counts,
+            &LossyCounts::from([("f".into(), 4), ("x y".into(), 1)]),
+        );
+        assert_eq!(
+            lossy_line(&counts).unwrap(),
+            "replaced as asked: \"d\" 2, \"f\" 5, \"x y\" 1"
+        );
+        assert_eq!(lossy_line(&LossyCounts::new()), None);
+        let mut report = RunReport {
+            tables: vec![TableReport {
+                source: "t".into(),
+                target: "t".into(),
+                lossy_values: 8,
+                lossy_columns: counts,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        report.total(1.0);
+        let summary = report.summary();
+        assert!(
+            summary.contains("\n  replaced as asked: \"d\" 2, \"f\" 5"),
+            "{summary}"
+        );
+        assert!(
+            summary.contains(", 8 value(s) replaced as asked\n"),
+            "{summary}"
+        );
+        let json = serde_json::to_value(&report.tables[0]).unwrap();
+        assert_eq!(json["lossy_columns"]["f"], 5);
     }
 }

@@ -135,6 +135,26 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+/// The key of the target schema's metadata (what a sink prepares a table from) that holds the
+/// identity of the snapshot table the rows come from ([`TableEntry::identity`]), so a database
+/// target can record which snapshot tables it holds.
+pub const META_SNAPSHOT_TABLE: &str = "ferry.snapshot_table";
+
+impl TableEntry {
+    /// The table's identity: a hash of its files' contents (their SHA-256 and row counts, in
+    /// order), the same wherever the snapshot is and whatever the table is loaded as.
+    pub fn identity(&self) -> String {
+        let mut h = Sha256::new();
+        for f in &self.files {
+            h.update(f.sha256.as_bytes());
+            h.update(b":");
+            h.update(f.rows.to_string().as_bytes());
+            h.update(b"\n");
+        }
+        format!("sha256:{}", hex::encode(h.finalize()))
+    }
+}
+
 impl Manifest {
     /// Loads the manifest of `root`: `None` for a directory that is not a ferry snapshot, an
     /// error for an incomplete snapshot or an unreadable manifest.

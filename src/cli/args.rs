@@ -55,6 +55,10 @@ pub enum Command {
     /// compared across engines; the first differences named by key and column.
     #[command(after_help = format!("{}\n\n{EXIT_CODES}", super::verify::VERIFY_EXAMPLES))]
     Verify(super::verify::VerifyArgs),
+    /// Remove what ferry left in a target: staging tables and files of killed runs (never
+    /// those of a running ferry), and with --all its other state.
+    #[command(after_help = format!("{}\n\n{EXIT_CODES}", super::cleanup::CLEANUP_EXAMPLES))]
+    Cleanup(super::cleanup::CleanupArgs),
 }
 
 const COPY_EXAMPLES: &str = "\
@@ -73,6 +77,8 @@ Examples:
   ferry copy 'tpch://?sf=1' sqlite://tpch.sqlite --with-keys
   # show what would be done, touching nothing
   ferry copy data/tpch.sqlite parquet://snap --dry-run
+  # copy, then prove the target holds the same rows and values as the source
+  ferry copy data/tpch.sqlite postgres://me@db/app --if-exists replace --verify
   # rename, mask, filter (evaluated by SQLite) and stamp a column on the way
   FERRY_MASK_KEY=... ferry copy data/tpch.sqlite sqlite://test.sqlite --table customer \\
       --transform 'rename(c_name, name)' --transform 'mask(c_phone, hmac)' \\
@@ -81,6 +87,8 @@ Examples:
   # MariaDB into PostgreSQL over 4 connections each side, zero dates loaded as NULL
   ferry copy mysql://ferry@127.0.0.1/shop postgres://ferry@127.0.0.1/shop --jobs 4 \\
       --zero-dates null
+  # a snapshot holding NaN and -0.0 into SQLite: NaN as NULL, -0.0 as 0.0, counted per column
+  ferry copy parquet://snap sqlite://copy.sqlite --float-loss replace --report run.json
   # the tables of a migration and their steps, from one reviewed file
   ferry copy data/tpch.sqlite sqlite://test.sqlite --job migrate.toml
 
@@ -153,9 +161,25 @@ pub struct CopyArgs {
     /// record them for a later load.
     #[arg(long)]
     pub with_keys: bool,
+    /// What a float becomes where the target cannot hold it: SQLite keeps -0.0 as 0.0 and NaN
+    /// as NULL; MySQL/MariaDB keep -0 as 0 and have no NaN or ±infinity. `error` fails naming
+    /// the table, column, row and value; `replace` writes -0.0 as 0.0 and NaN (±infinity in
+    /// MySQL/MariaDB) as NULL, counted per column in the report. Other targets keep every float.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t)]
+    pub float_loss: ferry::sink::FloatLoss,
+    /// Append a snapshot table to a database table that already holds it. Every load of a
+    /// snapshot's table into a database is recorded in the target's `_ferry_loads`, and an
+    /// `--if-exists append` of one already loaded is refused (it would duplicate the rows).
+    #[arg(long)]
+    pub reload: bool,
     /// Print the plan (tables, partitions, steps, target definitions) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// After the copy, compare every copied table with its source as `ferry verify` does
+    /// (row counts and values by key, across engines); differences exit 11. Not with
+    /// --transform, --query or --if-exists append, whose targets differ from their sources.
+    #[arg(long)]
+    pub verify: bool,
     #[command(flatten)]
     pub read: ReadArgs,
     #[command(flatten)]
@@ -206,7 +230,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Write the run report (per table: rows, bytes, seconds, rows/s, peak memory) as JSON.
+    /// Write the run report (per table: rows, bytes, seconds, rows/s, values replaced under a
+    /// lossy flag per column, peak memory) as JSON.
     #[arg(long, value_name = "FILE", global = true)]
     pub report: Option<PathBuf>,
     /// Print nothing but errors.

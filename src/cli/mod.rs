@@ -2,6 +2,7 @@
 //! place (with `main.rs`) that uses `anyhow` and knows about clap.
 
 pub mod args;
+pub mod cleanup;
 pub mod plan;
 pub mod verify;
 
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Copy(args) => copy(args),
         Command::Inspect(args) => inspect(args),
         Command::Verify(args) => verify::verify(args),
+        Command::Cleanup(args) => cleanup::cleanup(args),
     }
 }
 
@@ -42,7 +44,53 @@ fn init_logging(out: &OutputArgs) {
 fn copy(args: CopyArgs) -> Result<()> {
     init_logging(&args.output);
     let started = Instant::now();
+    // Ctrl-C or SIGTERM stops the run: the open loads roll back, nothing is committed (a
+    // second one exits at once). Set first: a signal while the plan is built is seen by the run.
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        let _ = ctrlc::set_handler(move || {
+            if cancel.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                std::process::exit(130);
+            }
+        });
+    }
+    if args.verify && args.query.is_some() {
+        return Err(ferry::Error::invalid_args(
+            "--verify compares tables: not with --query (verify the target table with \
+             `ferry verify` against a source table)",
+        )
+        .into());
+    }
+    if args.verify && args.if_exists == ferry::sink::IfExists::Append {
+        return Err(ferry::Error::invalid_args(
+            "--verify compares a target with its source: not with --if-exists append, which \
+             adds to the rows already there (run `ferry verify` on a fresh target instead)",
+        )
+        .into());
+    }
     let plan = plan::copy_plan(&args)?;
+    if args.verify {
+        if let Some(t) = plan
+            .tables
+            .iter()
+            .find(|t| !t.transforms.describe().is_empty())
+        {
+            return Err(ferry::Error::invalid_args(format!(
+                "--verify compares tables as they are: table \"{}\" has transform steps",
+                t.target
+            ))
+            .into());
+        }
+    }
+    let verify_tables: Vec<(String, Option<String>)> = plan
+        .tables
+        .iter()
+        .filter_map(|t| match &t.source {
+            TableRef::Table(n) => Some((n.clone(), Some(t.target.clone()))),
+            TableRef::Query(_) => None,
+        })
+        .collect();
     if args.dry_run {
         print!("{}", plan.describe());
         return Ok(());
@@ -57,16 +105,6 @@ fn copy(args: CopyArgs) -> Result<()> {
         ..Default::default()
     };
     tracing::info!(source = %plan.source_name, target = %plan.target_name, tables = plan.tables.len(), "copy starts");
-    // Ctrl-C or SIGTERM stops the run: the open load rolls back (a second one exits at once).
-    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let cancel = cancel.clone();
-        let _ = ctrlc::set_handler(move || {
-            if cancel.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                std::process::exit(130);
-            }
-        });
-    }
     let result = Pipeline::new(&progress)
         .with_cancel(cancel)
         .run(&plan, &mut report);
@@ -87,6 +125,18 @@ fn copy(args: CopyArgs) -> Result<()> {
     result?;
     if !args.output.quiet {
         print!("{}", report.summary());
+    }
+    if args.verify {
+        let verdict = verify::after_copy(&args, &verify_tables)?;
+        let equal = verdict.equal;
+        report.verify = Some(verdict);
+        if let Some(path) = &args.output.report {
+            write_json(path, &report)
+                .with_context(|| format!("cannot write the report {}", path.display()))?;
+        }
+        if !equal {
+            return verify::differs(report.verify.as_ref().expect("set above"));
+        }
     }
     Ok(())
 }

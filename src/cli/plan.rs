@@ -114,6 +114,8 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         &ferry::sink::WriteOptions {
             jobs,
             schema: args.read.schema.clone(),
+            float_loss: args.float_loss,
+            reload: args.reload,
         },
     )?;
     let options = CopyOptions {

@@ -94,6 +94,48 @@ pub fn verify(args: VerifyArgs) -> Result<()> {
     } else if !args.output.quiet || !report.equal {
         print!("{}", text(&report));
     }
+    differs(&report)
+}
+
+/// `ferry copy --verify`: verifies the copied tables (`(source table, target table)`) with the
+/// copy's reading options, prints the verdict unless quiet (always when they differ).
+pub(super) fn after_copy(
+    args: &super::args::CopyArgs,
+    tables: &[(String, Option<String>)],
+) -> Result<VerifyReport> {
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let from = super::plan::endpoint(&args.from)?;
+    let to = super::plan::endpoint(&args.to)?;
+    let read = ReadOptions {
+        jobs,
+        schema: args.read.schema.clone(),
+        ..ReadOptions::new(BatchLimits::default())
+    };
+    let source = ferry::source::open_source(&from, &read)?;
+    let target = ferry::source::open_source(&to, &read)?;
+    let options = VerifyOptions {
+        max_differences: DEFAULT_MAX_DIFFERENCES,
+        jobs,
+    };
+    let report = ferry::verify::verify(
+        &from.to_string(),
+        &to.to_string(),
+        source.as_ref(),
+        target.as_ref(),
+        tables,
+        &options,
+    )?;
+    if !args.output.quiet || !report.equal {
+        print!("{}", text(&report));
+    }
+    Ok(report)
+}
+
+/// Ok when the report is equal, else the `Differs` error (exit 11) naming the tables.
+pub(super) fn differs(report: &VerifyReport) -> Result<()> {
     if report.equal {
         return Ok(());
     }

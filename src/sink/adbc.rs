@@ -21,16 +21,29 @@ use arrow::datatypes::{DataType, Schema, SchemaRef, TimeUnit};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
 
-use super::{key_columns, staging_name, IfExists, Sink, TableWriter, WriteStats};
+use super::{
+    key_columns, staging_name, FloatLoss, IfExists, LoadRecord, Sink, TableWriter, WriteStats,
+    LOADS_TABLE,
+};
 use crate::adbc::{
     execute, query_text, quote_ident, quote_literal, AdbcDatabase, AdbcSettings, Dialect,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 
+/// The bytes of a PostgreSQL identifier (`NAMEDATALEN` - 1); a longer one is cut.
+const PG_MAX_IDENTIFIER_BYTES: usize = 63;
+
 /// Writes through an ADBC driver.
 pub struct AdbcSink {
     db: AdbcDatabase,
+    /// The run's connection between tables, its transaction open (drivers with transactions):
+    /// every table of a run loads in one transaction, committed by [`Sink::commit`].
+    run: Arc<std::sync::Mutex<Option<ManagedConnection>>>,
+    /// NaN and -0.0 for the SQLite driver: refused, or replaced (`--float-loss`).
+    float_loss: FloatLoss,
+    /// `--reload`: append a snapshot table that the target table holds already.
+    reload: bool,
 }
 
 impl AdbcSink {
@@ -38,7 +51,23 @@ impl AdbcSink {
         let settings = AdbcSettings::from_endpoint(endpoint)?;
         Ok(AdbcSink {
             db: settings.open()?,
+            run: Default::default(),
+            float_loss: FloatLoss::default(),
+            reload: false,
         })
+    }
+
+    /// What NaN and -0.0 become in a SQLite target: an error (the default), or NULL and 0.0,
+    /// counted. Other targets keep them.
+    pub fn with_float_loss(mut self, float_loss: FloatLoss) -> Self {
+        self.float_loss = float_loss;
+        self
+    }
+
+    /// Whether a snapshot table the target table holds already may be appended again.
+    pub fn with_reload(mut self, reload: bool) -> Self {
+        self.reload = reload;
+        self
     }
 
     fn settings(&self) -> &AdbcSettings {
@@ -51,6 +80,21 @@ impl AdbcSink {
         match &self.settings().schema {
             Some(s) => format!("{}.{}", quote_ident(s), quote_ident(table)),
             None => quote_ident(table),
+        }
+    }
+
+    /// Refuses a table or column name PostgreSQL would cut to its 63 bytes (with a notice
+    /// only): two names alike in their first 63 bytes would then be one table or column.
+    fn check_name_lengths(&self, table: &str, schema: &SchemaRef) -> Result<()> {
+        match self.settings().dialect {
+            Some(Dialect::Postgres) => super::check_name_lengths(
+                &self.settings().to_string(),
+                table,
+                schema,
+                Some(PG_MAX_IDENTIFIER_BYTES),
+                None,
+            ),
+            _ => Ok(()),
         }
     }
 
@@ -153,7 +197,23 @@ fn pg_direct(declared: &str, data_type: &DataType) -> bool {
 }
 
 impl Sink for AdbcSink {
+    fn commit(&self) -> Result<()> {
+        let conn = self
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .take();
+        if let Some(mut conn) = conn {
+            conn.commit().map_err(|e| {
+                self.settings()
+                    .error("commit failed; nothing was committed", e)
+            })?;
+        }
+        Ok(())
+    }
+
     fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
+        self.check_name_lengths(table, schema)?;
         match self.settings().dialect {
             Some(d) => self.create_table(d, table, schema),
             None => Ok(format!(
@@ -176,11 +236,20 @@ impl Sink for AdbcSink {
         schema: &SchemaRef,
         mode: IfExists,
     ) -> Result<Box<dyn TableWriter + '_>> {
+        self.check_name_lengths(table, schema)?;
         let settings = self.settings();
         let ctx = format!("{settings}: table \"{table}\"");
-        let (mut conn, transactional) = match self.db.connect_transaction()? {
+        let taken = self
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .take();
+        let (mut conn, transactional) = match taken {
             Some(c) => (c, true),
-            None => (self.db.connect()?, false),
+            None => match self.db.connect_transaction()? {
+                Some(c) => (c, true),
+                None => (self.db.connect()?, false),
+            },
         };
         let exists = self.table_exists(&mut conn, table)?;
         if exists && mode == IfExists::Fail {
@@ -188,6 +257,27 @@ impl Sink for AdbcSink {
                 ErrorKind::AlreadyExists,
                 format!("{ctx} already exists (use --if-exists append, replace or truncate)"),
             ));
+        }
+        // Loads of snapshot tables are recorded where ferry knows the dialect's SQL.
+        let record = LoadRecord::of(schema, table, mode).filter(|_| settings.dialect.is_some());
+        let loads = self.quoted(LOADS_TABLE);
+        if let Some(load) = record
+            .as_ref()
+            .filter(|_| exists && mode == IfExists::Append)
+        {
+            if !self.reload && self.table_exists(&mut conn, LOADS_TABLE)? {
+                let sql = LoadRecord::earlier_sql(
+                    &loads,
+                    (
+                        &quote_literal(&load.snapshot_table),
+                        &quote_literal(&load.target_table),
+                    ),
+                );
+                let earlier = query_text(settings, &mut conn, &sql)?;
+                if let Some(at) = earlier.first().and_then(|r| r.first().cloned().flatten()) {
+                    return Err(load.repeated(&settings.to_string(), &at));
+                }
+            }
         }
         let (schema_name, name) = (self.settings().schema.as_deref(), table);
         let mut plan = LoadPlan {
@@ -340,8 +430,22 @@ impl Sink for AdbcSink {
             loader: Some(loader),
             plan,
             transactional,
+            run: self.run.clone(),
+            load: record.map(|l| (l, loads)),
+            origin: None,
+            float_loss: self.float_loss,
+            lossy: Default::default(),
             stats: WriteStats::default(),
         }))
+    }
+}
+
+impl Drop for AdbcSink {
+    fn drop(&mut self) {
+        // A run that did not commit: its transaction is undone.
+        if let Some(mut conn) = self.run.lock().ok().and_then(|mut r| r.take()) {
+            let _ = conn.rollback();
+        }
     }
 }
 
@@ -422,6 +526,15 @@ struct AdbcWriter {
     loader: Option<Loader>,
     plan: LoadPlan,
     transactional: bool,
+    /// Where a transactional load leaves its connection for the run's next table and commit.
+    run: Arc<std::sync::Mutex<Option<ManagedConnection>>>,
+    /// The snapshot table the rows come from, and the quoted [`LOADS_TABLE`] it is recorded in.
+    load: Option<(LoadRecord, String)>,
+    /// Where the batch being written was read, while `write_from` runs.
+    origin: Option<crate::source::Origin>,
+    float_loss: FloatLoss,
+    /// Values replaced under `float_loss`, by column.
+    lossy: crate::report::LossyCounter,
     stats: WriteStats,
 }
 
@@ -435,17 +548,25 @@ impl AdbcWriter {
     ) -> Result<arrow::array::ArrayRef> {
         let column = format!("{}, column \"{}\"", self.ctx, field.name());
         let at_row = |i: usize, why: String| {
-            Error::invalid_data(format!(
-                "{column}, row {}: {why}",
-                self.stats.rows + i as u64 + 1
-            ))
+            let row = match &self.origin {
+                Some(o) => o.row(i),
+                None => format!("row {}", self.stats.rows + i as u64 + 1),
+            };
+            Error::invalid_data(format!("{column}, {row}: {why}"))
         };
         let dialect = self.settings.dialect;
-        if dialect == Some(Dialect::Sqlite) {
-            if let Some((i, why)) = refused_real(col).map_err(|e| e.context(column.clone()))? {
-                return Err(at_row(i, why));
+        let replaced;
+        let col = match dialect {
+            Some(Dialect::Sqlite) => {
+                let (fixed, n) = sqlite_reals(col, self.float_loss, field.is_nullable())
+                    .map_err(|e| e.context(column.clone()))?
+                    .map_err(|(i, why)| at_row(i, why))?;
+                self.lossy.add(field.name(), n);
+                replaced = fixed;
+                &replaced
             }
-        }
+            _ => col,
+        };
         let to = field.data_type();
         let from = col.data_type();
         Ok(match from {
@@ -575,23 +696,59 @@ fn duration_text(col: &arrow::array::ArrayRef) -> Result<arrow::array::ArrayRef>
     Ok(Arc::new(text))
 }
 
-/// The first real SQLite cannot keep (NaN, -0.0), with its row and why; see
-/// [`super::sqlite::real_refusal`].
-fn refused_real(col: &arrow::array::ArrayRef) -> Result<Option<(usize, String)>> {
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::Float64Type;
+/// A float column as the SQLite driver is to get it, with the number of values replaced: as it
+/// is, or under `--float-loss replace` with -0.0 as 0.0 and NaN as NULL; or the first value
+/// SQLite cannot keep, with its row and why ([`super::sqlite::real_for_sqlite`] decides).
+fn sqlite_reals(
+    col: &arrow::array::ArrayRef,
+    loss: FloatLoss,
+    nullable: bool,
+) -> Result<std::result::Result<(arrow::array::ArrayRef, u64), (usize, String)>> {
+    use arrow::array::{Array, AsArray, BooleanArray};
+    use arrow::datatypes::{Float16Type, Float32Type, Float64Type};
     if !matches!(
         col.data_type(),
         DataType::Float16 | DataType::Float32 | DataType::Float64
     ) {
-        return Ok(None);
+        return Ok(Ok((col.clone(), 0)));
     }
     let f = arrow::compute::cast_with_options(col, &DataType::Float64, &STRICT)
         .map_err(|e| Error::arrow("a float as Float64", e))?;
     let f = f.as_primitive::<Float64Type>();
-    Ok((0..f.len())
-        .filter(|&i| f.is_valid(i))
-        .find_map(|i| super::sqlite::real_refusal(f.value(i)).map(|why| (i, why))))
+    let mut replaced = 0u64;
+    for i in (0..f.len()).filter(|&i| f.is_valid(i)) {
+        match super::sqlite::real_for_sqlite(f.value(i), loss, nullable) {
+            Err(why) => return Ok(Err((i, why))),
+            Ok((_, changed)) => replaced += u64::from(changed),
+        }
+    }
+    if replaced == 0 {
+        return Ok(Ok((col.clone(), 0)));
+    }
+    let zeroed = match col.data_type() {
+        DataType::Float16 => positive_zeros::<Float16Type>(col),
+        DataType::Float32 => positive_zeros::<Float32Type>(col),
+        _ => positive_zeros::<Float64Type>(col),
+    };
+    let nan: BooleanArray = (0..f.len())
+        .map(|i| Some(f.is_valid(i) && f.value(i).is_nan()))
+        .collect();
+    let fixed =
+        arrow::compute::nullif(&zeroed, &nan).map_err(|e| Error::arrow("NaN as NULL", e))?;
+    Ok(Ok((fixed, replaced)))
+}
+
+/// A float column with -0.0 as 0.0: -0.0 == 0.0, so the comparison with the native type's
+/// default (0.0) turns -0.0 into 0.0 and leaves every other value, NaN included, alone.
+fn positive_zeros<T: arrow::datatypes::ArrowPrimitiveType>(
+    col: &arrow::array::ArrayRef,
+) -> arrow::array::ArrayRef {
+    use arrow::array::AsArray;
+    let zero = T::Native::default();
+    Arc::new(
+        col.as_primitive::<T>()
+            .unary::<_, T>(|v| if v == zero { zero } else { v }),
+    )
 }
 
 /// Whether a type is a date, time or timestamp.
@@ -666,6 +823,13 @@ fn sqlite_temporal_text(col: &arrow::array::ArrayRef) -> Result<arrow::array::Ar
 }
 
 impl TableWriter for AdbcWriter {
+    fn write_from(&mut self, batch: &RecordBatch, origin: &crate::source::Origin) -> Result<()> {
+        self.origin = Some(origin.clone());
+        let written = self.write(batch);
+        self.origin = None;
+        written
+    }
+
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let mut columns = Vec::with_capacity(batch.num_columns());
         for (col, field) in batch.columns().iter().zip(self.schema.fields()) {
@@ -707,17 +871,23 @@ impl TableWriter for AdbcWriter {
             }
             Ok(_) => {}
         }
-        for sql in self.plan.after.clone() {
+        let mut after = self.plan.after.clone();
+        if let Some((load, loads)) = &mut self.load {
+            // In the load's transaction: committed with the rows.
+            load.rows = self.stats.rows;
+            after.push(LoadRecord::create_sql(loads, "VARCHAR"));
+            after.extend(load.record_sql(loads, quote_literal));
+        }
+        for sql in after {
             if let Err(e) = execute(&self.settings, &mut conn, &sql) {
                 return Err(fail(&mut conn, e, &self));
             }
         }
         if self.transactional {
-            conn.commit().map_err(|e| {
-                self.settings
-                    .error(&format!("{}: commit failed", self.ctx), e)
-            })?;
+            // Committed with the run's other tables by `commit()`.
+            *self.run.lock().map_err(|_| Error::internal("run state"))? = Some(conn);
         }
+        self.stats.lossy = self.lossy.counts();
         Ok(std::mem::take(&mut self.stats))
     }
 }
@@ -799,11 +969,49 @@ mod tests {
     #[test]
     fn reals_sqlite_cannot_keep_are_found_by_row() {
         let f: ArrayRef = Arc::new(Float32Array::from(vec![Some(0.0), None, Some(-0.0)]));
-        let (row, why) = refused_real(&f).unwrap().unwrap();
+        let (row, why) = sqlite_reals(&f, FloatLoss::Error, true)
+            .unwrap()
+            .unwrap_err();
         assert_eq!(row, 2);
         assert!(why.starts_with("-0.0"), "{why}");
+        assert!(why.contains("--float-loss replace"), "{why}");
         let f: ArrayRef = Arc::new(Float32Array::from(vec![Some(1.0), Some(f32::INFINITY)]));
-        assert_eq!(refused_real(&f).unwrap(), None);
+        let (same, n) = sqlite_reals(&f, FloatLoss::Error, true).unwrap().unwrap();
+        assert_eq!((same.as_ref(), n), (f.as_ref(), 0));
+    }
+
+    #[test]
+    fn reals_sqlite_cannot_keep_are_replaced_when_asked() {
+        let f: ArrayRef = Arc::new(Float32Array::from(vec![
+            Some(-0.0),
+            None,
+            Some(f32::NAN),
+            Some(-1.5),
+            Some(f32::NEG_INFINITY),
+        ]));
+        let (fixed, n) = sqlite_reals(&f, FloatLoss::Replace, true).unwrap().unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(fixed.data_type(), &DataType::Float32);
+        let bits: Vec<Option<u32>> = fixed
+            .as_primitive::<arrow::datatypes::Float32Type>()
+            .iter()
+            .map(|v| v.map(f32::to_bits))
+            .collect();
+        assert_eq!(
+            bits,
+            [
+                Some(0),
+                None,
+                None,
+                Some((-1.5f32).to_bits()),
+                Some(f32::NEG_INFINITY.to_bits())
+            ]
+        );
+        let (row, why) = sqlite_reals(&f, FloatLoss::Replace, false)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(row, 2);
+        assert!(why.contains("NOT NULL"), "{why}");
     }
 
     #[test]

@@ -482,6 +482,7 @@ impl TableWriter for CsvTableWriter<'_> {
             rows: self.rows,
             bytes,
             files,
+            ..Default::default()
         })
     }
 }

@@ -16,8 +16,8 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::endpoint::{Endpoint, Scheme};
-use crate::error::{Error, Result};
-use crate::source::TableKeys;
+use crate::error::{Error, ErrorKind, Result};
+use crate::source::{Origin, TableKeys};
 
 /// What to do when the target table exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
@@ -42,12 +42,34 @@ pub struct WriteStats {
     pub bytes: u64,
     /// Files a file sink wrote for the table.
     pub files: Vec<PathBuf>,
+    /// Values the sink replaced because the user allowed it (`--float-loss replace`), by
+    /// target column.
+    pub lossy: crate::report::LossyCounts,
+}
+
+/// What a sink does with a float its target cannot hold: SQLite keeps -0.0 as 0.0 and NaN as
+/// NULL; MySQL's and MariaDB's FLOAT and DOUBLE keep -0 as 0 and have no NaN or infinities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FloatLoss {
+    /// Fail, naming the table, the column, the row and the value (the default).
+    #[default]
+    Error,
+    /// Write -0.0 as 0.0, and NaN (and, in MySQL/MariaDB, ±infinity) as NULL; the run report
+    /// counts them per column. NULL cannot go into a NOT NULL column: that stays an error.
+    Replace,
 }
 
 /// The writer of one target table.
 pub trait TableWriter: Send {
     /// Writes one batch.
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Writes one batch read from `origin`, so an error about one of its rows names the source
+    /// row ([`Origin::row`]); the pipeline calls this. By default as [`TableWriter::write`].
+    fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
+        let _ = origin;
+        self.write(batch)
+    }
     /// Commits (or swaps in) the table and says what was written.
     fn finish(self: Box<Self>) -> Result<WriteStats>;
 }
@@ -96,6 +118,60 @@ pub trait Sink: Send + Sync {
 /// `_pkey` it stays within PostgreSQL's 63.
 pub(crate) fn staging_name(qualified: &str, table: &str, tag: &str) -> String {
     format!("{}{}{tag}", staging_prefix(qualified, table), run_tag())
+}
+
+/// The parts of a staging table's name: `_ferry_<short>_<hash>_<run><suffix>`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct StagingName<'a> {
+    /// The target's name, cut at 32 bytes.
+    pub short: &'a str,
+    /// 8 hex digits: a hash of the qualified target.
+    pub hash: &'a str,
+    /// `""`, `_in` (an ADBC side table) or `_old` (a MySQL swap's old table).
+    pub suffix: &'a str,
+}
+
+impl<'a> StagingName<'a> {
+    /// Parses a table name as [`staging_name`] builds it, or `None`.
+    pub(crate) fn parse(name: &'a str) -> Option<Self> {
+        let rest = name.strip_prefix("_ferry_")?;
+        let hex8 =
+            |s: &str| s.len() == 8 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        ["_old", "_in", ""].into_iter().find_map(|suffix| {
+            let body = rest.strip_suffix(suffix)?;
+            // `<short>_<hash>_<run>`: the last 18 bytes are `_`, 8 hex, `_`, 8 hex.
+            let at = body.len().checked_sub(18)?;
+            let (short, tail) = (body.get(..at)?, body.get(at..)?);
+            let (hash, run) = (tail.get(1..9)?, tail.get(10..)?);
+            (tail.starts_with('_') && tail.as_bytes()[9] == b'_' && hex8(hash) && hex8(run))
+                .then_some(())?;
+            (short.len() <= 32).then_some(StagingName {
+                short,
+                hash,
+                suffix,
+            })
+        })
+    }
+
+    /// The target table it stages, among `tables` (or its own short name, for a target not
+    /// created yet), as qualified by one of `qualify`: `(name, qualified)`. `None` when no
+    /// candidate's staging prefix matches (a name cut at 32 bytes whose table does not exist).
+    pub(crate) fn target(
+        &self,
+        tables: &[String],
+        qualify: &[&dyn Fn(&str) -> String],
+    ) -> Option<(String, String)> {
+        let prefix = format!("_ferry_{}_{}_", self.short, self.hash);
+        let short = self.short.to_string();
+        std::iter::once(&short)
+            .chain(tables.iter().filter(|t| t.starts_with(self.short)))
+            .find_map(|t| {
+                qualify.iter().find_map(|q| {
+                    let qualified = q(t);
+                    (staging_prefix(&qualified, t) == prefix).then(|| (t.clone(), qualified))
+                })
+            })
+    }
 }
 
 /// The start every staging table name of one target shares.
@@ -203,26 +279,136 @@ pub struct WriteOptions {
     /// The schema a PostgreSQL target writes to when its URL names none (`--schema`: tables
     /// read from a schema go to the schema of that name, as `pg_dump -n` restores them).
     pub schema: Option<String>,
+    /// A float the target cannot hold: an error, or replaced (`--float-loss`).
+    pub float_loss: FloatLoss,
+    /// Append a snapshot table to a target table that already holds it (`--reload`).
+    pub reload: bool,
+}
+
+impl WriteOptions {
+    /// Connections a database sink loads one table with, by default.
+    pub const DEFAULT_JOBS: usize = 1;
+
+    /// How a float the target cannot hold is written.
+    pub fn with_float_loss(mut self, float_loss: FloatLoss) -> Self {
+        self.float_loss = float_loss;
+        self
+    }
 }
 
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
-            jobs: 1,
+            jobs: Self::DEFAULT_JOBS,
             schema: None,
+            float_loss: FloatLoss::default(),
+            reload: false,
         }
+    }
+}
+
+/// The table a database target records its loads of snapshot tables in: which snapshot table
+/// (its identity, [`crate::snapshot::TableEntry::identity`]) went into which target table, when,
+/// how many rows and how. A repeated `append` of one snapshot table into one target table would
+/// duplicate its rows, and is refused unless `--reload` says so.
+pub const LOADS_TABLE: &str = "_ferry_loads";
+
+/// One load to record in [`LOADS_TABLE`], in the transaction that publishes it.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadRecord {
+    pub snapshot_table: String,
+    pub target_table: String,
+    pub rows: u64,
+    pub mode: IfExists,
+    pub loaded_at: String,
+}
+
+impl LoadRecord {
+    /// The record of a table whose rows come from a snapshot table, if they do.
+    pub(crate) fn of(schema: &SchemaRef, target_table: &str, mode: IfExists) -> Option<Self> {
+        let id = schema
+            .metadata()
+            .get(crate::snapshot::META_SNAPSHOT_TABLE)?;
+        Some(LoadRecord {
+            snapshot_table: id.clone(),
+            target_table: target_table.to_string(),
+            rows: 0,
+            mode,
+            loaded_at: chrono::Utc::now()
+                .format("%Y-%m-%d %H:%M:%S%.6fZ")
+                .to_string(),
+        })
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` of [`LOADS_TABLE`], named `qualified`, in portable SQL.
+    pub(crate) fn create_sql(qualified: &str, text: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {qualified} (snapshot_table {text} NOT NULL, \
+             target_table {text} NOT NULL, row_count BIGINT NOT NULL, mode {text} NOT NULL, \
+             loaded_at {text} NOT NULL, PRIMARY KEY (snapshot_table, target_table))"
+        )
+    }
+
+    /// The statements that record this load in `qualified`: the last load of a snapshot
+    /// table into a target table replaces the record of an earlier one.
+    pub(crate) fn record_sql(
+        &self,
+        qualified: &str,
+        literal: impl Fn(&str) -> String,
+    ) -> [String; 2] {
+        let (id, table) = (literal(&self.snapshot_table), literal(&self.target_table));
+        let mode = format!("{:?}", self.mode).to_lowercase();
+        [
+            format!("DELETE FROM {qualified} WHERE snapshot_table = {id} AND target_table = {table}"),
+            format!(
+                "INSERT INTO {qualified} (snapshot_table, target_table, row_count, mode, loaded_at) \
+                 VALUES ({id}, {table}, {}, {}, {})",
+                self.rows,
+                literal(&mode),
+                literal(&self.loaded_at)
+            ),
+        ]
+    }
+
+    /// The refusal of an `append` of a snapshot table the target table already holds.
+    pub(crate) fn repeated(&self, target: &str, loaded_at: &str) -> Error {
+        Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "{target}: table \"{}\" already holds the rows of this snapshot table (loaded \
+                 {loaded_at}, recorded in {LOADS_TABLE}); appending them again would duplicate \
+                 them: use --if-exists replace or truncate, or --reload to append them again",
+                self.target_table
+            ),
+        )
+    }
+
+    /// The query for an earlier load's time (`?` or `$1`, `$2` placeholders: `marks`).
+    pub(crate) fn earlier_sql(qualified: &str, marks: (&str, &str)) -> String {
+        format!(
+            "SELECT loaded_at FROM {qualified} WHERE snapshot_table = {} AND target_table = {}",
+            marks.0, marks.1
+        )
     }
 }
 
 /// Opens the sink an endpoint names.
 pub fn open_sink(endpoint: &Endpoint, options: &WriteOptions) -> Result<Box<dyn Sink>> {
     Ok(match endpoint.scheme {
-        Scheme::Sqlite => Box::new(sqlite::SqliteSink::try_new(endpoint)?),
+        Scheme::Sqlite => Box::new(
+            sqlite::SqliteSink::try_new(endpoint)?
+                .with_float_loss(options.float_loss)
+                .with_reload(options.reload),
+        ),
         Scheme::Parquet => Box::new(parquet::ParquetSink::try_new(endpoint)?),
         Scheme::Csv => Box::new(csv::CsvSink::try_new(endpoint)?),
         Scheme::Postgres => Box::new(postgres::PgSink::try_new(endpoint, options)?),
         Scheme::Mysql => Box::new(mysql::MySink::try_new(endpoint, options)?),
-        Scheme::Adbc | Scheme::Duckdb => Box::new(adbc::AdbcSink::try_new(endpoint)?),
+        Scheme::Adbc | Scheme::Duckdb => Box::new(
+            adbc::AdbcSink::try_new(endpoint)?
+                .with_float_loss(options.float_loss)
+                .with_reload(options.reload),
+        ),
         Scheme::Tpch => {
             return Err(Error::invalid_args(format!(
                 "{endpoint}: the TPC-H generator is a source only; write to another endpoint"

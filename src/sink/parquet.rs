@@ -244,6 +244,7 @@ impl TableWriter for ParquetTableWriter<'_> {
             rows: self.rows,
             bytes,
             files,
+            ..Default::default()
         })
     }
 }

@@ -1,9 +1,11 @@
-//! SQLite sink: rusqlite prepared statements in one large transaction per table. DDL is
-//! transactional in SQLite, so `fail` and `replace` create (or drop and create) the table in the
-//! same transaction that loads it: readers see the old table or the whole new one, and a
-//! failure rolls everything back. A database file the run created is removed if nothing commits.
+//! SQLite sink: rusqlite prepared statements in one large transaction for the whole run. DDL is
+//! transactional in SQLite, so `fail` and `replace` create (or drop and create) each table in
+//! the transaction that loads it, and [`Sink::commit`] commits every table of the run at once:
+//! readers see the old tables or all of the new ones, and a failure anywhere rolls everything
+//! back. A database file the run created is removed if nothing commits.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use arrow::array::{Array, ArrayRef, AsArray};
@@ -15,11 +17,12 @@ use arrow::datatypes::{
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::FormatOptions;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
-use super::{IfExists, Sink, TableWriter, WriteStats};
+use super::{FloatLoss, IfExists, LoadRecord, Sink, TableWriter, WriteStats, LOADS_TABLE};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
+use crate::source::Origin;
 use crate::types::{
     decimal, primary_key_position, quote_ident, sqlite_affinity, sqlite_target_type, temporal,
     Affinity,
@@ -32,6 +35,14 @@ pub struct SqliteSink {
     /// The file did not exist when the run started.
     created: bool,
     committed: Mutex<bool>,
+    /// The run's connection, in its transaction (`BEGIN IMMEDIATE` sent), between tables.
+    run: Mutex<Option<Connection>>,
+    /// NaN and -0.0, which SQLite cannot keep: refused, or replaced (`--float-loss`).
+    float_loss: FloatLoss,
+    /// `--reload`: append a snapshot table that the target table holds already.
+    reload: bool,
+    /// The run's loads of snapshot tables, recorded in [`LOADS_TABLE`] when it commits.
+    loads: Mutex<Vec<LoadRecord>>,
 }
 
 impl SqliteSink {
@@ -52,7 +63,23 @@ impl SqliteSink {
             path,
             name,
             committed: Mutex::new(false),
+            float_loss: FloatLoss::default(),
+            run: Mutex::new(None),
+            reload: false,
+            loads: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Whether a snapshot table the target table holds already may be appended again.
+    pub fn with_reload(mut self, reload: bool) -> Self {
+        self.reload = reload;
+        self
+    }
+
+    /// What NaN and -0.0 become: an error (the default), or NULL and 0.0, counted.
+    pub fn with_float_loss(mut self, float_loss: FloatLoss) -> Self {
+        self.float_loss = float_loss;
+        self
     }
 
     fn connect(&self) -> Result<Connection> {
@@ -137,13 +164,27 @@ impl Sink for SqliteSink {
         let binders = schema
             .fields()
             .iter()
-            .map(|f| Binder::for_field(f.name(), f.data_type(), &sqlite_target_type(f)?))
+            .map(|f| {
+                Binder::for_field(f.name(), f.data_type(), &sqlite_target_type(f)?)
+                    .map(|b| b.with_floats(self.float_loss, f.is_nullable()))
+            })
             .collect::<Result<Vec<_>>>()
             .map_err(|e| e.context(ctx.clone()))?;
         let ddl = self.ddl(table, schema)?;
-        let conn = self.connect()?;
         let sqlerr = |e| Error::sqlite(ctx.clone(), e);
-        conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlerr)?;
+        let taken = self
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .take();
+        let conn = match taken {
+            Some(c) => c,
+            None => {
+                let c = self.connect()?;
+                c.execute_batch("BEGIN IMMEDIATE").map_err(sqlerr)?;
+                c
+            }
+        };
         let mut writer = SqliteTableWriter {
             sink: self,
             conn,
@@ -153,8 +194,30 @@ impl Sink for SqliteSink {
             rows: 0,
             bytes: 0,
             open: true,
+            load: None,
         };
         let exists = table_exists(&writer.conn, table).map_err(sqlerr)?;
+        writer.load = LoadRecord::of(schema, table, mode);
+        if let Some(load) = writer
+            .load
+            .as_ref()
+            .filter(|_| exists && mode == IfExists::Append)
+        {
+            if !self.reload && table_exists(&writer.conn, LOADS_TABLE).map_err(sqlerr)? {
+                let earlier: Option<String> = writer
+                    .conn
+                    .query_row(
+                        &LoadRecord::earlier_sql(&quote_ident(LOADS_TABLE), ("?1", "?2")),
+                        [&load.snapshot_table, &load.target_table],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sqlerr)?;
+                if let Some(at) = earlier {
+                    return Err(load.repeated(&self.name, &at));
+                }
+            }
+        }
         let q = quote_ident(table);
         let setup = match (mode, exists) {
             (IfExists::Fail, true) => {
@@ -183,10 +246,53 @@ impl Sink for SqliteSink {
         writer.conn.prepare_cached(&writer.insert).map_err(sqlerr)?;
         Ok(Box::new(writer))
     }
+
+    fn commit(&self) -> Result<()> {
+        self.commit_run()
+    }
+}
+
+impl SqliteSink {
+    /// Commits the run's transaction: every table of the run at once.
+    fn commit_run(&self) -> Result<()> {
+        let conn = self
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .take();
+        if let Some(conn) = conn {
+            let loads = std::mem::take(
+                &mut *self
+                    .loads
+                    .lock()
+                    .map_err(|_| Error::internal("run state"))?,
+            );
+            let q = quote_ident(LOADS_TABLE);
+            for (i, load) in loads.iter().enumerate() {
+                let mut sql = Vec::new();
+                if i == 0 {
+                    sql.push(LoadRecord::create_sql(&q, "TEXT"));
+                }
+                sql.extend(load.record_sql(&q, crate::types::quote_literal));
+                conn.execute_batch(&sql.join(";\n"))
+                    .map_err(|e| Error::sqlite(format!("{}: {LOADS_TABLE}", self.name), e))?;
+            }
+            conn.execute_batch("COMMIT")
+                .map_err(|e| Error::sqlite(format!("{}: commit failed", self.name), e))?;
+        }
+        if let Ok(mut c) = self.committed.lock() {
+            *c = true;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for SqliteSink {
     fn drop(&mut self) {
+        // An uncommitted run's connection rolls back as it closes, before the file goes.
+        if let Ok(mut run) = self.run.lock() {
+            run.take();
+        }
         let committed = self.committed.lock().map(|c| *c).unwrap_or(true);
         if self.created && !committed {
             // Nothing was committed into a file this run created: leave no file behind.
@@ -207,17 +313,27 @@ struct SqliteTableWriter<'a> {
     rows: u64,
     bytes: u64,
     open: bool,
+    /// The snapshot table the rows come from, recorded when the run commits.
+    load: Option<LoadRecord>,
 }
 
 impl TableWriter for SqliteTableWriter<'_> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let origin = Origin {
+            first_row: self.rows,
+            ..Default::default()
+        };
+        self.write_from(batch, &origin)
+    }
+
+    fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
         let columns = batch
             .columns()
             .iter()
             .zip(&self.binders)
             .map(|(a, b)| b.convert(a))
             .collect::<Result<Vec<_>>>()
-            .map_err(|e| e.context(format!("{}, batch at row {}", self.ctx, self.rows + 1)))?;
+            .map_err(|e| e.context(format!("{}, batch at {}", self.ctx, origin.row(0))))?;
         let mut stmt = self
             .conn
             .prepare_cached(&self.insert)
@@ -228,22 +344,18 @@ impl TableWriter for SqliteTableWriter<'_> {
                     Error::new(
                         ErrorKind::InvalidData,
                         format!(
-                            "{}, column \"{}\", row {}: {why}",
+                            "{}, column \"{}\", {}: {why}",
                             self.ctx,
                             binder.column,
-                            self.rows + row as u64 + 1
+                            origin.row(row)
                         ),
                     )
                 })?;
                 stmt.raw_bind_parameter(i + 1, value)
                     .map_err(|e| Error::sqlite(self.ctx.clone(), e))?;
             }
-            stmt.raw_execute().map_err(|e| {
-                Error::sqlite(
-                    format!("{}, row {}", self.ctx, self.rows + row as u64 + 1),
-                    e,
-                )
-            })?;
+            stmt.raw_execute()
+                .map_err(|e| Error::sqlite(format!("{}, {}", self.ctx, origin.row(row)), e))?;
         }
         self.rows += batch.num_rows() as u64;
         self.bytes += crate::pipeline::data_bytes(batch) as u64;
@@ -251,17 +363,30 @@ impl TableWriter for SqliteTableWriter<'_> {
     }
 
     fn finish(mut self: Box<Self>) -> Result<WriteStats> {
-        self.conn
-            .execute_batch("COMMIT")
-            .map_err(|e| Error::sqlite(format!("{}: commit failed", self.ctx), e))?;
+        // The transaction goes on with the run's next table; `commit()` ends it.
         self.open = false;
-        if let Ok(mut c) = self.sink.committed.lock() {
-            *c = true;
+        let conn = std::mem::replace(
+            &mut self.conn,
+            Connection::open_in_memory().map_err(|e| Error::sqlite(self.ctx.clone(), e))?,
+        );
+        *self
+            .sink
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))? = Some(conn);
+        if let Some(mut load) = self.load.take() {
+            load.rows = self.rows;
+            self.sink
+                .loads
+                .lock()
+                .map_err(|_| Error::internal("run state"))?
+                .push(load);
         }
         Ok(WriteStats {
             rows: self.rows,
             bytes: self.bytes,
             files: Vec::new(),
+            lossy: self.binders.iter().filter_map(Binder::replaced).collect(),
         })
     }
 }
@@ -279,6 +404,10 @@ impl Drop for SqliteTableWriter<'_> {
 struct Binder {
     column: String,
     kind: BindKind,
+    /// Reals SQLite cannot keep: refused, or replaced and counted in `replaced`.
+    float_loss: FloatLoss,
+    nullable: bool,
+    replaced: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -311,16 +440,46 @@ enum BindKind {
 }
 
 /// Why a real cannot be stored in SQLite as it is, if it cannot: SQLite stores NaN as NULL and
-/// -0.0 as 0.0. The one place both are refused, for ferry's own SQLite sink and for the ADBC
-/// SQLite driver; a flag that lets them through (as NULL, as 0.0, counted in the run report)
-/// would be decided here.
+/// -0.0 as 0.0 (±infinity it keeps). With [`real_for_sqlite`], the one place both are decided,
+/// for ferry's own SQLite sink and for the ADBC SQLite driver.
 pub(crate) fn real_refusal(f: f64) -> Option<String> {
     if f.is_nan() {
-        Some("NaN: SQLite stores NaN as NULL, so it cannot be kept".into())
+        Some(
+            "NaN: SQLite stores NaN as NULL, so it cannot be kept; --float-loss replace writes \
+             it as NULL (counted in the report)"
+                .into(),
+        )
     } else if f == 0.0 && f.is_sign_negative() {
-        Some("-0.0: SQLite stores -0.0 as 0.0, so its sign cannot be kept".into())
+        Some(
+            "-0.0: SQLite stores -0.0 as 0.0, so its sign cannot be kept; --float-loss replace \
+             writes it as 0.0 (counted in the report)"
+                .into(),
+        )
     } else {
         None
+    }
+}
+
+/// The real SQLite gets for `f` in a column (`nullable` or NOT NULL): `f` itself, or, under
+/// `--float-loss replace`, 0.0 for -0.0 and NULL (`None`) for NaN, with `true` when the value
+/// was replaced; otherwise why it is refused. NaN in a NOT NULL column is refused either way.
+pub(crate) fn real_for_sqlite(
+    f: f64,
+    loss: FloatLoss,
+    nullable: bool,
+) -> std::result::Result<(Option<f64>, bool), String> {
+    let Some(why) = real_refusal(f) else {
+        return Ok((Some(f), false));
+    };
+    match loss {
+        FloatLoss::Error => Err(why),
+        FloatLoss::Replace if f.is_nan() && !nullable => Err(
+            "NaN: SQLite stores NaN as NULL, and the column is NOT NULL, so --float-loss \
+             replace cannot write it as NULL"
+                .into(),
+        ),
+        FloatLoss::Replace if f.is_nan() => Ok((None, true)),
+        FloatLoss::Replace => Ok((Some(0.0), true)),
     }
 }
 
@@ -367,7 +526,23 @@ impl Binder {
         Ok(Binder {
             column: column.to_string(),
             kind,
+            float_loss: FloatLoss::Error,
+            nullable: true,
+            replaced: AtomicU64::new(0),
         })
+    }
+
+    /// What a real SQLite cannot keep becomes in this column (NULL only where it may be NULL).
+    fn with_floats(mut self, float_loss: FloatLoss, nullable: bool) -> Self {
+        self.float_loss = float_loss;
+        self.nullable = nullable;
+        self
+    }
+
+    /// The column and the values replaced in it, if any.
+    fn replaced(&self) -> Option<(String, u64)> {
+        let n = self.replaced.load(Ordering::Relaxed);
+        (n > 0).then(|| (self.column.clone(), n))
     }
 
     /// Converts a column to the one Arrow type this binder reads (a no-op for most).
@@ -427,10 +602,14 @@ impl Binder {
             }
             BindKind::Real => {
                 let f = a.as_primitive::<Float64Type>().value(row);
-                if let Some(why) = real_refusal(f) {
-                    return Err(why);
+                let (f, replaced) = real_for_sqlite(f, self.float_loss, self.nullable)?;
+                if replaced {
+                    self.replaced.fetch_add(1, Ordering::Relaxed);
                 }
-                owned(Value::Real(f))
+                match f {
+                    Some(f) => owned(Value::Real(f)),
+                    None => Ok(ToSqlOutput::Borrowed(ValueRef::Null)),
+                }
             }
             BindKind::Boolean => owned(Value::Integer(a.as_boolean().value(row) as i64)),
             BindKind::Decimal {
@@ -586,6 +765,45 @@ mod tests {
         ] {
             assert_eq!(real_refusal(f), None, "{f}");
         }
+    }
+
+    #[test]
+    fn reals_sqlite_cannot_keep_are_replaced_when_asked() {
+        use FloatLoss::{Error as Refuse, Replace};
+        assert!(real_for_sqlite(-0.0, Refuse, true)
+            .unwrap_err()
+            .contains("--float-loss replace writes it as 0.0"));
+        assert!(real_for_sqlite(f64::NAN, Refuse, true)
+            .unwrap_err()
+            .contains("--float-loss replace writes it as NULL"));
+        let (zero, replaced) = real_for_sqlite(-0.0, Replace, false).unwrap();
+        assert_eq!((zero.map(f64::to_bits), replaced), (Some(0), true));
+        assert_eq!(real_for_sqlite(f64::NAN, Replace, true), Ok((None, true)));
+        assert!(real_for_sqlite(f64::NAN, Replace, false)
+            .unwrap_err()
+            .contains("NOT NULL"));
+        for f in [1.5, f64::INFINITY, -5e-324] {
+            assert_eq!(real_for_sqlite(f, Replace, true), Ok((Some(f), false)));
+        }
+        // Bound cell by cell, the replaced values counted for the column.
+        let b = Binder::for_field("r", &DataType::Float64, "REAL")
+            .unwrap()
+            .with_floats(Replace, true);
+        let a: ArrayRef = std::sync::Arc::new(arrow::array::Float64Array::from(vec![
+            Some(-0.0),
+            None,
+            Some(f64::NAN),
+            Some(-2.5),
+        ]));
+        let cells: Vec<Option<u64>> = (0..a.len())
+            .map(|i| match b.value(&a, i).unwrap() {
+                ToSqlOutput::Owned(Value::Real(f)) => Some(f.to_bits()),
+                ToSqlOutput::Borrowed(ValueRef::Null) => None,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(cells, [Some(0), None, None, Some((-2.5f64).to_bits())]);
+        assert_eq!(b.replaced(), Some(("r".into(), 2)));
     }
 
     #[test]

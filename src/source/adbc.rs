@@ -16,9 +16,10 @@ use arrow::array::{Array, AsArray, RecordBatchReader};
 use arrow::record_batch::RecordBatch;
 
 use super::{
-    thread_stream, BatchLimits, BatchStream, Partition, PartitionSpec, Source, TablePlan, TableRef,
+    thread_stream, BatchLimits, BatchStream, NotCopied, Partition, PartitionSpec, Source,
+    TablePlan, TableRef,
 };
-use crate::adbc::{query_text, quote_literal, quote_table, AdbcDatabase, AdbcSettings, Dialect};
+use crate::adbc::{query_text, quote_ident, quote_literal, AdbcDatabase, AdbcSettings, Dialect};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::types::adbc::{convert_batch, plan_fields, Convert, Declared};
@@ -57,14 +58,26 @@ impl AdbcSource {
         }
     }
 
+    /// The schema tables are listed from and unqualified names are read in: `--schema`, else
+    /// the URL's `schema=`, else the driver's default (`public`, `main`).
+    fn schema(&self) -> Option<String> {
+        self.schema
+            .clone()
+            .or_else(|| self.settings().schema.clone())
+            .or_else(|| self.default_schema().map(str::to_string))
+    }
+
+    /// A table as `--table` names it (`t`, `s.t`, `"a.b"`, `"s"."a""b"`: double quotes around
+    /// a name with dots or quotes, as [`Source::tables`] lists them), as `(schema, table)`.
+    fn resolve(&self, given: &str) -> (Option<String>, String) {
+        let (schema, table) = split_qualified(given);
+        (schema.or_else(|| self.schema()), table)
+    }
+
     /// Declared types and NOT NULL from the catalog, for drivers whose catalog ferry knows
     /// (PostgreSQL: `format_type`, which the driver's own metadata lacks for lengths;
     /// DuckDB: `information_schema.columns`).
-    fn declared(&self, table: &str) -> Result<HashMap<String, Declared>> {
-        let (schema, name) = match table.split_once('.') {
-            Some((s, t)) => (Some(s.to_string()), t.to_string()),
-            None => (self.schema.clone(), table.to_string()),
-        };
+    fn declared(&self, schema: Option<&str>, name: &str) -> Result<HashMap<String, Declared>> {
         let (dialect, sql) = match self.settings().dialect {
             Some(Dialect::Postgres) => (
                 "postgres",
@@ -73,19 +86,17 @@ impl AdbcSource {
                      CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END \
                      FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass({}) \
                      AND a.attnum > 0 AND NOT a.attisdropped",
-                    quote_literal(&quote_table(&match &schema {
-                        Some(s) => format!("{s}.{name}"),
-                        None => name.clone(),
-                    }))
+                    quote_literal(&qualified(schema, name))
                 ),
             ),
             Some(Dialect::Duckdb) => (
                 "duckdb",
                 format!(
                     "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
-                     WHERE table_schema = {} AND table_name = {}",
-                    quote_literal(schema.as_deref().unwrap_or("main")),
-                    quote_literal(&name)
+                     WHERE table_catalog = current_database() AND table_schema = {} \
+                     AND table_name = {}",
+                    quote_literal(schema.unwrap_or("main")),
+                    quote_literal(name)
                 ),
             ),
             _ => return Ok(HashMap::new()),
@@ -107,14 +118,201 @@ impl AdbcSource {
             })
             .collect())
     }
+
+    /// The relations of the listed schema and what each is, by name: from the catalog for the
+    /// drivers whose catalog ferry knows, else from the table types `GetObjects` gives.
+    fn relations(&self) -> Result<Vec<Relation>> {
+        let mut all = self.relations_unsorted()?;
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all.dedup_by(|a, b| a.name == b.name);
+        Ok(all)
+    }
+
+    fn relations_unsorted(&self) -> Result<Vec<Relation>> {
+        let schema = self.schema();
+        let settings = self.settings();
+        let sql = match settings.dialect {
+            // Partitions are read through their parent, never as tables of their own.
+            Some(Dialect::Postgres) => format!(
+                "SELECT c.relname, c.relkind::text, CASE WHEN c.relispopulated THEN 't' ELSE 'f' \
+                 END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
+                 ON n.oid = c.relnamespace WHERE n.nspname = {} \
+                 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition \
+                 ORDER BY c.relname",
+                quote_literal(schema.as_deref().unwrap_or("public"))
+            ),
+            Some(Dialect::Duckdb) => format!(
+                "SELECT table_name, table_type, 't' FROM information_schema.tables \
+                 WHERE table_catalog = current_database() AND table_schema = {} \
+                 ORDER BY table_name",
+                quote_literal(schema.as_deref().unwrap_or("main"))
+            ),
+            // As the SQLite source lists them: views and virtual tables are not copied,
+            // shadow tables and SQLite's `sqlite_` tables are not listed.
+            Some(Dialect::Sqlite) => format!(
+                "SELECT m.name, l.type, 't' FROM {}.sqlite_master AS m \
+                 JOIN pragma_table_list AS l ON l.schema = {} AND l.name = m.name \
+                 WHERE m.type IN ('table', 'view') ORDER BY m.rowid",
+                quote_ident(schema.as_deref().unwrap_or("main")),
+                quote_literal(schema.as_deref().unwrap_or("main")),
+            ),
+            None => {
+                let conn = self.db.connect()?;
+                return Ok(object_tables(settings, &conn, schema.as_deref())?
+                    .into_iter()
+                    .filter(|(s, ..)| match (&schema, s) {
+                        (Some(w), Some(s)) => w == s,
+                        _ => true,
+                    })
+                    .map(|(_, name, kind)| Relation {
+                        listed: Listed::of_table_type(&kind),
+                        name,
+                    })
+                    .collect());
+            }
+        };
+        let mut conn = self.db.connect()?;
+        let rows = query_text(settings, &mut conn, &sql)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| match r.as_slice() {
+                [Some(name), Some(kind), populated] => Some((
+                    name.clone(),
+                    kind.clone(),
+                    populated.as_deref() == Some("t"),
+                )),
+                _ => None,
+            })
+            .map(|(name, kind, populated)| {
+                let listed = match (settings.dialect, kind.as_str()) {
+                    (Some(Dialect::Postgres), "r" | "p") => Listed::Copied,
+                    (Some(Dialect::Postgres), k) => Listed::NotCopied {
+                        kind: match k {
+                            "v" => "view",
+                            "m" => "materialized view",
+                            _ => "foreign table",
+                        }
+                        .into(),
+                        note: (!populated).then(|| "not populated".to_string()),
+                    },
+                    (Some(Dialect::Sqlite), _)
+                        if name
+                            .get(..7)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_")) =>
+                    {
+                        Listed::Hidden
+                    }
+                    (Some(Dialect::Sqlite), "table") => Listed::Copied,
+                    (Some(Dialect::Sqlite), "view") => Listed::not_copied("view"),
+                    (Some(Dialect::Sqlite), "virtual") => Listed::not_copied("virtual table"),
+                    (Some(Dialect::Sqlite), _) => Listed::Hidden,
+                    (_, k) => Listed::of_table_type(k),
+                };
+                Relation { name, listed }
+            })
+            .collect())
+    }
+
+    /// What a PostgreSQL relation is (`relkind`) and whether it is populated, if it exists.
+    fn pg_relkind(&self, schema: Option<&str>, name: &str) -> Result<Option<(String, bool)>> {
+        let sql = format!(
+            "SELECT c.relkind::text, CASE WHEN c.relispopulated THEN 't' ELSE 'f' END \
+             FROM pg_catalog.pg_class c WHERE c.oid = to_regclass({})",
+            quote_literal(&qualified(schema, name))
+        );
+        let mut conn = self.db.connect()?;
+        let rows = query_text(self.settings(), &mut conn, &sql)?;
+        Ok(rows.into_iter().next().and_then(|r| match r.as_slice() {
+            [Some(k), p] => Some((k.clone(), p.as_deref() == Some("t"))),
+            _ => None,
+        }))
+    }
 }
 
-/// The table names `GetObjects` returns: `(schema, table)` pairs of tables (not views).
+/// A relation the driver lists, and whether a run without `--table` copies it.
+struct Relation {
+    name: String,
+    listed: Listed,
+}
+
+enum Listed {
+    /// A table holding its own rows.
+    Copied,
+    /// A view, a materialized view, a foreign or virtual table: copied when named.
+    NotCopied { kind: String, note: Option<String> },
+    /// Storage or bookkeeping of the database itself: temporary and system tables, SQLite's
+    /// shadow and `sqlite_` tables.
+    Hidden,
+}
+
+impl Listed {
+    fn not_copied(kind: &str) -> Listed {
+        Listed::NotCopied {
+            kind: kind.into(),
+            note: None,
+        }
+    }
+
+    /// From a `GetObjects` table type (`TABLE`, `BASE TABLE`, `VIEW`, `SYSTEM TABLE`,
+    /// `MATERIALIZED_VIEW`, `EXTERNAL`, ...): tables are copied, system and temporary ones
+    /// left out, and anything else named as not copied under its own type.
+    fn of_table_type(table_type: &str) -> Listed {
+        let kind = table_type.to_ascii_lowercase().replace('_', " ");
+        match kind.as_str() {
+            "table" | "base table" => Listed::Copied,
+            k if k.contains("system") || k.contains("temp") => Listed::Hidden,
+            k => Listed::not_copied(k),
+        }
+    }
+}
+
+/// `"schema"."name"`, or `"name"` without a schema: each part one identifier.
+fn qualified(schema: Option<&str>, name: &str) -> String {
+    match schema {
+        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
+        None => quote_ident(name),
+    }
+}
+
+/// `name` as `--table` takes it back: bare when it is letters, digits and `_` only, else
+/// double-quoted (a dot or a quote in it would otherwise split it or end it).
+fn listed_name(name: &str) -> String {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        name.to_string()
+    } else {
+        quote_ident(name)
+    }
+}
+
+/// Splits `schema.table` at its first dot outside double quotes and unquotes both parts: `s.t`,
+/// `"x.y"`, `"s"."a""b"` (`""` is a quote inside a quoted part), `t`. A quote opens a quoted
+/// part only at the part's start: elsewhere it is one of the name's characters (`s.a "b"`).
+fn split_qualified(name: &str) -> (Option<String>, String) {
+    let mut schema = None;
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            '"' if quoted => quoted = false,
+            '"' if cur.is_empty() => quoted = true,
+            '.' if !quoted && schema.is_none() => schema = Some(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    (schema, cur)
+}
+
+/// The relations `GetObjects` returns: `(schema, name, table type)`.
 fn object_tables(
     settings: &AdbcSettings,
     conn: &adbc_driver_manager::ManagedConnection,
     db_schema: Option<&str>,
-) -> Result<Vec<(Option<String>, String)>> {
+) -> Result<Vec<(Option<String>, String, String)>> {
     let reader = conn
         .get_objects(ObjectDepth::Tables, None, db_schema, None, None, None)
         .map_err(|e| settings.error("cannot list the tables (GetObjects)", e))?;
@@ -140,13 +338,10 @@ fn object_tables(
                 let tnames = tables.column(0).as_string::<i32>();
                 let ttypes = tables.column(1).as_string::<i32>();
                 for t in 0..tables.len() {
-                    let kind = ttypes.value(t).to_ascii_lowercase();
-                    if kind.contains("view") || kind.contains("temp") || kind.contains("system") {
-                        continue;
-                    }
                     out.push((
                         schema.clone().filter(|s| !s.is_empty()),
                         tnames.value(t).into(),
+                        ttypes.value(t).into(),
                     ));
                 }
             }
@@ -156,42 +351,55 @@ fn object_tables(
 }
 
 impl Source for AdbcSource {
+    /// The tables of the listed schema, each named as `--table` takes it back.
     fn tables(&self) -> Result<Vec<String>> {
-        let conn = self.db.connect()?;
-        let wanted = self.schema.as_deref().or(self.default_schema());
-        let mut names: Vec<String> = object_tables(self.settings(), &conn, wanted)?
+        Ok(self
+            .relations()?
             .into_iter()
-            .filter(|(s, _)| match (wanted, s) {
-                (Some(w), Some(s)) => w == s,
-                _ => true,
+            .filter(|r| matches!(r.listed, Listed::Copied))
+            .map(|r| listed_name(&r.name))
+            .collect())
+    }
+
+    /// Views, materialized views, foreign and virtual tables: copied only when named.
+    fn not_copied(&self) -> Result<Vec<NotCopied>> {
+        Ok(self
+            .relations()?
+            .into_iter()
+            .filter_map(|r| match r.listed {
+                Listed::NotCopied { kind, note } => Some(NotCopied {
+                    name: listed_name(&r.name),
+                    kind,
+                    note,
+                }),
+                _ => None,
             })
-            .map(|(s, t)| match (s, self.default_schema()) {
-                (Some(s), Some(d)) if s == d => t,
-                (Some(s), _) if self.schema.is_none() && self.default_schema().is_some() => {
-                    format!("{s}.{t}")
-                }
-                (_, _) => t,
-            })
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+            .collect())
     }
 
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         let settings = self.settings();
         let (name, sql) = match table {
             TableRef::Table(t) => {
-                let qualified = match (&self.schema, t.contains('.')) {
-                    (Some(s), false) => format!("{s}.{t}"),
-                    _ => t.clone(),
+                let (schema, bare) = self.resolve(t);
+                let from = qualified(schema.as_deref(), &bare);
+                // A PostgreSQL inheritance parent is read ONLY: its children are tables of
+                // their own. A materialized view not populated has no rows to read.
+                let only = match self.settings().dialect {
+                    Some(Dialect::Postgres) => match self.pg_relkind(schema.as_deref(), &bare)? {
+                        Some((k, _)) if k == "r" => "ONLY ",
+                        Some((k, false)) if k == "m" => {
+                            return Err(Error::invalid_data(format!(
+                                "{settings}: materialized view {from} is not populated, so it \
+                                 has no rows to read: run REFRESH MATERIALIZED VIEW {from} first"
+                            )))
+                        }
+                        _ => "",
+                    },
+                    _ => "",
                 };
                 // Named by the table alone: the target's default name.
-                let bare = t.split_once('.').map_or(t.as_str(), |(_, n)| n);
-                (
-                    bare.to_string(),
-                    format!("SELECT * FROM {}", quote_table(&qualified)),
-                )
+                (bare, format!("SELECT * FROM {only}{from}"))
             }
             TableRef::Query(q) => ("query".to_string(), q.clone()),
         };
@@ -202,20 +410,33 @@ impl Source for AdbcSource {
         stmt.set_sql_query(&sql)
             .map_err(|e| settings.error(&format!("{table}"), e))?;
         // The result's schema without running the query where the driver can; else the
-        // schema of a run that returns no rows.
-        let driver_schema = match stmt.execute_schema() {
-            Ok(s) => s,
-            Err(e) if e.status == Status::NotImplemented => {
-                let probe = format!("SELECT * FROM ({sql}) AS ferry_probe LIMIT 0");
-                stmt.set_sql_query(&probe)
-                    .and_then(|_| stmt.execute())
-                    .map(|r| r.schema().as_ref().clone())
-                    .map_err(|e| self.plan_error(table, e))?
+        // schema of a run that returns no rows. The SQLite driver types a result's columns
+        // from its first rows (a column of text is Utf8 only once a row holds text), and its
+        // schema without rows says Int64 for every column: its schema is the one its rows are
+        // read with.
+        let schema_of_rows = settings.dialect == Some(Dialect::Sqlite);
+        let driver_schema = if schema_of_rows {
+            stmt.execute()
+                .map(|r| r.schema().as_ref().clone())
+                .map_err(|e| self.plan_error(table, e))?
+        } else {
+            match stmt.execute_schema() {
+                Ok(s) => s,
+                Err(e) if e.status == Status::NotImplemented => {
+                    let probe = format!("SELECT * FROM ({sql}) AS ferry_probe LIMIT 0");
+                    stmt.set_sql_query(&probe)
+                        .and_then(|_| stmt.execute())
+                        .map(|r| r.schema().as_ref().clone())
+                        .map_err(|e| self.plan_error(table, e))?
+                }
+                Err(e) => return Err(self.plan_error(table, e)),
             }
-            Err(e) => return Err(self.plan_error(table, e)),
         };
         let declared = match table {
-            TableRef::Table(t) => self.declared(t)?,
+            TableRef::Table(t) => {
+                let (schema, bare) = self.resolve(t);
+                self.declared(schema.as_deref(), &bare)?
+            }
             TableRef::Query(_) => HashMap::new(),
         };
         let (schema, converts) = plan_fields(&driver_schema, &declared)
@@ -357,5 +578,73 @@ impl AdbcSource {
             }
         }
         err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_names_read_back_as_one_name() {
+        for name in [
+            "t",
+            "x.y",
+            "a\"b",
+            "public.canary",
+            "..",
+            " lead",
+            "Ünï ☀",
+            "MixedCase",
+        ] {
+            assert_eq!(
+                split_qualified(&listed_name(name)),
+                (None, name.to_string())
+            );
+        }
+        assert_eq!(
+            split_qualified("s.t"),
+            (Some("s".to_string()), "t".to_string())
+        );
+        assert_eq!(
+            split_qualified("\"s.x\".\"a\"\"b.c\""),
+            (Some("s.x".to_string()), "a\"b.c".to_string())
+        );
+        assert_eq!(
+            split_qualified("s.Hard \"Types\" é"),
+            (Some("s".to_string()), "Hard \"Types\" é".to_string())
+        );
+        assert_eq!(listed_name("a_1"), "a_1");
+        assert_eq!(listed_name("x.y"), "\"x.y\"");
+    }
+
+    #[test]
+    fn get_objects_types_decide_what_is_copied() {
+        assert!(matches!(Listed::of_table_type("TABLE"), Listed::Copied));
+        assert!(matches!(
+            Listed::of_table_type("BASE TABLE"),
+            Listed::Copied
+        ));
+        assert!(matches!(
+            Listed::of_table_type("SYSTEM TABLE"),
+            Listed::Hidden
+        ));
+        assert!(matches!(
+            Listed::of_table_type("LOCAL TEMPORARY"),
+            Listed::Hidden
+        ));
+        for (t, kind) in [
+            ("VIEW", "view"),
+            ("MATERIALIZED_VIEW", "materialized view"),
+            ("EXTERNAL", "external"),
+        ] {
+            match Listed::of_table_type(t) {
+                Listed::NotCopied {
+                    kind: k,
+                    note: None,
+                } => assert_eq!(k, kind),
+                _ => panic!("{t}"),
+            }
+        }
     }
 }

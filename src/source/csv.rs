@@ -17,7 +17,6 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Cursor};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use arrow::array::timezone::Tz;
@@ -796,6 +795,14 @@ fn plain_tables(root: &Path) -> Result<Vec<(String, Vec<PathBuf>)>> {
 }
 
 impl Source for CsvSource {
+    fn snapshot_table(&self, plan: &TablePlan) -> Option<String> {
+        let m = self.manifest.as_ref()?;
+        m.tables
+            .iter()
+            .find(|t| t.name == plan.name)
+            .map(|t| t.identity())
+    }
+
     fn tables(&self) -> Result<Vec<String>> {
         Ok(self.tables.iter().map(|(n, _)| n.clone()).collect())
     }
@@ -861,7 +868,7 @@ impl Source for CsvSource {
             schema: Arc::new(schema),
             partitions,
             rows,
-            lossy: Arc::new(AtomicU64::new(0)),
+            lossy: Default::default(),
             filter: None,
         })
     }

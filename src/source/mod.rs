@@ -11,7 +11,6 @@ pub mod sqlite;
 pub mod tpch;
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
@@ -73,6 +72,36 @@ pub struct Partition {
     pub spec: PartitionSpec,
 }
 
+/// Where a batch's rows are in the source: its partition and the position of its first row in
+/// the partition's stream, so a sink's error names the source's row, whatever the batches'
+/// order at the sink (`--jobs` readers interleave partitions).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The partition's label ([`Partition::label`]); empty when unknown.
+    pub partition: std::sync::Arc<str>,
+    /// The 0-based position, in the partition's stream, of the batch's first row.
+    pub first_row: u64,
+    /// Rows of the partition were left out before this batch (a filter step ran): the
+    /// position counts the rows the filter kept.
+    pub filtered: bool,
+}
+
+impl Origin {
+    /// The source row of the batch's row `i` (0-based), as an error names it:
+    /// `row 24852 of partition "rowid 100001..=200000"` (1-based within the partition).
+    pub fn row(&self, i: usize) -> String {
+        let n = self.first_row + i as u64 + 1;
+        match (self.partition.is_empty(), self.filtered) {
+            (true, _) => format!("row {n}"),
+            (false, false) => format!("row {n} of partition \"{}\"", self.partition),
+            (false, true) => format!(
+                "row {n} of partition \"{}\" (counting the rows the filter kept)",
+                self.partition
+            ),
+        }
+    }
+}
+
 /// Source-specific description of a partition.
 #[derive(Debug, Clone)]
 pub enum PartitionSpec {
@@ -104,9 +133,9 @@ pub struct TablePlan {
     pub partitions: Vec<Partition>,
     /// Rows at the source, when known without reading them.
     pub rows: Option<u64>,
-    /// Values the source replaced (for example by NULL) because the user allowed a lossy read;
-    /// the run report shows the count.
-    pub lossy: Arc<AtomicU64>,
+    /// Values the source (and the table's transform steps) replaced, for example by NULL,
+    /// because the user allowed a lossy read, per column; the run report shows the counts.
+    pub lossy: crate::report::LossyCounter,
     /// A predicate in the source's SQL (the dialect of [`Source::filter_dialect`]) over the
     /// source's columns: only rows for which it is true are to be read. Set by the planner.
     pub filter: Option<String>,
@@ -134,7 +163,7 @@ impl TablePlan {
                 })
                 .collect(),
             rows,
-            lossy: Arc::new(AtomicU64::new(0)),
+            lossy: Default::default(),
             filter: None,
         }
     }
@@ -188,6 +217,13 @@ pub trait Source: Send + Sync {
     /// The relations [`Source::tables`] leaves out (views, materialized views, foreign tables),
     /// in a stable order, for the run summary, the report and `ferry inspect`. Each can still
     /// be planned by name. Sources without such relations have none.
+    /// The identity of the snapshot table `plan` reads
+    /// ([`crate::snapshot::TableEntry::identity`]), which a database target records; `None` for
+    /// sources that are not snapshots.
+    fn snapshot_table(&self, plan: &TablePlan) -> Option<String> {
+        let _ = plan;
+        None
+    }
     fn not_copied(&self) -> Result<Vec<NotCopied>> {
         Ok(Vec::new())
     }
@@ -280,4 +316,21 @@ pub fn open_source(endpoint: &Endpoint, options: &ReadOptions) -> Result<Box<dyn
         Scheme::Tpch => Box::new(tpch::TpchSource::try_new(endpoint, limits)?),
         Scheme::Adbc | Scheme::Duckdb => Box::new(adbc::AdbcSource::try_new(endpoint, options)?),
     })
+}
+
+/// Whether a table is ferry's own state in a database it wrote (a staging table of a run, by
+/// the exact shape of its name, or [`crate::sink::LOADS_TABLE`]): never copied as one of the
+/// source's tables, but named in the run's not-copied list (and copied when named with
+/// `--table`). A user's table named `_ferry_x` is a table like any other.
+pub fn is_ferry_state(name: &str) -> bool {
+    name == crate::sink::LOADS_TABLE || crate::sink::StagingName::parse(name).is_some()
+}
+
+/// The not-copied entry of a table of ferry's own state.
+pub fn ferry_state(name: String) -> NotCopied {
+    NotCopied {
+        name,
+        kind: "ferry state".to_string(),
+        note: Some("staging or load records of ferry; `ferry cleanup` removes it".to_string()),
+    }
 }

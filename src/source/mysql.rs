@@ -540,11 +540,16 @@ impl Source for MySource {
                     (&db,),
                 )
                 .map_err(|e| my_error(e, ctx()))?;
-            Ok(names.iter().map(|t| self.listed_name(&db, t)).collect())
+            Ok(names
+                .iter()
+                .filter(|t| !super::is_ferry_state(t))
+                .map(|t| self.listed_name(&db, t))
+                .collect())
         })
     }
 
-    /// Views: their rows are a query over other tables, copied only when named.
+    /// Views: their rows are a query over other tables, copied only when named; and ferry's
+    /// own tables.
     fn not_copied(&self) -> Result<Vec<NotCopied>> {
         let Some(db) = self
             .options
@@ -555,19 +560,25 @@ impl Source for MySource {
             return Ok(Vec::new());
         };
         self.with_catalog(|c| {
-            let names: Vec<String> = c
+            let names: Vec<(String, String)> = c
                 .exec(
-                    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?
-                     AND TABLE_TYPE = 'VIEW' ORDER BY TABLE_NAME",
+                    "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES
+                     WHERE TABLE_SCHEMA = ? ORDER BY TABLE_TYPE = 'VIEW' DESC, TABLE_NAME",
                     (&db,),
                 )
                 .map_err(|e| my_error(e, format!("{}: list views", self.settings)))?;
             Ok(names
                 .iter()
-                .map(|t| NotCopied {
-                    name: self.listed_name(&db, t),
-                    kind: "view".into(),
-                    note: None,
+                .filter_map(|(t, kind)| match kind.as_str() {
+                    "VIEW" => Some(NotCopied {
+                        name: self.listed_name(&db, t),
+                        kind: "view".into(),
+                        note: None,
+                    }),
+                    _ if super::is_ferry_state(t) => {
+                        Some(super::ferry_state(self.listed_name(&db, t)))
+                    }
+                    _ => None,
                 })
                 .collect())
         })
@@ -656,7 +667,12 @@ impl Source for MySource {
             .collect::<Result<_>>()?;
         let limits = self.options.limits;
         let zero_dates = self.zero_dates;
-        let lossy = plan.lossy.clone();
+        // Each column's count of the values it replaced, taken once: counted without a lock.
+        let lossy = schema
+            .fields()
+            .iter()
+            .map(|f| plan.lossy.column(f.name()))
+            .collect();
         let table = plan.name.clone();
         thread_stream(format!("ferry-mysql-{}", partition.index), move |tx| {
             let mut conn = readers.take()?;
@@ -696,7 +712,8 @@ struct Decoder {
     reads: Vec<MyRead>,
     limits: BatchLimits,
     zero_dates: ZeroDates,
-    lossy: Arc<AtomicU64>,
+    /// Per column: the values it replaced (`--zero-dates null`).
+    lossy: Vec<Arc<AtomicU64>>,
     table: String,
     /// Rows read so far (for messages).
     row: u64,
@@ -724,7 +741,8 @@ impl Decoder {
             for (i, v) in row.unwrap_raw().into_iter().enumerate() {
                 let b = &mut builders[i];
                 let v = v.unwrap_or(Value::NULL);
-                bytes += b.append(v, self.zero_dates, &self.lossy).map_err(|msg| {
+                let lossy = &self.lossy[i];
+                bytes += b.append(v, self.zero_dates, lossy).map_err(|msg| {
                     Error::invalid_data(format!(
                         "{}, column \"{}\", row {}: {msg}",
                         self.table,

@@ -4,8 +4,6 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
@@ -186,14 +184,23 @@ impl Source for ParquetSource {
         let schema = schema.ok_or_else(|| {
             Error::not_found(format!("{}: table \"{name}\" has no files", self.name))
         })?;
+
         Ok(TablePlan {
             name: name.clone(),
             schema,
             partitions,
             rows: Some(rows),
-            lossy: Arc::new(AtomicU64::new(0)),
+            lossy: Default::default(),
             filter: None,
         })
+    }
+
+    fn snapshot_table(&self, plan: &TablePlan) -> Option<String> {
+        let m = self.manifest.as_ref()?;
+        m.tables
+            .iter()
+            .find(|t| t.name == plan.name)
+            .map(|t| t.identity())
     }
 
     fn open(&self, plan: &TablePlan, partition: &Partition) -> Result<BatchStream> {

@@ -142,7 +142,10 @@ impl PgSource {
 
     /// The relations of the source's schema of the given `relkind`s, not partitions, by name:
     /// `(name as --table takes it, relkind, populated)`.
-    fn relations(&self, kinds: &[&str]) -> Result<Vec<(String, String, bool)>> {
+    /// The relations of the schema of `kinds` (`relkind`s), with their kind and whether they are
+    /// populated; ferry's own tables ([`super::is_ferry_state`]) only when `ferry_state`, and
+    /// then only those.
+    fn relations(&self, kinds: &[&str], ferry_state: bool) -> Result<Vec<(String, String, bool)>> {
         let schema = self.schema().to_string();
         let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
         let rows = self.with_client(|c| {
@@ -158,6 +161,7 @@ impl PgSource {
         // Quoted where needed, so `plan` reads each back as one name (`a"b`, `x.y`).
         Ok(rows
             .iter()
+            .filter(|r| super::is_ferry_state(r.get::<_, &str>(0)) == ferry_state)
             .map(|r| {
                 let t: String = r.get(0);
                 let name = if schema == "public" {
@@ -515,7 +519,7 @@ impl Source for PgSource {
     /// Ordinary and partitioned tables: a partitioned table is one table (read through its
     /// parent), its partitions are not listed, so no row is copied twice.
     fn tables(&self) -> Result<Vec<String>> {
-        let names = self.relations(&["r", "p"])?;
+        let names = self.relations(&["r", "p"], false)?;
         if names.is_empty() {
             let schema = self.schema().to_string();
             let exists = self.with_client(|c| {
@@ -533,17 +537,23 @@ impl Source for PgSource {
     }
 
     /// Views, materialized views and foreign tables: their rows are a query over other
-    /// relations (or another server's), copied only when named.
+    /// relations (or another server's), copied only when named; and ferry's own tables.
     fn not_copied(&self) -> Result<Vec<NotCopied>> {
-        Ok(self
-            .relations(&["v", "m", "f"])?
+        let mut out: Vec<NotCopied> = self
+            .relations(&["v", "m", "f"], false)?
             .into_iter()
             .map(|(name, relkind, populated)| NotCopied {
                 name,
                 kind: relkind_name(&relkind).to_string(),
                 note: (!populated).then(|| "not populated".to_string()),
             })
-            .collect())
+            .collect();
+        out.extend(
+            self.relations(&["r", "p"], true)?
+                .into_iter()
+                .map(|(name, ..)| super::ferry_state(name)),
+        );
+        Ok(out)
     }
 
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {

@@ -21,8 +21,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    thread_stream, BatchLimits, BatchSender, BatchStream, Partition, PartitionSpec, Source,
-    TablePlan, TableRef,
+    thread_stream, BatchLimits, BatchSender, BatchStream, NotCopied, Partition, PartitionSpec,
+    Source, TablePlan, TableRef,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -38,6 +38,30 @@ pub enum Mismatch {
     Error,
     /// Load NULL instead, and count it in the report.
     Null,
+}
+
+/// A column of a table: name, declared type, NOT NULL, position in the primary key or 0.
+type SqliteColumn = (String, String, bool, i64);
+
+/// What a relation of a SQLite database is, as `PRAGMA table_list` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RelationKind {
+    /// A table holding its own rows: what a run without `--table` copies.
+    Table { without_rowid: bool },
+    /// A view: its rows are a query over other tables.
+    View,
+    /// A virtual table (FTS5, R*Tree, a module's table): its rows are what its module makes of
+    /// the shadow tables, or of another table or a file.
+    Virtual,
+    /// A table a virtual table keeps its storage in (`docs_data`, `docs_idx` of FTS5).
+    Shadow,
+    /// SQLite's own (`sqlite_sequence`, `sqlite_stat1`).
+    Internal,
+}
+
+struct Relation {
+    name: String,
+    kind: RelationKind,
 }
 
 /// Reads tables and queries of one SQLite database file.
@@ -93,23 +117,74 @@ impl SqliteSource {
             .map_err(|e| Error::sqlite(format!("{}: cannot open", self.name), e))
     }
 
-    /// (name, declared type, NOT NULL, position in the primary key or 0) of each column.
-    fn columns(&self, conn: &Connection, table: &str) -> Result<Vec<(String, String, bool, i64)>> {
-        let sql = format!("PRAGMA table_info({})", quote_ident(table));
+    /// (name, declared type, NOT NULL, position in the primary key or 0) of each column, and
+    /// the names of every column, hidden ones included (they can shadow `rowid`).
+    ///
+    /// `PRAGMA table_xinfo`, not `table_info`: `table_info` leaves out generated columns
+    /// (VIRTUAL and STORED alike), which are read as their values. The hidden columns of a
+    /// virtual table (`hidden` 1: FTS5's own `docs` and `rank`) are not columns of its rows.
+    fn columns(&self, conn: &Connection, table: &str) -> Result<(Vec<SqliteColumn>, Vec<String>)> {
+        let sql = format!("PRAGMA table_xinfo({})", quote_ident(table));
         let mut stmt = conn.prepare(&sql).map_err(|e| self.err(table, e))?;
         let rows = stmt
             .query_map([], |r| {
                 let name: String = r.get(1)?;
-                let declared: String = r.get(2)?;
+                let declared: String = r.get::<_, Option<String>>(2)?.unwrap_or_default();
                 let notnull: bool = r.get(3)?;
                 let pk: i64 = r.get(5)?;
+                let hidden: i64 = r.get(6)?;
                 // An INTEGER PRIMARY KEY is the rowid: never NULL.
                 let rowid_alias = pk == 1 && declared.eq_ignore_ascii_case("INTEGER");
-                Ok((name, declared, notnull || rowid_alias, pk))
+                Ok(((name, declared, notnull || rowid_alias, pk), hidden))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| self.err(table, e))?;
-        Ok(rows)
+        let all = rows.iter().map(|((n, ..), _)| n.clone()).collect();
+        let columns = rows
+            .into_iter()
+            .filter(|(_, hidden)| *hidden != 1)
+            .map(|(c, _)| c)
+            .collect();
+        Ok((columns, all))
+    }
+
+    /// The relations of the `main` schema, in the order they were created, with what each is
+    /// (`PRAGMA table_list`, which also knows a virtual table whose module this SQLite lacks).
+    fn relations(&self, conn: &Connection) -> Result<Vec<Relation>> {
+        let ctx = || format!("{}: cannot list tables", self.name);
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.name, l.type, l.wr FROM sqlite_master AS m \
+                 JOIN pragma_table_list AS l ON l.schema = 'main' AND l.name = m.name \
+                 WHERE m.type IN ('table', 'view') ORDER BY m.rowid",
+            )
+            .map_err(|e| Error::sqlite(ctx(), e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let name: String = r.get(0)?;
+                let kind: String = r.get(1)?;
+                let without_rowid: bool = r.get(2)?;
+                Ok((name, kind, without_rowid))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| Error::sqlite(ctx(), e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, kind, without_rowid)| {
+                // SQLite reserves every name beginning with `sqlite_`, in any case.
+                let internal = name
+                    .get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"));
+                let kind = match kind.as_str() {
+                    _ if internal => RelationKind::Internal,
+                    "view" => RelationKind::View,
+                    "virtual" => RelationKind::Virtual,
+                    "shadow" => RelationKind::Shadow,
+                    _ => RelationKind::Table { without_rowid },
+                };
+                Relation { name, kind }
+            })
+            .collect())
     }
 
     fn err(&self, table: &str, e: rusqlite::Error) -> Error {
@@ -176,27 +251,55 @@ fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl Source for SqliteSource {
+    /// The tables that hold their own rows: not views, virtual tables, the shadow tables a
+    /// virtual table keeps its storage in, or SQLite's own `sqlite_` tables.
     fn tables(&self) -> Result<Vec<String>> {
         let conn = self.connect()?;
-        let mut stmt = conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' \
-                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
-            )
-            .map_err(|e| Error::sqlite(format!("{}: cannot list tables", self.name), e))?;
-        let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(|e| Error::sqlite(format!("{}: cannot list tables", self.name), e))?;
-        Ok(names)
+        Ok(self
+            .relations(&conn)?
+            .into_iter()
+            .filter(|r| matches!(r.kind, RelationKind::Table { .. }))
+            .filter(|r| !super::is_ferry_state(&r.name))
+            .map(|r| r.name)
+            .collect())
+    }
+
+    /// Views and virtual tables: copied as their rows when named with `--table`. Shadow tables
+    /// and `sqlite_` tables are the storage of others and SQLite's bookkeeping, not listed.
+    fn not_copied(&self) -> Result<Vec<NotCopied>> {
+        let conn = self.connect()?;
+        Ok(self
+            .relations(&conn)?
+            .into_iter()
+            .filter_map(|r| {
+                let kind = match r.kind {
+                    RelationKind::View => "view",
+                    RelationKind::Virtual => "virtual table",
+                    RelationKind::Table { .. } if super::is_ferry_state(&r.name) => {
+                        return Some(super::ferry_state(r.name));
+                    }
+                    _ => return None,
+                };
+                Some(NotCopied {
+                    name: r.name,
+                    kind: kind.into(),
+                    note: None,
+                })
+            })
+            .collect())
     }
 
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         let conn = self.connect()?;
         match table {
             TableRef::Table(name) => {
-                let tables = self.tables()?;
-                if !tables.contains(name) {
+                let relations = self.relations(&conn)?;
+                let Some(kind) = relations.iter().find(|r| &r.name == name).map(|r| r.kind) else {
+                    let tables: Vec<&str> = relations
+                        .iter()
+                        .filter(|r| matches!(r.kind, RelationKind::Table { .. }))
+                        .map(|r| r.name.as_str())
+                        .collect();
                     return Err(Error::not_found(format!(
                         "{}: table \"{name}\" not found (tables: {})",
                         self.name,
@@ -206,10 +309,22 @@ impl Source for SqliteSource {
                             tables.join(", ")
                         }
                     )));
-                }
+                };
                 let from = quote_ident(name);
+                let (columns, all_columns) = self.columns(&conn, name).map_err(|e| {
+                    let cause = e.chain();
+                    match (kind, cause.find("no such module")) {
+                        (RelationKind::Virtual, Some(at)) => Error::unsupported(format!(
+                            "{}: virtual table \"{name}\" cannot be read: its module is not \
+                             built into ferry's SQLite ({})",
+                            self.name,
+                            cause[at..].split(':').take(2).collect::<Vec<_>>().join(":")
+                        )),
+                        _ => e,
+                    }
+                })?;
                 let mut fields = Vec::new();
-                for (column, declared, not_null, pk) in self.columns(&conn, name)? {
+                for (column, declared, not_null, pk) in columns {
                     let mut field = self.field(&conn, &from, &column, &declared, !not_null)?;
                     if pk > 0 {
                         let mut meta = field.metadata().clone();
@@ -218,32 +333,56 @@ impl Source for SqliteSource {
                     }
                     fields.push(field);
                 }
-                // Rowid ranges make partitions; a WITHOUT ROWID table is read whole.
-                let bounds = conn.query_row(
-                    &format!("SELECT min(rowid), max(rowid), count(*) FROM {from}"),
-                    [],
-                    |r| {
-                        Ok((
-                            r.get::<_, Option<i64>>(0)?,
-                            r.get::<_, Option<i64>>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    },
-                );
-                let (partitions, rows) = match bounds {
-                    Ok((Some(lo), Some(hi), count)) => (
-                        rowid_partitions(lo, hi, count, self.partition_rows),
-                        Some(count as u64),
-                    ),
-                    Ok((_, _, count)) => (vec![whole()], Some(count as u64)),
-                    Err(_) => (vec![whole()], None),
+                // Rowid ranges make partitions, through a name of the rowid no column takes
+                // (`rowid`, else `_rowid_`, else `oid`): in a table with a column `rowid`,
+                // `rowid` is that column, and ranges of it would miss its NULLs and text. A
+                // WITHOUT ROWID table, a table whose every rowid name is a column, a view and
+                // a virtual table are read whole; the rows of a view or a virtual table are
+                // counted by reading them, so they are not counted here.
+                let rowid = match kind {
+                    RelationKind::Table {
+                        without_rowid: false,
+                    } => rowid_name(&all_columns),
+                    _ => None,
+                };
+                let (partitions, rows) = match (kind, rowid) {
+                    (RelationKind::View | RelationKind::Virtual, _) => (vec![whole()], None),
+                    (_, None) => {
+                        let count = conn
+                            .query_row(&format!("SELECT count(*) FROM {from}"), [], |r| {
+                                r.get::<_, i64>(0)
+                            })
+                            .ok();
+                        (vec![whole()], count.map(|c| c as u64))
+                    }
+                    (_, Some(rowid)) => {
+                        let bounds = conn.query_row(
+                            &format!("SELECT min({rowid}), max({rowid}), count(*) FROM {from}"),
+                            [],
+                            |r| {
+                                Ok((
+                                    r.get::<_, Option<i64>>(0)?,
+                                    r.get::<_, Option<i64>>(1)?,
+                                    r.get::<_, i64>(2)?,
+                                ))
+                            },
+                        );
+                        match bounds {
+                            Ok((Some(lo), Some(hi), count)) => (
+                                rowid_partitions(lo, hi, count, self.partition_rows),
+                                Some(count as u64),
+                            ),
+                            Ok((_, _, count)) => (vec![whole()], Some(count as u64)),
+                            Err(e) => return Err(self.err(name, e)),
+                        }
+                    }
                 };
                 Ok(TablePlan {
                     name: name.clone(),
                     schema: Arc::new(Schema::new(fields)),
                     partitions,
                     rows,
-                    lossy: Arc::new(AtomicU64::new(0)),
+                    lossy: Default::default(),
                     filter: None,
                 })
             }
@@ -276,7 +415,7 @@ impl Source for SqliteSource {
                         spec: PartitionSpec::Query(sql.clone()),
                     }],
                     rows: None,
-                    lossy: Arc::new(AtomicU64::new(0)),
+                    lossy: Default::default(),
                     filter: None,
                 })
             }
@@ -304,13 +443,29 @@ impl Source for SqliteSource {
             .map(|f| format!(" AND ({f})"))
             .unwrap_or_default();
         let (sql, has_rowid) = match &partition.spec {
-            PartitionSpec::RowidRange { lo, hi } => (
-                format!(
-                    "SELECT {}, rowid FROM {table} WHERE rowid BETWEEN {lo} AND {hi}{and_filter} ORDER BY rowid",
-                    cols.join(", "),
-                ),
-                true,
-            ),
+            PartitionSpec::RowidRange { lo, hi } => {
+                // The plan made rowid ranges only where a name of the rowid is no column's.
+                let names: Vec<String> = plan
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                let rowid = rowid_name(&names).ok_or_else(|| {
+                    Error::internal(format!(
+                        "table \"{}\": every rowid name is a column",
+                        plan.name
+                    ))
+                })?;
+                (
+                    format!(
+                        "SELECT {}, {rowid} FROM {table} WHERE {rowid} BETWEEN {lo} AND {hi}{and_filter} \
+                         ORDER BY {rowid}",
+                        cols.join(", "),
+                    ),
+                    true,
+                )
+            }
             PartitionSpec::Query(sql) | PartitionSpec::Sql(sql) => match &plan.filter {
                 Some(f) => (format!("SELECT * FROM ({sql}) WHERE {f}"), false),
                 None => (sql.clone(), false),
@@ -319,7 +474,10 @@ impl Source for SqliteSource {
             | PartitionSpec::File { .. }
             | PartitionSpec::Generated { .. }
             | PartitionSpec::Handle(_) => (
-                format!("SELECT {} FROM {table} WHERE 1{and_filter}", cols.join(", ")),
+                format!(
+                    "SELECT {} FROM {table} WHERE 1{and_filter}",
+                    cols.join(", ")
+                ),
                 false,
             ),
         };
@@ -343,12 +501,22 @@ impl Source for SqliteSource {
             reads,
             limits: self.limits,
             mismatch: self.mismatch,
-            lossy: plan.lossy.clone(),
+            lossy: (plan.schema.fields().iter())
+                .map(|f| plan.lossy.column(f.name()))
+                .collect(),
         };
         thread_stream(format!("ferry-sqlite-{}", partition.index), move |tx| {
             ctx.read(&conn, &sql, has_rowid, tx)
         })
     }
+}
+
+/// The first of SQLite's names for the rowid (`rowid`, `_rowid_`, `oid`) that no column of
+/// the table has taken (column names compare without case), if any is left.
+fn rowid_name(columns: &[String]) -> Option<&'static str> {
+    ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|r| !columns.iter().any(|c| c.eq_ignore_ascii_case(r)))
 }
 
 fn whole() -> Partition {
@@ -397,7 +565,8 @@ struct ReadContext {
     reads: Vec<SqliteRead>,
     limits: BatchLimits,
     mismatch: Mismatch,
-    lossy: Arc<AtomicU64>,
+    /// Per column: the values it replaced (`?mismatch=null`).
+    lossy: Vec<Arc<AtomicU64>>,
 }
 
 impl ReadContext {
@@ -462,7 +631,7 @@ impl ReadContext {
         match self.mismatch {
             Mismatch::Null if field.is_nullable() => {
                 b.append_null();
-                self.lossy.fetch_add(1, Ordering::Relaxed);
+                self.lossy[col].fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
             _ => {
@@ -689,5 +858,14 @@ mod tests {
         assert_eq!(ranges, vec![(1, 250), (251, 500), (501, 750), (751, 1000)]);
         let parts = rowid_partitions(i64::MIN, i64::MAX, 3, 250_000);
         assert_eq!(parts.len(), 1);
+    }
+
+    #[test]
+    fn the_rowid_is_reached_by_a_name_no_column_takes() {
+        let cols = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(rowid_name(&cols(&["id", "v"])), Some("rowid"));
+        assert_eq!(rowid_name(&cols(&["ROWID", "v"])), Some("_rowid_"));
+        assert_eq!(rowid_name(&cols(&["rowid", "_ROWID_"])), Some("oid"));
+        assert_eq!(rowid_name(&cols(&["RowId", "_rowid_", "OID"])), None);
     }
 }

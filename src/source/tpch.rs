@@ -12,7 +12,6 @@
 //! value generated for that column"). Primary and foreign keys (clause 1.4.2) are given by
 //! [`Source::keys`] for `--with-keys`.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
@@ -414,7 +413,7 @@ impl Source for TpchSource {
             schema: self.schema(index),
             partitions,
             rows: Some(rows),
-            lossy: Arc::new(AtomicU64::new(0)),
+            lossy: Default::default(),
             filter: None,
         })
     }

@@ -9,7 +9,6 @@
 //! creates `VARCHAR(10)` rather than the `TEXT` the Arrow type alone would give.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -25,6 +24,7 @@ use arrow::record_batch::RecordBatch;
 use super::parse::Arg;
 use super::{describe_row, find_column, replace_columns, without_key, StepContext, Transform};
 use crate::error::{Error, ErrorKind, Result};
+use crate::report::LossyCounter;
 use crate::types::{decimal, parse_declared, SqlType, META_SOURCE, META_SOURCE_TYPE};
 
 /// A type a column can be cast to: the Arrow type, the declared type recorded in the field,
@@ -106,7 +106,7 @@ pub struct Cast {
     to: CastType,
     /// `safe=false`: values that do not fit become NULL.
     lenient: bool,
-    lossy: Arc<AtomicU64>,
+    lossy: LossyCounter,
 }
 
 impl Cast {
@@ -295,7 +295,7 @@ impl Transform for Cast {
         let out = if count == 0 {
             out
         } else if self.lenient {
-            self.lossy.fetch_add(count as u64, Ordering::Relaxed);
+            self.lossy.add(&self.column, count as u64);
             nullif(&out, &bad).map_err(|e| Error::arrow("cast", e))?
         } else {
             let row = (0..bad.len()).find(|&r| bad.value(r)).unwrap_or(0);
@@ -333,7 +333,7 @@ mod tests {
     use super::*;
     use crate::types::{field_with_source, META_PRIMARY_KEY};
 
-    fn step(text: &str) -> (Cast, Arc<AtomicU64>) {
+    fn step(text: &str) -> (Cast, LossyCounter) {
         let ctx = StepContext::new("t");
         let lossy = ctx.lossy.clone();
         (
@@ -547,7 +547,10 @@ mod tests {
             out.iter().collect::<Vec<_>>(),
             vec![Some(1), None, None, None]
         );
-        assert_eq!(lossy.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            lossy.counts(),
+            crate::report::LossyCounts::from([("c".into(), 2)])
+        );
     }
 
     #[test]

@@ -21,13 +21,13 @@ pub mod parse;
 pub mod select;
 pub mod strings;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
+use crate::report::LossyCounter;
 use crate::types::{META_PRIMARY_KEY, META_SOURCE, META_SOURCE_TYPE};
 use filter::{Expr, SqlDialect};
 use parse::StepText;
@@ -79,9 +79,9 @@ pub struct StepContext {
     pub load_time_micros: i64,
     /// Mask keys by name.
     pub secrets: Secrets,
-    /// Values a step replaced by NULL because the user allowed it (`cast(.., safe=false)`); the
-    /// table's plan counter, so the run report shows them.
-    pub lossy: Arc<AtomicU64>,
+    /// Values a step replaced by NULL because the user allowed it (`cast(.., safe=false)`), per
+    /// column; the table's plan counter, so the run report shows them.
+    pub lossy: LossyCounter,
 }
 
 impl StepContext {
@@ -91,7 +91,7 @@ impl StepContext {
             table: table.into(),
             load_time_micros: chrono::Utc::now().timestamp_micros(),
             secrets: Arc::new(|_| None),
-            lossy: Arc::new(AtomicU64::new(0)),
+            lossy: LossyCounter::default(),
         }
     }
 
@@ -105,7 +105,7 @@ impl StepContext {
         self
     }
 
-    pub fn with_lossy(mut self, lossy: Arc<AtomicU64>) -> Self {
+    pub fn with_lossy(mut self, lossy: LossyCounter) -> Self {
         self.lossy = lossy;
         self
     }
@@ -218,6 +218,12 @@ impl Chain {
 
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// Whether a step may leave rows out (a filter): then row positions after the chain are
+    /// not the source's.
+    pub fn filters(&self) -> bool {
+        self.steps.iter().any(|(_, t)| t.predicate().is_some())
     }
 
     /// The steps as written.

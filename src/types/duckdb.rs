@@ -16,12 +16,21 @@ pub const DIALECT: &str = "duckdb";
 
 /// The DuckDB column type ferry creates for a field: a DuckDB source's declared type verbatim
 /// unless it contradicts the Arrow type ([`own_declared`]), else the mapping of its SQL type
-/// ([`sql_type_of`]).
+/// ([`sql_type_of`]). A wall time or a time of day in nanoseconds is DuckDB's `TIMESTAMP_NS` or
+/// `TIME_NS`: its `TIMESTAMP` and `TIME` keep microseconds, and DuckDB would cut or round the
+/// nanoseconds on the way in without a word.
 pub fn duckdb_target_type(field: &Field) -> Result<String> {
     if let Some(declared) = own_declared(field, &[DIALECT]) {
         return Ok(declared.to_string());
     }
-    Ok(duckdb_type_for(sql_type_of(field)?))
+    let t = sql_type_of(field)?;
+    match (t, field.data_type()) {
+        (SqlType::Timestamp, DataType::Timestamp(TimeUnit::Nanosecond, None)) => {
+            Ok("TIMESTAMP_NS".into())
+        }
+        (SqlType::Time, DataType::Time64(TimeUnit::Nanosecond)) => Ok("TIME_NS".into()),
+        _ => Ok(duckdb_type_for(t)),
+    }
 }
 
 /// The DuckDB type for a [`SqlType`]. DuckDB's `VARCHAR` has no length limit (a declared
@@ -136,6 +145,38 @@ where
 mod tests {
     use super::*;
     use arrow::array::{Date32Array, TimestampMicrosecondArray};
+
+    #[test]
+    fn nanosecond_wall_times_are_timestamp_ns() {
+        let ns = |tz: Option<&str>| {
+            Field::new(
+                "t",
+                DataType::Timestamp(TimeUnit::Nanosecond, tz.map(Into::into)),
+                true,
+            )
+        };
+        assert_eq!(duckdb_target_type(&ns(None)).unwrap(), "TIMESTAMP_NS");
+        let us = Field::new("t", DataType::Timestamp(TimeUnit::Microsecond, None), true);
+        assert_eq!(duckdb_target_type(&us).unwrap(), "TIMESTAMP");
+        let t = |u| Field::new("t", DataType::Time64(u), true);
+        assert_eq!(
+            duckdb_target_type(&t(TimeUnit::Nanosecond)).unwrap(),
+            "TIME_NS"
+        );
+        assert_eq!(
+            duckdb_target_type(&t(TimeUnit::Microsecond)).unwrap(),
+            "TIME"
+        );
+        // A DuckDB source's own declaration stays.
+        let f = crate::types::field_with_source(
+            "t",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            true,
+            DIALECT,
+            "TIMESTAMP_NS",
+        );
+        assert_eq!(duckdb_target_type(&f).unwrap(), "TIMESTAMP_NS");
+    }
 
     #[test]
     fn infinities_map_both_ways_and_finite_values_stay() {

@@ -605,14 +605,24 @@ pub fn mapping_markdown() -> String {
             Ok(m) => format!("`{m}`"),
             Err(_) => "an error: wider than MySQL's DECIMAL(65,30)".into(),
         };
+        // The floats SQLite and MySQL cannot hold, and the flag that lets them through.
+        let (sqlite_note, my_note) = match t {
+            DataType::Float32 | DataType::Float64 => (
+                "; -0.0 and NaN refused, or 0.0 and NULL with `--float-loss replace`",
+                "; -0.0, NaN and ±inf refused, or 0 and NULL with `--float-loss replace`",
+            ),
+            _ => ("", ""),
+        };
         out.push_str(&format!(
-            "| `{t}` | `{sqlite}` | `{pg}` | {my} | `{t}` (native) | {} |\n",
+            "| `{t}` | `{sqlite}`{sqlite_note} | `{pg}` | {my}{my_note} | `{t}` (native) | {} |\n",
             csv_form(t)
         ));
     }
     out.push_str(
         "\nSQLite targets: SQLite stores NaN as NULL and -0.0 as 0.0, so either is an error \
-         naming table, column, row and value; a duration (MySQL's `time`) is its exact \
+         naming table, column, row and value, unless `--float-loss replace` asks for NULL and \
+         0.0 (counted per column in the report; NaN in a NOT NULL column stays an error); \
+         ±infinity is kept. A duration (MySQL's `time`) is its exact \
          `[-]HH:MM:SS[.ffffff]` text. DuckDB targets: PostgreSQL's `infinity` and `-infinity` \
          dates and timestamps arrive as DuckDB's own (a DuckDB table read back gives PostgreSQL's); decimals \
          wider than DuckDB's 38 digits arrive as their exact text in a `VARCHAR`.\n\n\
@@ -626,7 +636,11 @@ pub fn mapping_markdown() -> String {
          key limit among the key's text columns; a longer value fails the load. `varchar(n)` \
          stays `varchar(n)` up to 4096 characters, then `text` / `mediumtext`. A timestamp with \
          time zone becomes `datetime(6)` holding UTC (MySQL's `timestamp` ends in 2038), a \
-         duration `time(6)` (±838:59:59); a PostgreSQL `interval` (read as its ISO 8601 text, months and days included) arrives as that text. A MySQL source's declared type is kept verbatim.\n",
+         duration `time(6)` (±838:59:59); a PostgreSQL `interval` (read as its ISO 8601 text, months and days included) arrives as that text. A MySQL source's declared type is kept verbatim. \
+         MySQL's and MariaDB's `float` and `double` keep -0 as 0 and have no NaN or ±infinity: \
+         each is an error naming table, column, row and value, unless `--float-loss replace` \
+         asks for 0 and NULL (counted per column in the report; NULL in a NOT NULL column \
+         stays an error).\n",
     );
     out
 }

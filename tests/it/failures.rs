@@ -231,3 +231,39 @@ fn a_snapshot_replace_killed_at_any_moment_leaves_the_old_or_the_new_table() {
         "some kills came before the switch: {seen:?}"
     );
 }
+
+/// A value PostgreSQL refuses deep in a table loaded over two COPY connections: the error names
+/// the row where the source has it (the partition and the row in it), not the line of one
+/// connection's COPY stream.
+#[test]
+fn a_refused_value_is_named_by_its_source_row_with_two_connections() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_source_rows");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nul.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT);
+         WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 200000)
+         INSERT INTO t SELECT i, 'v' || i FROM g;
+         UPDATE t SET s = 'bad' || char(0) || 'x' WHERE id = 124852;",
+    )
+    .unwrap();
+    drop(conn);
+    let out = ferry()
+        .args(["copy", &crate::support::sqlite_url(&db)])
+        .arg(format!("{url}?schema=it_source_rows"))
+        .args(["--jobs", "2", "--batch-rows", "1000", "-q"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("\"it_source_rows\".\"t\": row 124852 of partition \"rowid 1..=200000\""),
+        "{err}"
+    );
+    assert!(err.contains("0x00"), "{err}");
+}

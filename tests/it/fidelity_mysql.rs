@@ -859,3 +859,343 @@ fn rows_the_server_skips_fail_the_table_naming_both_counts() {
         assert_eq!(texts(&mut c, read), before, "{table} {mode}");
     }
 }
+
+/// Every row of `table` (by `id`): each column's text as MariaDB prints it, and its index
+/// (`col + 0`: an enum member's position, a set's bits) where `indexes` asks.
+fn enum_rows(c: &mut Conn, table: &str, cols: &[&str], indexes: bool) -> Vec<Vec<Option<String>>> {
+    let mut select: Vec<String> = cols
+        .iter()
+        .map(|n| format!("CAST(`{n}` AS CHAR)"))
+        .collect();
+    if indexes {
+        select.extend(cols.iter().map(|n| format!("CAST(`{n}` + 0 AS CHAR)")));
+    }
+    let rows: Vec<mysql::Row> = c
+        .query(format!(
+            "SELECT {} FROM `{table}` ORDER BY id",
+            select.join(", ")
+        ))
+        .unwrap();
+    rows.into_iter()
+        .map(|r| {
+            (0..select.len())
+                .map(|i| r.get::<Option<String>, _>(i).flatten())
+                .collect()
+        })
+        .collect()
+}
+
+/// The `COLUMN_TYPE` of each column of a MariaDB table.
+fn column_types(c: &mut Conn, table: &str) -> Vec<String> {
+    c.exec(
+        "SELECT COLUMN_TYPE FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        (table,),
+    )
+    .unwrap()
+}
+
+const ENUM_COLUMNS: [&str; 7] = ["id", "n", "z", "u", "s", "w", "nn"];
+
+/// ENUM and SET values that look like numbers, the empty string (a member, and MariaDB's error
+/// value of index 0), commas, spaces, unicode and NULL: every route out of MariaDB carries each
+/// value's text (a set's members in their declared order), and back into MariaDB the same text
+/// at the same index. Text the server would read as an index or as a set's bits, or store
+/// reordered, is refused naming the column, the row and the value.
+#[test]
+fn enum_and_set_values_arrive_as_their_text_on_every_route() {
+    let Some((url, mut c)) = fresh_db("ferry_it_fid_enum") else {
+        return;
+    };
+    c.query_drop(
+        "CREATE TABLE e (id int PRIMARY KEY, n enum('1','2','10'), z enum('0','1'),
+                         u enum('a,b','с пробелом','☀','','x'), s set('0','1'),
+                         w set('b','a','10','2'), nn enum('x','y') NOT NULL)",
+    )
+    .unwrap();
+    c.query_drop(
+        "INSERT INTO e VALUES (1, '1', '0', 'a,b', '0', 'a,b', 'x'),
+                              (2, '10', '1', 'с пробелом', '1,0', '10,2', 'y'),
+                              (3, '2', NULL, '☀', '', '2,10,a', 'x'),
+                              (4, NULL, '0', '', NULL, '', 'y'),
+                              (5, '10', '1', 'x', '0,1', 'b,a,10,2', 'x')",
+    )
+    .unwrap();
+    let want = enum_rows(&mut c, "e", &ENUM_COLUMNS, true);
+    let text = |v: &[&str]| -> Vec<Option<String>> {
+        v.iter()
+            .map(|s| (*s != "NULL").then(|| s.to_string()))
+            .collect()
+    };
+    // The server's own text and indexes: numbers are members' text, sets in declared order.
+    assert_eq!(
+        want[..3],
+        [
+            text(&["1", "1", "0", "a,b", "0", "b,a", "x", "1", "1", "1", "1", "1", "3", "1"]),
+            text(&[
+                "2",
+                "10",
+                "1",
+                "с пробелом",
+                "0,1",
+                "10,2",
+                "y",
+                "2",
+                "3",
+                "2",
+                "2",
+                "3",
+                "12",
+                "2"
+            ]),
+            text(&[
+                "3", "2", "NULL", "☀", "", "a,10,2", "x", "3", "2", "NULL", "3", "0", "14", "1"
+            ]),
+        ]
+    );
+    let want_text: Vec<Vec<Option<String>>> = want.iter().map(|r| r[..7].to_vec()).collect();
+    let types = column_types(&mut c, "e");
+
+    // MariaDB -> MariaDB, and through a Parquet snapshot: the same text, indexes and types.
+    copy(&[
+        "copy",
+        &url,
+        &url,
+        "--table",
+        "e",
+        "--target-table",
+        "e_copy",
+    ]);
+    assert_eq!(enum_rows(&mut c, "e_copy", &ENUM_COLUMNS, true), want);
+    assert_eq!(column_types(&mut c, "e_copy"), types);
+    let dir = TempDir::new().unwrap();
+    let snap = format!("parquet://{}", dir.path().join("snap").display());
+    copy(&["copy", &url, &snap, "--table", "e"]);
+    copy(&[
+        "copy",
+        &snap,
+        &url,
+        "--table",
+        "e",
+        "--target-table",
+        "e_back",
+    ]);
+    assert_eq!(enum_rows(&mut c, "e_back", &ENUM_COLUMNS, true), want);
+    assert_eq!(column_types(&mut c, "e_back"), types);
+
+    // MariaDB -> PostgreSQL: each value's text, '' and NULL apart.
+    if let Some((pg_url, mut pg)) = pg() {
+        fresh_schema(&mut pg, "it_fid_enum");
+        copy(&[
+            "copy",
+            &url,
+            &format!("{pg_url}?schema=it_fid_enum"),
+            "--table",
+            "e",
+        ]);
+        let select = ENUM_COLUMNS
+            .iter()
+            .map(|n| format!("{n}::text"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let got: Vec<Vec<Option<String>>> = pg
+            .query(
+                &format!("SELECT {select} FROM it_fid_enum.e ORDER BY id"),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (0..7).map(|i| r.get(i)).collect())
+            .collect();
+        assert_eq!(got, want_text, "PostgreSQL");
+    }
+
+    // MariaDB -> SQLite: text, read by rusqlite.
+    let db = dir.path().join("e.sqlite");
+    copy(&["copy", &url, &sqlite_url(&db), "--table", "e"]);
+    let s = rusqlite::Connection::open(&db).unwrap();
+    let select = ENUM_COLUMNS
+        .iter()
+        .map(|n| format!("CAST({n} AS TEXT)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let got: Vec<Vec<Option<String>>> = s
+        .prepare(&format!("SELECT {select} FROM e ORDER BY id"))
+        .unwrap()
+        .query_map([], |r| (0..7).map(|i| r.get(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(got, want_text, "SQLite");
+    let types: Vec<String> = s
+        .prepare("SELECT typeof(n) || typeof(s) FROM e WHERE id = 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(types, ["texttext"], "numbers' text stays text");
+
+    // MariaDB -> DuckDB, read by DuckDB itself.
+    if let Some(drv) = crate::adbc::drivers() {
+        let file = dir.path().join("e.duckdb");
+        crate::adbc::run(
+            &drv,
+            &[
+                "copy",
+                &url,
+                &format!("duckdb://{}", file.display()),
+                "--table",
+                "e",
+            ],
+        );
+        let select = ENUM_COLUMNS
+            .iter()
+            .map(|n| format!("CAST({n} AS VARCHAR)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let got = crate::relations::duck(
+            &drv,
+            &file,
+            &[&format!("SELECT {select} FROM e ORDER BY id")],
+        );
+        assert_eq!(got, want_text, "DuckDB");
+    }
+
+    // An enum's error value (index 0, stored for an invalid value outside strict mode) reads
+    // as '': carried as that text to PostgreSQL and SQLite; refused by a MariaDB target, which
+    // cannot store it under ferry's strict session, and no table is left.
+    c.query_drop("CREATE TABLE bad (id int PRIMARY KEY, n enum('1','2'))")
+        .unwrap();
+    c.query_drop("SET SESSION sql_mode = ''").unwrap();
+    c.query_drop("INSERT INTO bad VALUES (1, '1'), (2, 'bogus'), (3, NULL)")
+        .unwrap();
+    assert_eq!(
+        enum_rows(&mut c, "bad", &["id", "n"], true),
+        [
+            text(&["1", "1", "1", "1"]),
+            text(&["2", "", "2", "0"]),
+            text(&["3", "NULL", "3", "NULL"])
+        ]
+    );
+    let bad_db = dir.path().join("bad.sqlite");
+    copy(&["copy", &url, &sqlite_url(&bad_db), "--table", "bad"]);
+    let got: Vec<Option<String>> = rusqlite::Connection::open(&bad_db)
+        .unwrap()
+        .prepare("SELECT n FROM bad ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(got, text(&["1", "", "NULL"]));
+    let e = stderr_of(
+        &[
+            "copy",
+            &url,
+            &url,
+            "--table",
+            "bad",
+            "--target-table",
+            "bad_copy",
+        ],
+        5,
+    );
+    assert!(
+        e.contains(
+            "column \"n\", row 2: '' is not a member of enum('1','2'): it is how MySQL \
+                    reads an enum's error value (index 0"
+        ),
+        "{e}"
+    );
+    let left: Vec<String> = c
+        .query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '%bad_copy%'")
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+
+    // Into existing enum and set columns (append): members' text goes in; text the server
+    // would read as an index or as bits, or store reordered, is refused and nothing is added.
+    c.query_drop("CREATE TABLE t (id int PRIMARY KEY, n enum('1','2','10'), s set('1','2','x'))")
+        .unwrap();
+    let src = sqlite(
+        &dir,
+        "CREATE TABLE good (id INTEGER, n TEXT, s TEXT);
+         INSERT INTO good VALUES (1, '10', '1,2'), (2, '2', ''), (3, NULL, '2,x');
+         CREATE TABLE good_int (id INTEGER, n INTEGER, s INTEGER);
+         INSERT INTO good_int VALUES (4, 10, 2);
+         CREATE TABLE enum_index (id INTEGER, n TEXT, s TEXT);
+         INSERT INTO enum_index VALUES (5, '1', '1'), (6, '3', '1');
+         CREATE TABLE enum_int (id INTEGER, n INTEGER, s TEXT);
+         INSERT INTO enum_int VALUES (7, 3, '1');
+         CREATE TABLE set_bits (id INTEGER, n TEXT, s TEXT);
+         INSERT INTO set_bits VALUES (8, '1', '3');
+         CREATE TABLE set_order (id INTEGER, n TEXT, s TEXT);
+         INSERT INTO set_order VALUES (9, '1', 'x,1');
+         CREATE TABLE set_twice (id INTEGER, n TEXT, s TEXT);
+         INSERT INTO set_twice VALUES (10, '1', '2,2');",
+    );
+    let append = |table: &str| {
+        ferry()
+            .args(["copy", &src, &url, "--table", table, "--target-table", "t"])
+            .args(["--if-exists", "append", "-q"])
+            .output()
+            .unwrap()
+    };
+    for ok in ["good", "good_int"] {
+        assert!(append(ok).status.success(), "{ok}");
+    }
+    let before = enum_rows(&mut c, "t", &["id", "n", "s"], true);
+    assert_eq!(
+        before,
+        [
+            text(&["1", "10", "1,2", "1", "3", "3"]),
+            text(&["2", "2", "", "2", "2", "0"]),
+            text(&["3", "NULL", "2,x", "3", "NULL", "6"]),
+            text(&["4", "10", "2", "4", "3", "2"]),
+        ]
+    );
+    for (table, column, why) in [
+        (
+            "enum_index",
+            "n",
+            "row 2: '3' is not a member of enum('1','2','10'), and the server would read it as \
+             the index of another member",
+        ),
+        (
+            "enum_int",
+            "n",
+            "row 1: '3' is not a member of enum('1','2','10'), and the server would read it as \
+             the index of another member",
+        ),
+        (
+            "set_bits",
+            "s",
+            "row 1: '3' is not a member of set('1','2','x'), and the server would read it as \
+             the bits of a set of members",
+        ),
+        (
+            "set_order",
+            "s",
+            "row 1: 'x,1' would be stored as '1,x' in set('1','2','x') (a set's members in \
+             their declared order, each once)",
+        ),
+        (
+            "set_twice",
+            "s",
+            "row 1: '2,2' would be stored as '2' in set('1','2','x')",
+        ),
+    ] {
+        let out = append(table);
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(5), "{table}: {err}");
+        assert!(
+            err.contains(&format!("column \"{column}\", {why}")),
+            "{table}: {err}"
+        );
+        assert_eq!(
+            enum_rows(&mut c, "t", &["id", "n", "s"], true),
+            before,
+            "{table}"
+        );
+    }
+}

@@ -23,7 +23,7 @@ use crate::adbc::{drivers, error_of, run};
 
 /// A query's rows from a DuckDB file, every value cast to text by DuckDB (`::VARCHAR` in the
 /// query), read through the DuckDB library itself rather than through ferry.
-fn duck_rows(drv: &Path, file: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
+pub(crate) fn duck_rows(drv: &Path, file: &Path, sql: &str) -> Vec<Vec<Option<String>>> {
     use arrow::array::{Array, AsArray};
     let lib = drv.join("libduckdb.so");
     let mut driver = adbc_driver_manager::ManagedDriver::load_dynamic_from_filename(
@@ -795,7 +795,9 @@ fn negative_zero_is_refused_by_sqlite_like_nan() {
             );
             assert!(e.contains(&format!("table \"{table}\"")), "{name}: {e}");
             assert!(
-                e.contains(&format!("column \"{column}\", row {row}: -0.0")),
+                e.contains(&format!(
+                    "column \"{column}\", row {row} of partition \"whole table\": -0.0"
+                )),
                 "{name}: {e}"
             );
             assert!(

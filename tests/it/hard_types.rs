@@ -328,7 +328,10 @@ fn nan_cannot_be_stored_in_sqlite_and_says_so() {
         5,
     );
     assert!(
-        err.contains("table \"f\", column \"x\", row 2: NaN: SQLite stores NaN as NULL"),
+        err.contains(
+            "table \"f\", column \"x\", row 2 of partition \"f.parquet row group 0\": NaN: \
+             SQLite stores NaN as NULL"
+        ),
         "{err}"
     );
     assert!(

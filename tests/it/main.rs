@@ -1,6 +1,8 @@
 //! ferry's integration tests: one binary, one module per area.
 
 mod adbc;
+mod atomic;
+mod cleanup;
 mod cli;
 mod concurrent;
 mod docs;
@@ -8,10 +10,13 @@ mod failures;
 mod fidelity_mysql;
 mod fidelity_types;
 mod hard_types;
+mod lossy;
+mod matrix;
 mod mysql;
 mod names;
 mod postgres;
 mod relations;
+mod reload;
 mod roundtrip;
 mod support;
 mod tls;

@@ -174,7 +174,12 @@ fn file_snapshots_keep_every_table_inside_and_load_back_under_the_same_names() {
             .args(["copy", &url, &sqlite_url(&back), "-q"])
             .assert()
             .success();
-        let got = sqlite_tables(&back);
+        let mut got = sqlite_tables(&back);
+        // Beside them, the record of the snapshot's load (README "Loading a snapshot twice").
+        assert!(
+            got.remove("_ferry_loads").is_some(),
+            "{format}: the load is recorded"
+        );
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
             want.keys().collect::<Vec<_>>(),
@@ -392,5 +397,291 @@ mod servers {
         hostile_sqlite(&db, std::slice::from_ref(&long));
         let e = stderr_of(&["copy", &sqlite_url(&db), &target], 2);
         assert!(e.contains("longer than the 64 characters"), "{e}");
+    }
+}
+
+/// DuckDB and the ADBC SQLite and PostgreSQL drivers, as targets and as sources.
+mod adbc {
+    use super::*;
+    use crate::adbc::{drivers, fx};
+    use crate::relations::duck;
+
+    fn copy(drv: &Path, from: &str, to: &str, extra: &[&str]) {
+        fx(drv)
+            .args(["copy", from, to, "-q"])
+            .args(extra)
+            .assert()
+            .success();
+    }
+
+    /// Copies `src` to `target` three times (then replacing and truncating every table), then
+    /// every table of `target` back into a new SQLite file, listed and read by ferry: the same
+    /// names and cells as `src`, apart from the target's own tables `keep`.
+    fn there_and_back(drv: &Path, src: &Path, target: &str, keep: &[&str]) {
+        for extra in [
+            &[][..],
+            &["--if-exists", "replace"][..],
+            &["--if-exists", "truncate"][..],
+        ] {
+            copy(drv, &sqlite_url(src), target, extra);
+        }
+        let back = src.with_file_name("back.sqlite");
+        let _ = std::fs::remove_file(&back);
+        copy(drv, target, &sqlite_url(&back), &[]);
+        let (want, mut got) = (sqlite_tables(src), sqlite_tables(&back));
+        for k in keep {
+            assert!(got.remove(*k).is_some(), "{k} read back");
+        }
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "{target}: table names"
+        );
+        for (name, (cols, rows)) in &want {
+            let (gc, gr) = &got[name];
+            assert_eq!(gc, cols, "{target}: {name:?}: columns");
+            assert_eq!(gr, rows, "{target}: {name:?}: cells");
+        }
+    }
+
+    #[test]
+    fn duckdb_takes_each_name_as_one_identifier_and_the_canary_survives() {
+        let Some(drv) = drivers() else { return };
+        let tmp = TempDir::new().unwrap();
+        let file = tmp.path().join("names.duckdb");
+        duck(
+            &drv,
+            &file,
+            &[
+                "CREATE SCHEMA public",
+                "CREATE TABLE public.canary (v VARCHAR)",
+                "INSERT INTO public.canary VALUES ('alive')",
+                "CREATE TABLE main.canary (v VARCHAR)",
+                "INSERT INTO main.canary VALUES ('alive')",
+            ],
+        );
+        let mut names = hostile_names();
+        names.push("main.canary".into());
+        let src = tmp.path().join("src.sqlite");
+        hostile_sqlite(&src, &names);
+        let target = format!("duckdb://{}", file.display());
+        there_and_back(&drv, &src, &target, &["canary"]);
+        for canary in ["public.canary", "main.canary"] {
+            assert_eq!(
+                duck(&drv, &file, &[&format!("SELECT v FROM {canary}")]),
+                [[Some("alive".to_string())]],
+                "{canary}"
+            );
+        }
+        // DuckDB's own catalog and cells: one table a name, in the main schema, holding the
+        // rows written, under the column names given.
+        let mut listed: Vec<String> = duck(
+            &drv,
+            &file,
+            &["SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"],
+        )
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+        listed.sort();
+        let mut want = names.clone();
+        want.push("canary".into());
+        want.sort();
+        assert_eq!(listed, want);
+        for n in &names {
+            let col = format!("{} col", n.chars().take(20).collect::<String>());
+            let rows = duck(
+                &drv,
+                &file,
+                &[&format!(
+                    "SELECT CAST(id AS VARCHAR), {} FROM main.{} ORDER BY id",
+                    quote(&col),
+                    quote(n)
+                )],
+            );
+            assert_eq!(
+                rows,
+                [
+                    vec![Some("1".into()), Some(n.clone())],
+                    vec![Some("2".into()), None]
+                ],
+                "{n:?}"
+            );
+        }
+        // A schema named in the URL, itself hostile, is one identifier too.
+        duck(
+            &drv,
+            &file,
+            &[
+                "CREATE SCHEMA \"a.b\"",
+                "CREATE SCHEMA a",
+                "CREATE TABLE a.b (v VARCHAR)",
+            ],
+        );
+        let one = tmp.path().join("one.sqlite");
+        hostile_sqlite(&one, &["x.old".to_string(), "b".to_string()]);
+        copy(
+            &drv,
+            &sqlite_url(&one),
+            &format!("{target}?schema=a.b"),
+            &[],
+        );
+        let in_ab = duck(
+            &drv,
+            &file,
+            &["SELECT table_name FROM information_schema.tables WHERE table_schema = 'a.b' ORDER BY 1"],
+        );
+        assert_eq!(
+            in_ab,
+            [[Some("b".to_string())], [Some("x.old".to_string())]]
+        );
+        assert!(duck(&drv, &file, &["SELECT * FROM a.b"]).is_empty());
+        let back = tmp.path().join("ab.sqlite");
+        copy(&drv, &target, &sqlite_url(&back), &["--schema", "a.b"]);
+        assert_eq!(sqlite_tables(&back), sqlite_tables(&one));
+    }
+
+    #[test]
+    fn adbc_sqlite_takes_each_name_as_one_identifier_and_the_canary_survives() {
+        let Some(drv) = drivers() else { return };
+        let tmp = TempDir::new().unwrap();
+        let db = tmp.path().join("target.sqlite");
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch("CREATE TABLE canary (v TEXT); INSERT INTO canary VALUES ('alive');")
+            .unwrap();
+        let mut names = hostile_names();
+        names.push("main.canary".into());
+        let src = tmp.path().join("src.sqlite");
+        hostile_sqlite(&src, &names);
+        let target = format!("adbc://sqlite?uri={}", db.display());
+        there_and_back(&drv, &src, &target, &["canary"]);
+        let got = sqlite_tables(&db);
+        assert_eq!(
+            got["canary"].1,
+            [vec![Cell::Text("alive".into())]],
+            "the canary"
+        );
+        let want = sqlite_tables(&src);
+        for (name, t) in &want {
+            assert_eq!(&got[name], t, "{name:?}, read by rusqlite");
+        }
+        assert_eq!(got.len(), want.len() + 1);
+    }
+
+    #[test]
+    fn adbc_postgres_takes_each_name_as_one_identifier_and_the_canary_survives() {
+        use crate::postgres::{fresh_schema, pg};
+        let Some(drv) = drivers() else { return };
+        let Some((url, mut c)) = pg() else { return };
+        fresh_schema(&mut c, "it_names_adbc");
+        fresh_schema(&mut c, "it_names_adbc_canary");
+        c.batch_execute(
+            "CREATE TABLE it_names_adbc_canary.t (v text);
+             INSERT INTO it_names_adbc_canary.t VALUES ('alive');
+             CREATE TABLE it_names_adbc.canary (v text);
+             INSERT INTO it_names_adbc.canary VALUES ('alive');",
+        )
+        .unwrap();
+        let tmp = TempDir::new().unwrap();
+        let src = tmp.path().join("src.sqlite");
+        let mut names: Vec<String> = hostile_names()
+            .into_iter()
+            .filter(|n| n.len() <= 63)
+            .collect();
+        names.push("it_names_adbc_canary.t".into());
+        names.push("it_names_adbc.canary".into());
+        hostile_sqlite(&src, &names);
+        let target = format!("adbc://postgresql?uri={url}&schema=it_names_adbc");
+        there_and_back(&drv, &src, &target, &["canary"]);
+        for canary in ["it_names_adbc_canary.t", "it_names_adbc.canary"] {
+            let v: String = c
+                .query_one(&format!("SELECT v FROM {canary}"), &[])
+                .unwrap()
+                .get(0);
+            assert_eq!(v, "alive", "{canary}");
+        }
+        // PostgreSQL's own catalog and cells.
+        let mut listed: Vec<String> = c
+            .query(
+                "SELECT relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'it_names_adbc' AND relkind = 'r'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        listed.sort();
+        let mut want = names.clone();
+        want.push("canary".into());
+        want.sort();
+        assert_eq!(listed, want);
+        for n in &names {
+            let col = format!("{} col", n.chars().take(20).collect::<String>());
+            let rows: Vec<(String, Option<String>)> = c
+                .query(
+                    &format!(
+                        "SELECT id::text, {}::text FROM it_names_adbc.{} ORDER BY id",
+                        quote(&col),
+                        quote(n)
+                    ),
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            assert_eq!(
+                rows,
+                [("1".into(), Some(n.clone())), ("2".into(), None)],
+                "{n:?}"
+            );
+        }
+        // Columns the driver cannot send in their declared type go through a side table and a
+        // cast, under the same names.
+        let cast = tmp.path().join("cast.sqlite");
+        rusqlite::Connection::open(&cast)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE \"a\"\"b.c; x\" (\"d\"\"e.f\" DECIMAL(10,2), \"$1 %s\" TEXT);
+                 INSERT INTO \"a\"\"b.c; x\" VALUES (12.5, 'v'), (NULL, NULL);",
+            )
+            .unwrap();
+        for extra in [&[][..], &["--if-exists", "replace"][..]] {
+            copy(&drv, &sqlite_url(&cast), &target, extra);
+        }
+        let rows: Vec<(Option<String>, Option<String>, String)> = c
+            .query(
+                "SELECT \"d\"\"e.f\"::text, \"$1 %s\", pg_typeof(\"d\"\"e.f\")::text
+                 FROM it_names_adbc.\"a\"\"b.c; x\" ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("12.50".into()), Some("v".into()), "numeric".into()),
+                (None, None, "numeric".into())
+            ]
+        );
+        // A name PostgreSQL would cut to 63 bytes is refused before anything is written.
+        let long = "é".repeat(32);
+        let db = tmp.path().join("long.sqlite");
+        hostile_sqlite(&db, std::slice::from_ref(&long));
+        let e = crate::adbc::error_of(&drv, &["copy", &sqlite_url(&db), &target], 2);
+        assert!(e.contains("longer than the 63 bytes"), "{e}");
+        let cut: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'it_names_adbc' AND relname LIKE 'éé%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(cut, 0);
     }
 }

@@ -227,7 +227,7 @@ fn hard_types_pg_to_pg_and_through_parquet() {
 /// Staging tables ferry left in `schema` (tests run in parallel: other schemas may have theirs).
 fn staging_tables(c: &mut Client, schema: &str) -> i64 {
     c.query_one(
-        "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_ferry\\_%'
+        "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_ferry\\_%' AND relname NOT LIKE '\\_ferry\\_loads%'
          AND relnamespace = $1::text::regnamespace",
         &[&schema],
     )
@@ -256,7 +256,10 @@ fn hard_types_pg_to_sqlite_keep_every_value() {
         ],
         5,
     );
-    assert!(e.contains("column \"f4\", row 3: NaN"), "{e}");
+    assert!(
+        e.contains("column \"f4\", row 3 of partition \"whole table\": NaN"),
+        "{e}"
+    );
     assert!(!db.exists(), "no database file left behind");
     c.batch_execute(&format!(
         "UPDATE {src} SET f4 = NULL WHERE f4 = 'NaN'; UPDATE {src} SET f8 = NULL WHERE f8 = 'NaN';

@@ -526,6 +526,8 @@ fn mysql_views_are_not_copied_by_default_but_copied_when_named() {
             ("vw_back".into(), "table".into(), true),
             ("vw_rows".into(), "table".into(), true),
             ("vw".into(), "view".into(), false),
+            // The record of the snapshot load into vw_back: ferry's, never copied by default.
+            ("_ferry_loads".into(), "ferry state".into(), false),
         ][..]
     );
 }
@@ -609,4 +611,700 @@ fn mariadb_tinyint1_is_an_integer_by_default_on_every_route() {
         "{err}"
     );
     assert!(err.contains("tinyint1=int (the default)"), "{err}");
+}
+
+/// A SQLite database holding every kind of relation `PRAGMA table_list` knows: a table with
+/// VIRTUAL and STORED generated columns, a view, an FTS5 virtual table (and its shadow tables),
+/// a virtual table whose module ferry's SQLite lacks, WITHOUT ROWID tables (one with a column
+/// named `rowid`), tables whose columns take `rowid` (holding NULLs) and every name of the
+/// rowid, and SQLite's own `sqlite_sequence` and `sqlite_stat1`.
+fn sqlite_relations(path: &std::path::Path) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a INT,
+                         g INT GENERATED ALWAYS AS (a * 2) VIRTUAL, s TEXT,
+                         h TEXT GENERATED ALWAYS AS (coalesce(s, '-') || '!') STORED NOT NULL);
+         INSERT INTO t (id, a, s) VALUES (1, 10, 'x'), (2, NULL, NULL), (3, -4, 'é');
+         CREATE VIEW v AS SELECT id, a, g, h, a + 0.5 AS r FROM t WHERE a IS NOT NULL;
+         CREATE VIRTUAL TABLE docs USING fts5(title, body);
+         INSERT INTO docs VALUES ('one', 'hello world'), ('two', NULL);
+         CREATE TABLE wr (k TEXT PRIMARY KEY, v INT) WITHOUT ROWID;
+         INSERT INTO wr VALUES ('b', 2), ('a', 1), ('c', NULL);
+         CREATE TABLE wr_rowid (rowid TEXT PRIMARY KEY, v INT) WITHOUT ROWID;
+         INSERT INTO wr_rowid VALUES ('x', 1), ('10', 2), ('-', 3);
+         CREATE TABLE rowid_col (rowid INT, v TEXT);
+         INSERT INTO rowid_col VALUES (NULL, 'null'), (100, 'hundred'), (3, 'three'),
+                                      (-5, 'minus'), (NULL, 'null again'), (7, 'seven');
+         CREATE TABLE every_name (ROWID INT, _rowid_ INT, Oid INT, v TEXT);
+         INSERT INTO every_name VALUES (NULL, NULL, NULL, 'a'), (9, 9, 9, 'b'), (1, 2, 3, 'c'),
+                                       (NULL, 5, NULL, 'd'), (4, 4, 4, 'e');
+         CREATE TABLE ai (id INTEGER PRIMARY KEY AUTOINCREMENT, v INT);
+         INSERT INTO ai (v) VALUES (1), (2);
+         CREATE INDEX t_a ON t (a);
+         ANALYZE;
+         PRAGMA writable_schema = ON;
+         INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql)
+             VALUES ('table', 'z', 'z', 0, 'CREATE VIRTUAL TABLE z USING no_such_module(a)');
+         PRAGMA writable_schema = OFF;",
+    )
+    .unwrap();
+}
+
+/// The user tables of a SQLite database (not `sqlite_` ones), in name order.
+fn sqlite_user_tables(path: &std::path::Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'
+             ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// `PRAGMA table_xinfo`'s `hidden` of each column of a SQLite table: 0 for a plain column,
+/// 2 and 3 for VIRTUAL and STORED generated ones.
+fn sqlite_hidden(path: &std::path::Path, table: &str) -> Vec<(String, i64)> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = c
+        .prepare(&format!("PRAGMA table_xinfo(\"{table}\")"))
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(1)?, r.get(6)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+const SQLITE_TABLES: [&str; 6] = ["ai", "every_name", "rowid_col", "t", "wr", "wr_rowid"];
+
+#[test]
+fn sqlite_default_run_copies_base_tables_and_names_views_and_virtual_tables() {
+    use crate::support::{assert_same_table, dump, sqlite_url};
+    let dir = TempDir::new().unwrap();
+    let src = dir.path().join("src.sqlite");
+    sqlite_relations(&src);
+    assert_eq!(
+        sqlite_hidden(&src, "t")
+            .iter()
+            .map(|c| c.1)
+            .collect::<Vec<_>>(),
+        [0, 0, 2, 0, 3]
+    );
+    // Small partitions, so every table that has a rowid is read in several ranges.
+    let src_url = format!("{}?partition_rows=2", sqlite_url(&src));
+    let dst = dir.path().join("dst.sqlite");
+    let report = dir.path().join("report.json");
+    let line = "not copied: v (view), docs (virtual table), z (virtual table); name one with \
+                --table to copy its rows";
+    let dry = run(&["copy", &src_url, &sqlite_url(&dst), "--dry-run"]);
+    assert!(dry.lines().any(|l| l == line), "{dry}");
+    // The table with a column `rowid` is split on `_rowid_`; the one whose columns take every
+    // name of the rowid, and the WITHOUT ROWID ones, are read whole.
+    for (table, partitions) in [
+        ("rowid_col", 3),
+        ("every_name", 1),
+        ("wr", 1),
+        ("wr_rowid", 1),
+        ("t", 2),
+    ] {
+        assert!(
+            dry.contains(&format!(
+                "table \"{table}\" -> \"{table}\": {} rows, {partitions} partition(s)",
+                dump(&src, table).len()
+            )),
+            "{table}: {dry}"
+        );
+    }
+    let out = run(&[
+        "copy",
+        &src_url,
+        &sqlite_url(&dst),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.lines().any(|l| l == line), "{out}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        r["not_copied"],
+        serde_json::json!([
+            {"name": "v", "kind": "view", "note": null},
+            {"name": "docs", "kind": "virtual table", "note": null},
+            {"name": "z", "kind": "virtual table", "note": null},
+        ])
+    );
+    // The base tables, every row of each: no shadow table, no sqlite_ table.
+    assert_eq!(sqlite_user_tables(&dst), SQLITE_TABLES);
+    for table in SQLITE_TABLES {
+        assert_eq!(dump(&dst, table), dump(&src, table), "{table}");
+        if table != "t" {
+            // `table_info` leaves out generated columns: `t` is checked below.
+            assert_same_table(&src, &dst, table);
+        }
+    }
+    assert_eq!(dump(&dst, "rowid_col").len(), 6);
+    assert_eq!(dump(&dst, "every_name").len(), 5);
+    // The generated columns arrive as plain columns holding their values.
+    assert_eq!(
+        sqlite_hidden(&dst, "t"),
+        [
+            ("id".to_string(), 0),
+            ("a".to_string(), 0),
+            ("g".to_string(), 0),
+            ("s".to_string(), 0),
+            ("h".to_string(), 0)
+        ]
+    );
+    let t = dump(&dst, "t");
+    use crate::support::Cell::{Integer, Null, Text};
+    assert_eq!(
+        t,
+        [
+            vec![
+                Integer(1),
+                Integer(10),
+                Integer(20),
+                Text("x".into()),
+                Text("x!".into())
+            ],
+            vec![Integer(2), Null, Null, Null, Text("-!".into())],
+            vec![
+                Integer(3),
+                Integer(-4),
+                Integer(-8),
+                Text("é".into()),
+                Text("é!".into())
+            ],
+        ]
+    );
+
+    // Named, the view and the FTS5 table are copied as their rows (FTS5's hidden columns are
+    // not among them); a virtual table whose module is missing fails naming it.
+    run(&[
+        "copy",
+        &src_url,
+        &sqlite_url(&dst),
+        "--table",
+        "v",
+        "--table",
+        "docs",
+        "-q",
+    ]);
+    assert_eq!(dump(&dst, "v"), dump(&src, "v"));
+    assert_eq!(dump(&dst, "v").len(), 2);
+    assert_eq!(dump(&dst, "docs"), dump(&src, "docs"));
+    let cols: Vec<String> = crate::support::columns(&dst, "docs")
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(cols, ["title", "body"]);
+    let err = stderr_of(&["copy", &src_url, &sqlite_url(&dst), "--table", "z"], 9);
+    assert!(
+        err.contains(
+            "virtual table \"z\" cannot be read: its module is not built into ferry's SQLite"
+        ) && err.contains("no such module: no_such_module"),
+        "{err}"
+    );
+    // SQLite's own tables and a shadow table can be named too.
+    run(&[
+        "copy",
+        &src_url,
+        &sqlite_url(&dst),
+        "--table",
+        "sqlite_stat1",
+        "--target-table",
+        "stat",
+        "-q",
+    ]);
+    assert_eq!(dump(&dst, "stat"), dump(&src, "sqlite_stat1"));
+
+    // inspect lists them, and says which are not copied.
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&["inspect", &src_url, "--json"])).unwrap();
+    let listed: Vec<(String, String, bool, usize)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["kind"].as_str().unwrap().to_string(),
+                t["copied"].as_bool().unwrap(),
+                t["columns"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String, bool, usize)> = [
+        ("t", "table", true, 5),
+        ("wr", "table", true, 2),
+        ("wr_rowid", "table", true, 2),
+        ("rowid_col", "table", true, 2),
+        ("every_name", "table", true, 4),
+        ("ai", "table", true, 2),
+        ("v", "view", false, 5),
+        ("docs", "virtual table", false, 2),
+        ("z", "virtual table", false, 0),
+    ]
+    .iter()
+    .map(|(n, k, c, l)| (n.to_string(), k.to_string(), *c, *l))
+    .collect();
+    assert_eq!(listed, want);
+    let z = &json.as_array().unwrap()[8];
+    assert!(
+        z["note"].as_str().unwrap().contains("no such module"),
+        "{z}"
+    );
+
+    // Through a Parquet snapshot and back, every range of every table.
+    let snap_dir = dir.path().join("snap");
+    let snap = format!("parquet://{}", snap_dir.display());
+    run(&["copy", &src_url, &snap, "-q"]);
+    assert_eq!(snapshot_tables(&snap_dir), SQLITE_TABLES);
+    let back = dir.path().join("back.sqlite");
+    run(&["copy", &snap, &sqlite_url(&back), "-q"]);
+    for table in SQLITE_TABLES {
+        assert_eq!(dump(&back, table), dump(&src, table), "{table}");
+    }
+}
+
+/// Runs statements in a DuckDB file through the DuckDB library itself (not through ferry) and
+/// returns the last one's rows, every value as DuckDB's own text (`CAST(... AS VARCHAR)`).
+pub(crate) fn duck(
+    drv: &std::path::Path,
+    file: &std::path::Path,
+    sql: &[&str],
+) -> Vec<Vec<Option<String>>> {
+    use adbc_core::options::{AdbcVersion, OptionDatabase, OptionValue};
+    use adbc_core::{Connection, Database, Driver, Statement};
+    use arrow::array::{Array, AsArray};
+    let mut driver = adbc_driver_manager::ManagedDriver::load_dynamic_from_filename(
+        drv.join("libduckdb.so"),
+        Some(b"duckdb_adbc_init".as_slice()),
+        AdbcVersion::V110,
+    )
+    .unwrap();
+    let db = driver
+        .new_database_with_opts([(
+            OptionDatabase::from("path"),
+            OptionValue::from(file.to_str().unwrap()),
+        )])
+        .unwrap();
+    let mut conn = db.new_connection().unwrap();
+    let mut rows = Vec::new();
+    for q in sql {
+        let mut stmt = conn.new_statement().unwrap();
+        stmt.set_sql_query(*q).unwrap();
+        rows.clear();
+        for batch in stmt.execute().unwrap_or_else(|e| panic!("{q}: {e:?}")) {
+            let batch = batch.unwrap();
+            let cols: Vec<_> = batch
+                .columns()
+                .iter()
+                .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).unwrap())
+                .collect();
+            for r in 0..batch.num_rows() {
+                rows.push(
+                    cols.iter()
+                        .map(|c| {
+                            c.is_valid(r)
+                                .then(|| c.as_string::<i32>().value(r).to_string())
+                        })
+                        .collect(),
+                );
+            }
+        }
+    }
+    rows
+}
+
+/// Every row of a SQLite table as text (`CAST(... AS TEXT)`), sorted.
+fn sqlite_text(path: &std::path::Path, table: &str) -> Vec<Vec<Option<String>>> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let cols: Vec<String> = crate::support::columns(path, table)
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
+    let select = cols
+        .iter()
+        .map(|c| format!("CAST(\"{c}\" AS TEXT)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = c
+        .prepare(&format!(
+            "SELECT {select} FROM \"{}\"",
+            table.replace('"', "\"\"")
+        ))
+        .unwrap();
+    let mut rows: Vec<Vec<Option<String>>> = stmt
+        .query_map([], |r| (0..cols.len()).map(|i| r.get(i)).collect())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn adbc_sqlite_driver_copies_base_tables_and_names_views_and_virtual_tables() {
+    use crate::support::{dump, sqlite_url};
+    let Some(drv) = crate::adbc::drivers() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let src = dir.path().join("src.sqlite");
+    sqlite_relations(&src);
+    let adbc = format!("adbc://sqlite?uri={}", src.display());
+    let dst = dir.path().join("dst.sqlite");
+    let report = dir.path().join("report.json");
+    let out = crate::adbc::fx(&drv)
+        .args(["copy", &adbc, &sqlite_url(&dst), "--report"])
+        .arg(&report)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.lines().any(|l| l
+            == "not copied: docs (virtual table), v (view), z (virtual table); name one with \
+                --table to copy its rows"),
+        "{out}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["not_copied"].as_array().unwrap().len(), 3, "{r}");
+    // The base tables: no FTS5 shadow table, no sqlite_ table; generated columns as values.
+    assert_eq!(sqlite_user_tables(&dst), SQLITE_TABLES);
+    for table in SQLITE_TABLES {
+        assert_eq!(
+            sqlite_text(&dst, table).len(),
+            dump(&src, table).len(),
+            "{table}"
+        );
+    }
+    assert_eq!(
+        sqlite_text(&dst, "t"),
+        [
+            ["1", "10", "20", "x", "x!"]
+                .map(|s| Some(s.to_string()))
+                .to_vec(),
+            vec![Some("2".into()), None, None, None, Some("-!".into())],
+            ["3", "-4", "-8", "é", "é!"]
+                .map(|s| Some(s.to_string()))
+                .to_vec(),
+        ]
+    );
+    // Named, the view and the FTS5 table are read as their rows, text columns as text.
+    crate::adbc::run(
+        &drv,
+        &[
+            "copy",
+            &adbc,
+            &sqlite_url(&dst),
+            "--table",
+            "v",
+            "--table",
+            "docs",
+        ],
+    );
+    assert_eq!(dump(&dst, "docs"), dump(&src, "docs"));
+    assert_eq!(
+        sqlite_text(&dst, "v"),
+        [
+            ["1", "10", "20", "x!", "10.5"]
+                .map(|s| Some(s.to_string()))
+                .to_vec(),
+            ["3", "-4", "-8", "é!", "-3.5"]
+                .map(|s| Some(s.to_string()))
+                .to_vec(),
+        ]
+    );
+    let listed = {
+        let mut cmd = crate::adbc::fx(&drv);
+        let out = cmd.args(["inspect", &adbc, "--json"]).assert().success();
+        let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["name"].as_str().unwrap().to_string(),
+                    t["copied"].as_bool().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed,
+        [
+            ("ai", true),
+            ("every_name", true),
+            ("rowid_col", true),
+            ("t", true),
+            ("wr", true),
+            ("wr_rowid", true),
+            ("docs", false),
+            ("v", false),
+            ("z", false),
+        ]
+        .map(|(n, c)| (n.to_string(), c))
+    );
+}
+
+#[test]
+fn duckdb_copies_base_tables_and_names_views_as_not_copied() {
+    use crate::support::sqlite_url;
+    let Some(drv) = crate::adbc::drivers() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("rel.duckdb");
+    duck(
+        &drv,
+        &file,
+        &[
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, s VARCHAR,
+                             g INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL)",
+            "INSERT INTO t (id, a, s) VALUES (1, 10, 'x'), (2, NULL, NULL), (3, -4, 'é')",
+            "CREATE VIEW v AS SELECT id, g, s FROM t WHERE a IS NOT NULL",
+            "CREATE TABLE \"x.y\" (id INTEGER)",
+            "INSERT INTO \"x.y\" VALUES (42)",
+            "CREATE VIEW \"v.w\" AS SELECT 1 AS one",
+            "CREATE SCHEMA other",
+            "CREATE TABLE other.t2 (id INTEGER)",
+            "INSERT INTO other.t2 VALUES (7)",
+            "CREATE VIEW other.v2 AS SELECT id FROM other.t2",
+            "CREATE SEQUENCE seq",
+        ],
+    );
+    let url = format!("duckdb://{}", file.display());
+    let dst = dir.path().join("dst.sqlite");
+    let report = dir.path().join("report.json");
+    let out = crate::adbc::fx(&drv)
+        .args(["copy", &url, &sqlite_url(&dst), "--report"])
+        .arg(&report)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.lines()
+            .any(|l| l
+                == "not copied: v (view), \"v.w\" (view); name one with --table to copy its rows"),
+        "{out}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(
+        r["not_copied"],
+        serde_json::json!([
+            {"name": "v", "kind": "view", "note": null},
+            {"name": "\"v.w\"", "kind": "view", "note": null},
+        ])
+    );
+    assert_eq!(sqlite_user_tables(&dst), ["t", "x.y"]);
+    let text = |rows: &[&[Option<&str>]]| -> Vec<Vec<Option<String>>> {
+        rows.iter()
+            .map(|r| r.iter().map(|c| c.map(str::to_string)).collect())
+            .collect()
+    };
+    assert_eq!(
+        sqlite_text(&dst, "t"),
+        text(&[
+            &[Some("1"), Some("10"), Some("x"), Some("20")],
+            &[Some("2"), None, None, None],
+            &[Some("3"), Some("-4"), Some("é"), Some("-8")],
+        ])
+    );
+    assert_eq!(sqlite_text(&dst, "x.y"), text(&[&[Some("42")]]));
+    // Named, a view is copied as its rows; a name with a dot is one name, quoted.
+    crate::adbc::run(
+        &drv,
+        &[
+            "copy",
+            &url,
+            &sqlite_url(&dst),
+            "--table",
+            "v",
+            "--table",
+            "\"v.w\"",
+        ],
+    );
+    assert_eq!(
+        sqlite_text(&dst, "v"),
+        text(&[
+            &[Some("1"), Some("20"), Some("x")],
+            &[Some("3"), Some("-8"), Some("é")],
+        ])
+    );
+    assert_eq!(sqlite_text(&dst, "v.w"), text(&[&[Some("1")]]));
+    // Another schema: its tables, its views not copied.
+    let other = dir.path().join("other.sqlite");
+    let out = crate::adbc::fx(&drv)
+        .args(["copy", &url, &sqlite_url(&other), "--schema", "other"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.lines()
+            .any(|l| l == "not copied: v2 (view); name one with --table to copy its rows"),
+        "{out}"
+    );
+    assert_eq!(sqlite_user_tables(&other), ["t2"]);
+    assert_eq!(sqlite_text(&other, "t2"), text(&[&[Some("7")]]));
+    // inspect says the same.
+    let mut cmd = crate::adbc::fx(&drv);
+    let json: serde_json::Value = serde_json::from_slice(
+        &cmd.args(["inspect", &url, "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    )
+    .unwrap();
+    let listed: Vec<(String, String, bool)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["kind"].as_str().unwrap().to_string(),
+                t["copied"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("t", "table", true),
+            ("\"x.y\"", "table", true),
+            ("v", "view", false),
+            ("\"v.w\"", "view", false),
+        ]
+        .map(|(n, k, c)| (n.to_string(), k.to_string(), c))
+    );
+}
+
+#[test]
+fn adbc_postgres_driver_copies_tables_once_and_names_views_as_not_copied() {
+    use crate::support::sqlite_url;
+    let Some(drv) = crate::adbc::drivers() else {
+        return;
+    };
+    let Some((url, mut c)) = pg() else {
+        return;
+    };
+    let s = "ferry_it_rel_adbc";
+    fresh_schema(&mut c, s);
+    c.batch_execute(&format!(
+        "CREATE TABLE {s}.t (id int PRIMARY KEY, a int, g int GENERATED ALWAYS AS (a * 2) STORED,
+                             s text);
+         INSERT INTO {s}.t (id, a, s) VALUES (1, 10, 'x'), (2, NULL, NULL), (3, -4, 'é');
+         CREATE TABLE {s}.parent (id int, s text);
+         CREATE TABLE {s}.child (extra int) INHERITS ({s}.parent);
+         INSERT INTO {s}.parent VALUES (1, 'parent');
+         INSERT INTO {s}.child VALUES (2, 'child', 20), (3, 'child', 30);
+         CREATE TABLE {s}.p (id int, k text, v int) PARTITION BY LIST (k);
+         CREATE TABLE {s}.p_a PARTITION OF {s}.p FOR VALUES IN ('a');
+         CREATE TABLE {s}.p_b PARTITION OF {s}.p FOR VALUES IN ('b') PARTITION BY RANGE (id);
+         CREATE TABLE {s}.p_b1 PARTITION OF {s}.p_b FOR VALUES FROM (MINVALUE) TO (10);
+         CREATE TABLE {s}.p_b2 PARTITION OF {s}.p_b FOR VALUES FROM (10) TO (MAXVALUE);
+         INSERT INTO {s}.p VALUES (1, 'a', 15), (2, 'b', NULL), (3, 'b', -225), (11, 'b', 0);
+         CREATE TABLE {s}.\"x.y\" (id int);
+         INSERT INTO {s}.\"x.y\" VALUES (42);
+         CREATE VIEW {s}.v AS SELECT id, a, g, s FROM {s}.t WHERE a IS NOT NULL;
+         CREATE MATERIALIZED VIEW {s}.mv AS SELECT id, k, v FROM {s}.p WHERE k = 'b';
+         CREATE MATERIALIZED VIEW {s}.mv_empty AS SELECT id FROM {s}.t WITH NO DATA;"
+    ))
+    .unwrap();
+    let adbc = format!("adbc://postgresql?uri={url}&schema={s}");
+    let dir = TempDir::new().unwrap();
+    let dst = dir.path().join("dst.sqlite");
+    let out = crate::adbc::fx(&drv)
+        .args(["copy", &adbc, &sqlite_url(&dst)])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.lines().any(|l| l
+            == "not copied: mv (materialized view), mv_empty (materialized view, not \
+                populated), v (view); name one with --table to copy its rows"),
+        "{out}"
+    );
+    // Each partition's rows once, through the parent; the inheritance parent's own rows.
+    assert_eq!(
+        sqlite_user_tables(&dst),
+        ["child", "p", "parent", "t", "x.y"]
+    );
+    let pg_rows = |c: &mut Client, table: &str, only: bool| pg_text(c, s, table, only);
+    for (table, only) in [
+        ("t", false),
+        ("parent", true),
+        ("child", false),
+        ("p", false),
+    ] {
+        assert_eq!(
+            sqlite_text(&dst, table),
+            pg_rows(&mut c, table, only),
+            "{table}"
+        );
+    }
+    assert_eq!(sqlite_text(&dst, "p").len(), 4);
+    assert_eq!(sqlite_text(&dst, "parent").len(), 1);
+    // Named: the view and the materialized view as their rows; one not populated fails.
+    crate::adbc::run(
+        &drv,
+        &[
+            "copy",
+            &adbc,
+            &sqlite_url(&dst),
+            "--table",
+            "v",
+            "--table",
+            "mv",
+        ],
+    );
+    assert_eq!(sqlite_text(&dst, "v"), pg_rows(&mut c, "v", false));
+    assert_eq!(sqlite_text(&dst, "mv"), pg_rows(&mut c, "mv", false));
+    let e = crate::adbc::error_of(
+        &drv,
+        &["copy", &adbc, &sqlite_url(&dst), "--table", "mv_empty"],
+        5,
+    );
+    assert!(
+        e.contains(&format!(
+            "materialized view \"{s}\".\"mv_empty\" is not populated, so it has no rows to \
+             read: run REFRESH MATERIALIZED VIEW \"{s}\".\"mv_empty\" first"
+        )),
+        "{e}"
+    );
+    // --schema names the same schema as the URL's schema=.
+    let other = dir.path().join("other.sqlite");
+    crate::adbc::run(
+        &drv,
+        &[
+            "copy",
+            &format!("adbc://postgresql?uri={url}"),
+            &sqlite_url(&other),
+            "--schema",
+            s,
+        ],
+    );
+    assert_eq!(
+        sqlite_user_tables(&other),
+        ["child", "p", "parent", "t", "x.y"]
+    );
 }

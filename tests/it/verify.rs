@@ -100,3 +100,54 @@ fn copies_across_engines_verify_equal_and_changes_are_named() {
     assert_eq!(v["equal"], false);
     assert_eq!(v["tables"][0]["differences"][0]["key"], "id=17");
 }
+
+#[test]
+fn copy_verify_checks_the_copied_tables_in_the_same_run() {
+    let tmp = TempDir::new().unwrap();
+    let db = tmp.path().join("copy.sqlite");
+    let report = tmp.path().join("run.json");
+    let out = ferry()
+        .args(["copy", &sqlite_url(&tpch()), &sqlite_url(&db), "--verify"])
+        .args(["--table", "nation", "--table", "orders", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("nation -> nation: equal"), "{stdout}");
+    assert!(
+        stdout.contains("orders -> orders: equal (15000 / 15000 rows"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["verify"]["equal"], serde_json::json!(true), "{json}");
+    assert_eq!(
+        json["verify"]["tables"].as_array().unwrap().len(),
+        2,
+        "{json}"
+    );
+    // A copy whose target cannot equal its source is refused before anything moves.
+    for extra in [
+        &["--if-exists", "append"][..],
+        &["--transform", "rename(n_name, name)"][..],
+    ] {
+        let other = tmp.path().join("other.sqlite");
+        let err = crate::support::stderr_of(
+            &[
+                &[
+                    "copy",
+                    &sqlite_url(&tpch()),
+                    &sqlite_url(&other),
+                    "--verify",
+                ][..],
+                &["--table", "nation"][..],
+                extra,
+            ]
+            .concat(),
+            2,
+        );
+        assert!(err.contains("--verify"), "{err}");
+        assert!(!other.exists());
+    }
+}

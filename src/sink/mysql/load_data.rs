@@ -10,8 +10,9 @@
 //! Encoding a column is a pure function of the column, so columns can be encoded in parallel.
 //! This is hand-written because it is the hot path of every MySQL load.
 //!
-//! Values MySQL cannot hold exactly (NaN, -0, years outside 0 to 9999, nanoseconds, durations
-//! past `838:59:59`) are errors naming the column and the row, never silently changed. Where
+//! Values MySQL cannot hold exactly (NaN, ±inf, -0, years outside 0 to 9999, nanoseconds,
+//! durations past `838:59:59`) are errors naming the column and the row, never silently changed;
+//! only `--float-loss replace` writes -0 as 0 and NaN and ±inf as NULL, counted per column. Where
 //! the server would read a value's text as another value without a warning (`0` in a `YEAR` is
 //! 2000, `1.5` in an `int` is 2, a fraction in a `datetime(0)` is cut), the target column's
 //! [`TextForm`] writes a text it reads back exactly or refuses the value. A float is written
@@ -26,6 +27,8 @@ use arrow::compute::{cast_with_options, CastOptions};
 use arrow::datatypes::*;
 
 use crate::error::{Error, Result};
+use crate::report::{LossyCounter, LossyCounts};
+use crate::sink::FloatLoss;
 
 /// One target column: its name (for messages) and how its values are written.
 #[derive(Debug, Clone)]
@@ -67,6 +70,29 @@ pub enum TextForm {
 #[derive(Debug, Clone)]
 pub struct TextEncoder {
     columns: Vec<ColumnText>,
+    /// Whether each column may be NULL: a float replaced by NULL may not go into a NOT NULL one.
+    nullable: Vec<bool>,
+    float_loss: FloatLoss,
+    /// Values replaced under `float_loss`, by column; clones of the encoder share the counts.
+    lossy: LossyCounter,
+    /// The members of each `enum` or `set` column ([`TextEncoder::with_members`]).
+    members: Vec<Option<Members>>,
+}
+
+/// What a float MySQL cannot hold becomes in one column.
+#[derive(Debug, Clone, Copy)]
+struct Floats {
+    loss: FloatLoss,
+    nullable: bool,
+}
+
+/// A float as it is written: kept, or replaced (`--float-loss replace`) by 0 (for -0) or NULL
+/// (for NaN and ±inf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Float {
+    Keep,
+    Zero,
+    Null,
 }
 
 /// The field MySQL reads as NULL.
@@ -137,7 +163,34 @@ impl TextEncoder {
                 return Err(unsupported(c, f.data_type()));
             }
         }
-        Ok(TextEncoder { columns })
+        Ok(TextEncoder {
+            columns,
+            nullable: schema.fields().iter().map(|f| f.is_nullable()).collect(),
+            float_loss: FloatLoss::default(),
+            lossy: LossyCounter::default(),
+            members: Vec::new(),
+        })
+    }
+
+    /// The members of each column that is an `enum` or a `set` (`None` for the others): a
+    /// value that is not exactly a member (an enum) or members in their declared order (a
+    /// set) is refused, since the server reads some such text as another value without a
+    /// warning.
+    pub fn with_members(mut self, members: Vec<Option<Members>>) -> Self {
+        self.members = members;
+        self
+    }
+
+    /// What a float MySQL cannot hold becomes: an error (the default), or 0 for -0 and NULL for
+    /// NaN and ±inf, counted in [`TextEncoder::lossy`].
+    pub fn with_float_loss(mut self, float_loss: FloatLoss) -> Self {
+        self.float_loss = float_loss;
+        self
+    }
+
+    /// The values replaced so far, by column, by this encoder and its clones.
+    pub fn lossy(&self) -> LossyCounts {
+        self.lossy.counts()
     }
 
     /// Appends the rows of `batch` to `out`, one line per row.
@@ -159,12 +212,197 @@ impl TextEncoder {
             .zip(&self.columns)
             .map(|(a, c)| unpack_dictionary(c, a))
             .collect::<Result<Vec<_>>>()?;
+        for ((a, c), m) in arrays.iter().zip(&self.columns).zip(&self.members) {
+            if let Some(m) = m {
+                m.check(c, a)?;
+            }
+        }
         let fields = arrays
             .iter()
             .zip(&self.columns)
-            .map(|(a, c)| encode_column(c, a.as_ref()))
+            .zip(&self.nullable)
+            .map(|((a, c), &nullable)| {
+                let floats = Floats {
+                    loss: self.float_loss,
+                    nullable,
+                };
+                let mut replaced = 0;
+                let fields = encode_column(c, a.as_ref(), floats, &mut replaced)?;
+                self.lossy.add(&c.name, replaced);
+                Ok(fields)
+            })
             .collect::<Result<Vec<_>>>()?;
         interleave(&fields, n, out);
+        Ok(())
+    }
+}
+
+/// The members of a target `enum` or `set` column. The server reads text that is no member but
+/// looks like a number as a member's index (`3` into `enum('1','2','10')` is `'10'`) or a
+/// set's bits (`3` into `set('a','b')` is `'a,b'`), without a warning; and it stores a set's
+/// members in their declared order, each once. So only a member (an enum) or members in their
+/// declared order (a set, `''` for none) are written, as text or integers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Members {
+    set: bool,
+    members: Vec<String>,
+}
+
+impl Members {
+    /// The members of an `enum(...)` or `set(...)` declaration as MySQL spells it
+    /// (`COLUMN_TYPE`: quotes doubled, backslashes escaped), or `None` for another type. The
+    /// server drops a member's trailing spaces, and so does this.
+    pub fn of_declared(declared: &str) -> Option<Members> {
+        let d = declared.trim();
+        let open = d.find('(')?;
+        let set = match d[..open].trim().to_ascii_lowercase().as_str() {
+            "enum" => false,
+            "set" => true,
+            _ => return None,
+        };
+        let mut members = Vec::new();
+        let mut chars = d[open + 1..].chars().peekable();
+        loop {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            if chars.next()? != '\'' {
+                return None;
+            }
+            let mut m = String::new();
+            loop {
+                match chars.next()? {
+                    '\'' if chars.peek() == Some(&'\'') => {
+                        chars.next();
+                        m.push('\'');
+                    }
+                    '\'' => break,
+                    '\\' => match chars.next()? {
+                        'n' => m.push('\n'),
+                        't' => m.push('\t'),
+                        'r' => m.push('\r'),
+                        '0' => m.push('\0'),
+                        'b' => m.push('\u{8}'),
+                        'Z' => m.push('\u{1a}'),
+                        c @ ('%' | '_') => {
+                            m.push('\\');
+                            m.push(c);
+                        }
+                        c => m.push(c),
+                    },
+                    c => m.push(c),
+                }
+            }
+            members.push(m.trim_end_matches(' ').to_string());
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            match chars.next()? {
+                ',' => {}
+                ')' => break,
+                _ => return None,
+            }
+        }
+        Some(Members { set, members })
+    }
+
+    /// The declaration, for messages.
+    fn declaration(&self) -> String {
+        let quoted: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| format!("'{}'", m.replace('\'', "''")))
+            .collect();
+        format!(
+            "{}({})",
+            if self.set { "set" } else { "enum" },
+            quoted.join(",")
+        )
+    }
+
+    /// Why `text` would not be stored as it is, if it would not.
+    fn refusal(&self, text: &str) -> Option<String> {
+        let position = |m: &str| self.members.iter().position(|x| x == m);
+        let number = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+        let declared = self.declaration();
+        if !self.set {
+            return match position(text) {
+                Some(_) => None,
+                None if text.is_empty() => Some(format!(
+                    "'' is not a member of {declared}: it is how MySQL reads an enum's error \
+                     value (index 0, stored for an invalid value outside strict mode), which a \
+                     strict load cannot store"
+                )),
+                None if number => Some(format!(
+                    "'{text}' is not a member of {declared}, and the server would read it as \
+                     the index of another member"
+                )),
+                None => Some(format!("'{text}' is not a member of {declared}")),
+            };
+        }
+        if text.is_empty() {
+            return None;
+        }
+        let mut last = None;
+        for part in text.split(',') {
+            match position(part) {
+                Some(p) if last.is_none_or(|l| p > l) => last = Some(p),
+                Some(_) => {
+                    let mut parts: Vec<&str> = text.split(',').collect();
+                    parts.sort_by_key(|p| position(p));
+                    parts.dedup();
+                    return Some(format!(
+                        "'{text}' would be stored as '{}' in {declared} (a set's members in \
+                         their declared order, each once)",
+                        parts.join(",")
+                    ));
+                }
+                None if number => {
+                    return Some(format!(
+                        "'{text}' is not a member of {declared}, and the server would read it \
+                         as the bits of a set of members"
+                    ))
+                }
+                None => return Some(format!("'{part}' is not a member of {declared}")),
+            }
+        }
+        None
+    }
+
+    /// Checks every value of a column (never a dictionary) against the members.
+    fn check(&self, c: &ColumnText, a: &ArrayRef) -> Result<()> {
+        use DataType as D;
+        let text = match a.data_type() {
+            D::Null => return Ok(()),
+            D::Utf8 | D::LargeUtf8 | D::Utf8View => a.clone(),
+            D::Int8
+            | D::Int16
+            | D::Int32
+            | D::Int64
+            | D::UInt8
+            | D::UInt16
+            | D::UInt32
+            | D::UInt64 => cast_with_options(a, &D::Utf8, &CastOptions::default())
+                .map_err(|e| Error::arrow(format!("column \"{}\"", c.name), e))?,
+            t => {
+                return Err(Error::unsupported(format!(
+                    "column \"{}\": Arrow type {t} cannot be loaded into MySQL {}: it takes \
+                     its members' text",
+                    c.name,
+                    self.declaration()
+                )))
+            }
+        };
+        let text = cast_with_options(&text, &D::Utf8, &CastOptions::default())
+            .map_err(|e| Error::arrow(format!("column \"{}\"", c.name), e))?;
+        let text = text.as_string::<i32>();
+        for i in 0..text.len() {
+            if text.is_valid(i) {
+                if let Some(why) = self.refusal(text.value(i)) {
+                    return Err(Error::invalid_data(format!(
+                        "column \"{}\", row {}: {why}",
+                        c.name,
+                        i + 1
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -257,8 +495,14 @@ impl Builder {
 /// A failure at a row (0-based) of the column being encoded.
 type RowError = (usize, String);
 
-/// Encodes one column (never a dictionary: see [`unpack_dictionary`]).
-fn encode_column<'a>(c: &ColumnText, a: &'a dyn Array) -> Result<Fields<'a>> {
+/// Encodes one column (never a dictionary: see [`unpack_dictionary`]); floats MySQL cannot hold
+/// are refused or, as `floats` says, replaced and counted in `replaced`.
+fn encode_column<'a>(
+    c: &ColumnText,
+    a: &'a dyn Array,
+    floats: Floats,
+    replaced: &mut u64,
+) -> Result<Fields<'a>> {
     use DataType as D;
     let form = c.form;
     let r = match a.data_type() {
@@ -327,7 +571,10 @@ fn encode_column<'a>(c: &ColumnText, a: &'a dyn Array) -> Result<Fields<'a>> {
         D::Float32 => {
             let mut buf = ryu::Buffer::new();
             encode_primitive::<Float32Type>(a, 24, |v, out| {
-                check_float(f64::from(v), &v, form)?;
+                if put_replaced(check_float(f64::from(v), &v, form, floats)?, out) {
+                    *replaced += 1;
+                    return Ok(());
+                }
                 // Widened to f64: its shortest digits parse back to that f64, which is this
                 // f32 exactly. The f32's own shortest digits name a decimal the server parses
                 // as a double first: for the largest floats (3.4028235e38) a double past
@@ -339,7 +586,10 @@ fn encode_column<'a>(c: &ColumnText, a: &'a dyn Array) -> Result<Fields<'a>> {
         D::Float64 => {
             let mut buf = ryu::Buffer::new();
             encode_primitive::<Float64Type>(a, 24, |v, out| {
-                check_float(v, &v, form)?;
+                if put_replaced(check_float(v, &v, form, floats)?, out) {
+                    *replaced += 1;
+                    return Ok(());
+                }
                 if form == TextForm::Single && f64::from(v as f32) != v {
                     return Err(format!(
                         "{v} is not exactly a single-precision float: the server would round \
@@ -524,25 +774,51 @@ fn encode_text_years<'v>(
 }
 
 /// Refuses a float MySQL cannot hold (NaN, the infinities, -0: its FLOAT and DOUBLE keep 0
-/// without the sign), or, for an integer column, one that is not whole. `shown` is the value
-/// as its own type prints it.
+/// without the sign) unless `floats` asks to replace it (-0 by 0; NaN and ±inf by NULL, where
+/// the column may be NULL), or, for an integer column, one that is not whole. `shown` is the
+/// value as its own type prints it.
 fn check_float(
     v: f64,
     shown: &dyn std::fmt::Display,
     form: TextForm,
-) -> std::result::Result<(), String> {
+    floats: Floats,
+) -> std::result::Result<Float, String> {
     if !v.is_finite() {
-        return Err(format!("{shown} cannot be stored in MySQL"));
+        return match (floats.loss, floats.nullable) {
+            (FloatLoss::Error, _) => Err(format!(
+                "{shown} cannot be stored in MySQL; --float-loss replace writes it as NULL \
+                 (counted in the report)"
+            )),
+            (FloatLoss::Replace, false) => Err(format!(
+                "{shown} cannot be stored in MySQL, and the column is NOT NULL, so --float-loss \
+                 replace cannot write it as NULL"
+            )),
+            (FloatLoss::Replace, true) => Ok(Float::Null),
+        };
     }
     if v == 0.0 && v.is_sign_negative() {
-        return Err(format!(
-            "{shown} cannot be stored in MySQL: its FLOAT and DOUBLE columns keep -0 as 0"
-        ));
+        return match floats.loss {
+            FloatLoss::Error => Err(format!(
+                "{shown} cannot be stored in MySQL: its FLOAT and DOUBLE columns keep -0 as 0; \
+                 --float-loss replace writes it as 0 (counted in the report)"
+            )),
+            FloatLoss::Replace => Ok(Float::Zero),
+        };
     }
     if form == TextForm::Whole && v.fract() != 0.0 {
         return Err(not_whole(shown));
     }
-    Ok(())
+    Ok(Float::Keep)
+}
+
+/// Writes a replaced float (`0`, or NULL) and says so; a kept one is the caller's to write.
+fn put_replaced(f: Float, out: &mut Vec<u8>) -> bool {
+    match f {
+        Float::Keep => return false,
+        Float::Zero => out.push(b'0'),
+        Float::Null => out.extend_from_slice(NULL),
+    }
+    true
 }
 
 #[cold]
@@ -1223,7 +1499,11 @@ mod tests {
         );
         // Rows in messages count from the batch's first row.
         let err = encode(&b.slice(1, 2), &forms).unwrap_err().to_string();
-        assert_eq!(err, "column \"f\", row 2: NaN cannot be stored in MySQL");
+        assert_eq!(
+            err,
+            "column \"f\", row 2: NaN cannot be stored in MySQL; --float-loss replace writes it \
+             as NULL (counted in the report)"
+        );
     }
 
     #[test]
@@ -1455,14 +1735,79 @@ mod tests {
     }
 
     #[test]
+    fn floats_mysql_cannot_hold_are_replaced_and_counted_when_asked() {
+        let b = RecordBatch::try_from_iter_with_nullable([
+            (
+                "d",
+                Arc::new(Float64Array::from(vec![
+                    Some(-0.0),
+                    Some(f64::NAN),
+                    None,
+                    Some(f64::NEG_INFINITY),
+                    Some(-1.5),
+                ])) as ArrayRef,
+                true,
+            ),
+            (
+                "f",
+                Arc::new(Float32Array::from(vec![
+                    Some(f32::NAN),
+                    Some(-0.0),
+                    Some(0.5),
+                    Some(-0.0),
+                    Some(f32::INFINITY),
+                ])) as ArrayRef,
+                true,
+            ),
+        ])
+        .unwrap();
+        let e = encoder(&b, &[Plain, TextForm::Single])
+            .unwrap()
+            .with_float_loss(FloatLoss::Replace);
+        let mut out = Vec::new();
+        e.encode(&b, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "0\t\\N\n\\N\t0\n\\N\t0.5\n\\N\t0\n-1.5\t\\N\n"
+        );
+        // Counted per column, and by the encoder's clones (one per loading connection).
+        let clone = e.clone();
+        clone.encode(&b.slice(0, 1), &mut Vec::new()).unwrap();
+        assert_eq!(
+            e.lossy(),
+            LossyCounts::from([("d".into(), 4), ("f".into(), 5)])
+        );
+        // NULL cannot go into a NOT NULL column: NaN there stays an error; -0 is written as 0.
+        let strict = RecordBatch::try_from_iter_with_nullable([(
+            "x",
+            Arc::new(Float64Array::from(vec![-0.0, f64::NAN])) as ArrayRef,
+            false,
+        )])
+        .unwrap();
+        let err = encoder(&strict, &[Plain])
+            .unwrap()
+            .with_float_loss(FloatLoss::Replace)
+            .encode(&strict, &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "column \"x\", row 2: NaN cannot be stored in MySQL, and the column is NOT NULL, so \
+             --float-loss replace cannot write it as NULL"
+        );
+    }
+
+    #[test]
     fn floats_mysql_cannot_hold_are_refused() {
         assert_eq!(
             error(Arc::new(Float64Array::from(vec![1.0, 2.0, f64::NAN]))),
-            "column \"x\", row 3: NaN cannot be stored in MySQL"
+            "column \"x\", row 3: NaN cannot be stored in MySQL; --float-loss replace writes \
+             it as NULL (counted in the report)"
         );
         assert_eq!(
             error(Arc::new(Float32Array::from(vec![f32::INFINITY]))),
-            "column \"x\", row 1: inf cannot be stored in MySQL"
+            "column \"x\", row 1: inf cannot be stored in MySQL; --float-loss replace writes \
+             it as NULL (counted in the report)"
         );
         let err = encode(
             &batch(&[("x", Arc::new(Float64Array::from(vec![f64::NEG_INFINITY])))]),
@@ -1472,18 +1817,19 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidData);
         assert_eq!(
             err.to_string(),
-            "column \"x\", row 1: -inf cannot be stored in MySQL"
+            "column \"x\", row 1: -inf cannot be stored in MySQL; --float-loss replace writes \
+             it as NULL (counted in the report)"
         );
         // -0: MariaDB's FLOAT and DOUBLE store 0.
         assert_eq!(
             error(Arc::new(Float64Array::from(vec![0.0, -0.0]))),
             "column \"x\", row 2: -0 cannot be stored in MySQL: its FLOAT and DOUBLE columns \
-             keep -0 as 0"
+             keep -0 as 0; --float-loss replace writes it as 0 (counted in the report)"
         );
         assert_eq!(
             error(Arc::new(Float32Array::from(vec![-0.0f32]))),
             "column \"x\", row 1: -0 cannot be stored in MySQL: its FLOAT and DOUBLE columns \
-             keep -0 as 0"
+             keep -0 as 0; --float-loss replace writes it as 0 (counted in the report)"
         );
         // A double into a FLOAT column must be a float exactly.
         assert_eq!(
@@ -1998,10 +2344,59 @@ mod tests {
                     form,
                 };
                 let encodes = unpack_dictionary(&c, &new_empty_array(t))
-                    .and_then(|a| encode_column(&c, a.as_ref()).map(drop))
+                    .and_then(|a| {
+                        let floats = Floats {
+                            loss: FloatLoss::Error,
+                            nullable: true,
+                        };
+                        encode_column(&c, a.as_ref(), floats, &mut 0).map(drop)
+                    })
                     .is_ok();
                 assert_eq!(supported(t, form), encodes, "{t} {form:?}");
             }
         }
+    }
+
+    #[test]
+    fn enum_and_set_members_are_parsed_and_only_they_are_written() {
+        let m = |d: &str| Members::of_declared(d).unwrap();
+        let e = m("enum('1','2','10','it''s','back\\\\slash','', 'sp  ')");
+        assert_eq!(
+            e.members,
+            ["1", "2", "10", "it's", "back\\slash", "", "sp"].map(String::from)
+        );
+        assert_eq!(Members::of_declared("varchar(10)"), None);
+        assert_eq!(Members::of_declared("enum('a'"), None);
+        let s = m("SET('b','a','10','2')");
+        assert!(s.set);
+        let check = |m: &Members, a: ArrayRef| {
+            let c = ColumnText {
+                name: "c".into(),
+                form: TextForm::Plain,
+            };
+            m.check(&c, &a).map_err(|e| e.to_string())
+        };
+        let text = |v: Vec<Option<&str>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+        assert!(check(&e, text(vec![Some("10"), None, Some(""), Some("it's")])).is_ok());
+        assert!(check(&e, Arc::new(Int64Array::from(vec![1, 10]))).is_ok());
+        let err = check(&e, text(vec![Some("1"), Some("3")])).unwrap_err();
+        assert!(
+            err.contains("row 2: '3' is not a member of enum(") && err.contains("the index"),
+            "{err}"
+        );
+        let err = check(&m("enum('a','b')"), text(vec![Some("")])).unwrap_err();
+        assert!(err.contains("error value (index 0"), "{err}");
+        assert!(check(&m("enum('a')"), text(vec![Some("A")])).is_err());
+        assert!(check(&s, text(vec![Some(""), Some("b,a"), Some("a,10,2"), None])).is_ok());
+        let err = check(&s, text(vec![Some("a,b")])).unwrap_err();
+        assert!(err.contains("'a,b' would be stored as 'b,a'"), "{err}");
+        let err = check(&s, text(vec![Some("a,a")])).unwrap_err();
+        assert!(err.contains("would be stored as 'a'"), "{err}");
+        let err = check(&s, text(vec![Some("3")])).unwrap_err();
+        assert!(err.contains("the bits of a set"), "{err}");
+        let err = check(&s, text(vec![Some("b,c")])).unwrap_err();
+        assert!(err.contains("'c' is not a member of set("), "{err}");
+        let err = check(&s, Arc::new(Float64Array::from(vec![1.0]))).unwrap_err();
+        assert!(err.contains("cannot be loaded into MySQL set("), "{err}");
     }
 }

@@ -27,17 +27,18 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, LocalInfileHandler};
 
 use super::{
-    foreign_key_name, key_columns, staging_name, IfExists, Sink, TableWriter, TargetKeys,
-    WriteOptions, WriteStats,
+    foreign_key_name, key_columns, staging_name, IfExists, LoadRecord, Sink, TableWriter,
+    TargetKeys, WriteOptions, WriteStats, LOADS_TABLE,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{exec, my_error, quote_ident, MySettings};
+use crate::source::Origin;
 use crate::types::mysql::{
     base_name, fractional_digits, is_single_float, key_part, my_target_type, KeyPart,
 };
 use foreign_keys::ForeignKeyDef;
-use load_data::{ColumnText, TextEncoder, TextForm};
+use load_data::{ColumnText, Members, TextEncoder, TextForm};
 
 /// The only file name the local-infile handler serves: ferry's own stream.
 const STREAM_NAME: &str = "ferry-stream";
@@ -52,6 +53,12 @@ pub struct MySink {
     database: String,
     /// The collation of the tables it creates: the first of [`COLLATIONS`] the server has.
     collation: &'static str,
+    /// What the run's finished tables left to publish at its end.
+    run: Mutex<RunState>,
+    /// Floats MySQL cannot hold (-0, NaN, ±inf): refused, or replaced (`--float-loss`).
+    float_loss: super::FloatLoss,
+    /// `--reload`: append a snapshot table that the target table holds already.
+    reload: bool,
 }
 
 /// A target column: its type and how its values travel.
@@ -175,6 +182,9 @@ impl MySink {
             jobs: options.jobs.max(1),
             database,
             collation,
+            run: Default::default(),
+            float_loss: options.float_loss,
+            reload: options.reload,
         })
     }
 
@@ -451,6 +461,21 @@ impl Sink for MySink {
                 ),
             ));
         }
+        let load = LoadRecord::of(schema, &name, mode);
+        if let Some(load) = load.as_ref().filter(|_| exists && mode == IfExists::Append) {
+            if !self.reload && table_exists(&mut control, &db, LOADS_TABLE, &what)? {
+                let loads = format!("{}.{}", quote_ident(&db), quote_ident(LOADS_TABLE));
+                let earlier: Option<String> = control
+                    .exec_first(
+                        LoadRecord::earlier_sql(&loads, ("?", "?")),
+                        (&load.snapshot_table, &load.target_table),
+                    )
+                    .map_err(|e| my_error(e, format!("{what}: {LOADS_TABLE}")))?;
+                if let Some(at) = earlier {
+                    return Err(load.repeated(&what, &at));
+                }
+            }
+        }
         let mut cols = columns_of(schema)?;
         let appending = exists && matches!(mode, IfExists::Append | IfExists::Truncate);
         if appending {
@@ -472,15 +497,23 @@ impl Sink for MySink {
                 *c = Column::new(&c.name, t.clone(), c.not_null, f.data_type());
             }
         }
-        let encoder = Arc::new(TextEncoder::try_new(
-            schema,
-            cols.iter()
-                .map(|c| ColumnText {
-                    name: c.name.clone(),
-                    form: c.form,
-                })
-                .collect(),
-        )?);
+        let encoder = Arc::new(
+            TextEncoder::try_new(
+                schema,
+                cols.iter()
+                    .map(|c| ColumnText {
+                        name: c.name.clone(),
+                        form: c.form,
+                    })
+                    .collect(),
+            )?
+            .with_float_loss(self.float_loss)
+            .with_members(
+                cols.iter()
+                    .map(|c| Members::of_declared(&c.declared))
+                    .collect(),
+            ),
+        );
         let (load_into, staging, workers) = if appending {
             // One connection, one transaction: finish() commits it, a failure rolls it back.
             (qualified.clone(), None, 1)
@@ -495,24 +528,29 @@ impl Sink for MySink {
             (sq.clone(), Some(sq), self.jobs)
         };
         let sql = load_sql(&load_into, &cols);
-        let (tx, rx) = bounded::<(usize, RecordBatch)>(workers * 2);
+        let (tx, rx) = bounded::<(usize, RecordBatch, Origin)>(workers * 2);
         // The writer exists before its connections start: if one cannot start, dropping the
         // writer stops the others and drops the staging table.
         let mut writer = Box::new(MyWriter {
-            settings: self.settings.clone(),
-            control,
-            qualified: qualified.clone(),
-            db,
-            name,
-            mode,
+            sink: self,
+            publication: Some(Publication {
+                control,
+                qualified: qualified.clone(),
+                db,
+                name,
+                mode,
+                staging,
+                open: Vec::new(),
+                load,
+            }),
             appending,
-            staging,
             tx: Some(tx),
             handles: Vec::new(),
             abort: Arc::new(AtomicBool::new(false)),
             batches: 0,
             bytes: 0,
             finished: false,
+            encoder: encoder.clone(),
         });
         for k in 0..workers {
             let mut conn = self.connect()?;
@@ -536,6 +574,13 @@ impl Sink for MySink {
             )?);
         }
         Ok(writer)
+    }
+
+    fn commit(&self) -> Result<()> {
+        let mut run = self.run.lock().map_err(|_| Error::internal("run state"))?;
+        let mut pending = std::mem::take(&mut run.pending);
+        // Dropped on return: the locks are released, and what was not published is undone.
+        self.publish_all(&mut pending)
     }
 
     fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
@@ -578,7 +623,7 @@ fn spawn_worker(
     k: usize,
     mut conn: Conn,
     sql: String,
-    rx: Receiver<(usize, RecordBatch)>,
+    rx: Receiver<(usize, RecordBatch, Origin)>,
     encoder: Arc<TextEncoder>,
     abort: Arc<AtomicBool>,
     what: String,
@@ -606,14 +651,14 @@ fn spawn_worker(
                 w.flush()
             })));
             let (mut rows, mut bytes) = (0u64, 0u64);
-            for (idx, batch) in rx.iter() {
+            for (idx, batch, origin) in rx.iter() {
                 if abort.load(Ordering::Relaxed) {
                     return Err(Error::new(
                         ErrorKind::Cancelled,
                         format!("{what}: load aborted"),
                     ));
                 }
-                let at = format!("{what}: batch {}", idx + 1);
+                let at = format!("{what}: batch {} (from {})", idx + 1, origin.row(0));
                 {
                     let mut b = buf
                         .lock()
@@ -625,7 +670,7 @@ fn spawn_worker(
                     bytes += b.len() as u64;
                 }
                 conn.query_drop(&sql).map_err(|e| my_error(e, at.clone()))?;
-                check_load(&mut conn, &batch, &at)?;
+                check_load(&mut conn, &batch, &origin, &at)?;
                 rows += batch.num_rows() as u64;
             }
             Ok((conn, rows, bytes))
@@ -635,7 +680,7 @@ fn spawn_worker(
 
 /// Fails if the server did not take every row of `batch` exactly: fewer rows than sent, or any
 /// warning or note (a value cut, clamped or zeroed).
-fn check_load(conn: &mut Conn, batch: &RecordBatch, at: &str) -> Result<()> {
+fn check_load(conn: &mut Conn, batch: &RecordBatch, origin: &Origin, at: &str) -> Result<()> {
     let sent = batch.num_rows() as u64;
     let taken = conn.affected_rows();
     if conn.warnings() == 0 && taken == sent {
@@ -654,7 +699,9 @@ fn check_load(conn: &mut Conn, batch: &RecordBatch, at: &str) -> Result<()> {
     if let Some((column, row)) = warning_place(&message) {
         if let Some(value) = value_text(batch, &column, row) {
             msg.push_str(&format!(
-                " (column \"{column}\", row {row} of the batch, value sent: {value})"
+                " (column \"{column}\", row {row} of the batch, {} of the source, value sent: \
+                 {value})",
+                origin.row(row.saturating_sub(1))
             ));
         }
     }
@@ -698,25 +745,210 @@ fn value_text(batch: &RecordBatch, column: &str, row: usize) -> Option<String> {
     Some(format!("{short:?}"))
 }
 
-struct MyWriter {
-    settings: MySettings,
+/// The run's state in the target, published by [`Sink::commit`].
+#[derive(Default)]
+struct RunState {
+    /// Finished tables, waiting for the run's end.
+    pending: Vec<Publication>,
+}
+
+/// A finished table's load, made visible by [`MySink::commit`] with the run's other tables.
+struct Publication {
+    /// Holds the target's lock until the run ends, and drops the staging table if the run
+    /// does not commit.
     control: Conn,
     qualified: String,
     db: String,
     name: String,
     mode: IfExists,
-    appending: bool,
     /// The quoted staging table, when loading through one.
     staging: Option<String>,
-    tx: Option<Sender<(usize, RecordBatch)>>,
+    /// The connections of an append or truncate, their transactions open.
+    open: Vec<Conn>,
+    /// The snapshot table the rows come from, recorded in [`LOADS_TABLE`] with the run.
+    load: Option<LoadRecord>,
+}
+
+impl Drop for Publication {
+    fn drop(&mut self) {
+        // Not published: the open transactions roll back as their connections close, and the
+        // staging table goes.
+        self.open.clear();
+        if let Some(sq) = self.staging.take() {
+            if let Err(e) = self
+                .control
+                .query_drop(format!("DROP TABLE IF EXISTS {sq}"))
+            {
+                tracing::warn!("cannot drop the staging table {sq}: {e}");
+            }
+        }
+    }
+}
+
+/// A swap of [`MySink::commit`]: a staging table taking a target's name.
+struct Swap {
+    staging: String,
+    qualified: String,
+    /// The replaced table's name for the moment of the swap, if there is one.
+    old: Option<String>,
+    what: String,
+}
+
+impl MySink {
+    /// Makes the run's tables visible: every staging table swapped in by one `RENAME TABLE`
+    /// (atomic, all of them or none), then the appends' transactions committed, then the
+    /// replaced tables dropped. Foreign keys of other tables on a replaced table are checked
+    /// against its new rows first, and moved to it around the rename (foreign_keys.rs).
+    fn publish_all(&self, pending: &mut [Publication]) -> Result<()> {
+        let mut c = self.connect()?;
+        let mut swaps = Vec::new();
+        let mut dependents = Vec::new();
+        for p in pending.iter() {
+            let Some(sq) = &p.staging else { continue };
+            let what = format!("{}: {}", self.settings, p.qualified);
+            let exists = table_exists(&mut c, &p.db, &p.name, &what)?;
+            if exists && p.mode == IfExists::Fail {
+                return Err(Error::new(
+                    ErrorKind::AlreadyExists,
+                    format!("{what}: the target table was created by someone else during the load"),
+                ));
+            }
+            let old = exists.then(|| {
+                format!(
+                    "{}.{}",
+                    quote_ident(&p.db),
+                    quote_ident(&staging_name(&p.qualified, &p.name, "_old"))
+                )
+            });
+            if let Some(old) = &old {
+                exec(&mut c, &format!("DROP TABLE IF EXISTS {old}"), || {
+                    format!("{what}: swap")
+                })?;
+                for fk in foreign_keys::referencing(&mut c, &p.db, &p.name, &what)? {
+                    foreign_keys::check(&mut c, &fk, sq, &what)?;
+                    dependents.push((fk, what.clone()));
+                }
+            }
+            swaps.push(Swap {
+                staging: sq.clone(),
+                qualified: p.qualified.clone(),
+                old,
+                what,
+            });
+        }
+        let swapped = if swaps.is_empty() {
+            Ok(())
+        } else {
+            for (fk, what) in &dependents {
+                foreign_keys::drop(&mut c, fk, what)?;
+            }
+            let pairs = swaps
+                .iter()
+                .map(|s| match &s.old {
+                    Some(old) => {
+                        format!("{} TO {old}, {} TO {}", s.qualified, s.staging, s.qualified)
+                    }
+                    None => format!("{} TO {}", s.staging, s.qualified),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let r = exec(&mut c, &format!("RENAME TABLE {pairs}"), || {
+                format!("{}: swap", self.settings)
+            });
+            // Back onto whichever table now has the name: the new one, or the old one if the
+            // swap failed.
+            for (fk, what) in &dependents {
+                let added = foreign_keys::declare(&mut c, fk, what);
+                if r.is_ok() {
+                    added?;
+                }
+            }
+            r
+        };
+        swapped?;
+        let loads = format!(
+            "{}.{}",
+            quote_ident(&self.database),
+            quote_ident(LOADS_TABLE)
+        );
+        if pending.iter().any(|p| p.load.is_some()) {
+            exec(
+                &mut c,
+                &LoadRecord::create_sql(&loads, "varchar(128)"),
+                || format!("{}: {LOADS_TABLE}", self.settings),
+            )?;
+        }
+        for p in pending.iter_mut() {
+            // Recorded in the append's own transaction, or after the swap.
+            if let Some(load) = &p.load {
+                let conn = match p.open.first_mut() {
+                    Some(open) => open,
+                    None => &mut c,
+                };
+                record_load(conn, &loads, load)
+                    .map_err(|e| my_error(e, format!("{}: {LOADS_TABLE}", self.settings)))?;
+            }
+            p.staging = None;
+        }
+        // Appends commit after the swap: a connection lost in between is named.
+        for p in pending.iter_mut() {
+            for mut conn in p.open.drain(..) {
+                exec(&mut conn, "COMMIT", || {
+                    format!(
+                        "{}: {}: commit (the run's other tables are committed)",
+                        self.settings, p.qualified
+                    )
+                })?;
+            }
+        }
+        for s in &swaps {
+            if let Some(old) = &s.old {
+                exec(&mut c, &format!("DROP TABLE {old}"), || {
+                    format!("{}: dropping the replaced table", s.what)
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Records `load` in `loads` ([`LOADS_TABLE`]), replacing an earlier record of it.
+fn record_load(c: &mut Conn, loads: &str, load: &LoadRecord) -> mysql::Result<()> {
+    c.exec_drop(
+        format!("DELETE FROM {loads} WHERE snapshot_table = ? AND target_table = ?"),
+        (&load.snapshot_table, &load.target_table),
+    )?;
+    c.exec_drop(
+        format!(
+            "INSERT INTO {loads} (snapshot_table, target_table, row_count, mode, loaded_at) \
+             VALUES (?, ?, ?, ?, ?)"
+        ),
+        (
+            &load.snapshot_table,
+            &load.target_table,
+            load.rows,
+            format!("{:?}", load.mode).to_lowercase(),
+            &load.loaded_at,
+        ),
+    )
+}
+
+struct MyWriter<'a> {
+    sink: &'a MySink,
+    /// What `finish()` hands to the sink (taken then).
+    publication: Option<Publication>,
+    appending: bool,
+    tx: Option<Sender<(usize, RecordBatch, Origin)>>,
     handles: Vec<JoinHandle<WorkerResult>>,
     abort: Arc<AtomicBool>,
     batches: usize,
     bytes: u64,
     finished: bool,
+    /// Counts the floats it replaced (`--float-loss replace`), shared with the workers' copies.
+    encoder: Arc<TextEncoder>,
 }
 
-impl MyWriter {
+impl MyWriter<'_> {
     /// The first failure of a loading connection that stopped early.
     fn worker_failure(&mut self) -> Option<Error> {
         let done = self.handles.iter().position(|h| h.is_finished())?;
@@ -753,78 +985,21 @@ impl MyWriter {
         }
     }
 
-    /// Swaps the loaded staging table in: one `RENAME TABLE`, atomic.
-    fn publish(&mut self, sq: &str) -> Result<()> {
-        let what = format!("{}: {}", self.settings, self.qualified);
-        let exists = table_exists(&mut self.control, &self.db, &self.name, &what)?;
-        if !exists {
-            return exec(
-                &mut self.control,
-                &format!("RENAME TABLE {sq} TO {}", self.qualified),
-                || format!("{what}: swap"),
-            );
-        }
-        if self.mode == IfExists::Fail {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!("{what}: the target table was created by someone else during the load"),
-            ));
-        }
-        let old = format!(
-            "{}.{}",
-            quote_ident(&self.db),
-            quote_ident(&staging_name(&self.qualified, &self.name, "_old"))
-        );
-        exec(
-            &mut self.control,
-            &format!("DROP TABLE IF EXISTS {old}"),
-            || format!("{what}: swap"),
-        )?;
-        // Other tables' keys on this one would follow it to `old`: they are moved to the new
-        // table (foreign_keys.rs).
-        let dependents = foreign_keys::referencing(&mut self.control, &self.db, &self.name, &what)?;
-        for fk in &dependents {
-            foreign_keys::check(&mut self.control, fk, sq, &what)?;
-        }
-        for fk in &dependents {
-            foreign_keys::drop(&mut self.control, fk, &what)?;
-        }
-        let swapped = exec(
-            &mut self.control,
-            &format!(
-                "RENAME TABLE {} TO {old}, {sq} TO {}",
-                self.qualified, self.qualified
-            ),
-            || format!("{what}: swap"),
-        );
-        // Back onto whichever table now has the name: the new one, or the old one if the swap
-        // failed.
-        for fk in &dependents {
-            let added = foreign_keys::declare(&mut self.control, fk, &what);
-            if swapped.is_ok() {
-                added?;
-            }
-        }
-        swapped?;
-        exec(&mut self.control, &format!("DROP TABLE {old}"), || {
-            format!("{what}: dropping the replaced table")
-        })
-    }
-
-    fn drop_staging(&mut self) {
-        if let Some(sq) = self.staging.take() {
-            if let Err(e) = self
-                .control
-                .query_drop(format!("DROP TABLE IF EXISTS {sq}"))
-            {
-                tracing::warn!("cannot drop the staging table {sq}: {e}");
-            }
-        }
+    fn qualified(&self) -> &str {
+        self.publication
+            .as_ref()
+            .map(|p| p.qualified.as_str())
+            .unwrap_or_default()
     }
 }
 
-impl TableWriter for MyWriter {
+impl TableWriter for MyWriter<'_> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let origin = Origin::default();
+        self.write_from(batch, &origin)
+    }
+
+    fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
         if let Some(e) = self.worker_failure() {
             return Err(e);
         }
@@ -832,14 +1007,14 @@ impl TableWriter for MyWriter {
         self.batches += 1;
         self.bytes += crate::pipeline::data_bytes(batch) as u64;
         let sent = match &self.tx {
-            Some(tx) => tx.send((idx, batch.clone())).is_ok(),
+            Some(tx) => tx.send((idx, batch.clone(), origin.clone())).is_ok(),
             None => false,
         };
         if !sent {
             return Err(self.join_all().err().unwrap_or_else(|| {
                 Error::internal(format!(
                     "{}: the LOAD DATA connections stopped",
-                    self.qualified
+                    self.qualified()
                 ))
             }));
         }
@@ -848,27 +1023,32 @@ impl TableWriter for MyWriter {
 
     fn finish(mut self: Box<Self>) -> Result<WriteStats> {
         let (conns, rows) = self.join_all()?;
-        if self.appending {
-            for mut c in conns {
-                exec(&mut c, "COMMIT", || {
-                    format!("{}: {}: commit", self.settings, self.qualified)
-                })?;
+        if let Some(mut p) = self.publication.take() {
+            if let Some(load) = &mut p.load {
+                load.rows = rows;
             }
-        }
-        if let Some(sq) = self.staging.clone() {
-            self.publish(&sq)?;
-            self.staging = None;
+            if self.appending {
+                // Committed with the run's other tables.
+                p.open = conns;
+            }
+            self.sink
+                .run
+                .lock()
+                .map_err(|_| Error::internal("run state"))?
+                .pending
+                .push(p);
         }
         self.finished = true;
         Ok(WriteStats {
             rows,
             bytes: self.bytes,
             files: Vec::new(),
+            lossy: self.encoder.lossy(),
         })
     }
 }
 
-impl Drop for MyWriter {
+impl Drop for MyWriter<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.abort.store(true, Ordering::Relaxed);
@@ -878,7 +1058,6 @@ impl Drop for MyWriter {
                 let _ = h.join();
             }
         }
-        self.drop_staging();
     }
 }
 

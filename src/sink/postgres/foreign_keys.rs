@@ -6,7 +6,7 @@
 //! `replace` drops those keys and adds them back, checked against the new rows, in the swap's own
 //! transaction: if the new rows break one, nothing is swapped and the error names the key.
 
-use postgres::Transaction;
+use postgres::GenericClient;
 
 use crate::error::Result;
 use crate::pg::pg_error;
@@ -25,7 +25,7 @@ pub(super) struct Dependent {
 
 /// The foreign keys of other tables that reference `qualified`.
 pub(super) fn referencing(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl GenericClient,
     qualified: &str,
     what: &str,
 ) -> Result<Vec<Dependent>> {
@@ -49,7 +49,7 @@ pub(super) fn referencing(
 }
 
 /// Drops the keys before the old table goes.
-pub(super) fn drop(tx: &mut Transaction<'_>, keys: &[Dependent], what: &str) -> Result<()> {
+pub(super) fn drop(tx: &mut impl GenericClient, keys: &[Dependent], what: &str) -> Result<()> {
     for k in keys {
         tx.batch_execute(&format!(
             "ALTER TABLE {} DROP CONSTRAINT {}",
@@ -62,7 +62,7 @@ pub(super) fn drop(tx: &mut Transaction<'_>, keys: &[Dependent], what: &str) -> 
 }
 
 /// Adds the keys back; their definitions name the table, which is now the new one.
-pub(super) fn restore(tx: &mut Transaction<'_>, keys: &[Dependent], what: &str) -> Result<()> {
+pub(super) fn restore(tx: &mut impl GenericClient, keys: &[Dependent], what: &str) -> Result<()> {
     for k in keys {
         tx.batch_execute(&format!(
             "ALTER TABLE {} ADD CONSTRAINT {} {}",
@@ -86,7 +86,7 @@ pub(super) fn restore(tx: &mut Transaction<'_>, keys: &[Dependent], what: &str) 
 /// Adds `FOREIGN KEY (columns) REFERENCES parent (referenced)` to `child` unless a key of
 /// that name is there already, or the parent is not in the target (a warning).
 pub(super) fn add(
-    tx: &mut Transaction<'_>,
+    tx: &mut impl GenericClient,
     child: &str,
     name: &str,
     columns: &[String],

@@ -1,13 +1,16 @@
 //! The PostgreSQL sink: `COPY ... FROM STDIN (FORMAT binary)` over several connections at once,
 //! fed by ferry's own encoder ([`copy_binary`]).
 //!
-//! A new or replaced table is loaded into a staging table (`_ferry_<table>_<hash>`) by `--jobs`
-//! connections, each with its own COPY; `finish()` then converts the columns PostgreSQL loaded
-//! as text, builds the primary key once, and swaps the staging table in with one transaction
-//! (`DROP` of the old table and `RENAME`), so readers never see a half-loaded or empty table.
-//! Appending to (or truncating) an existing table is one COPY in one transaction. A failure at
-//! any point drops the staging table and leaves the target as it was; a staging table left by a
-//! killed run is dropped by the next run for the same target.
+//! A new or replaced table is loaded into a staging table (`_ferry_<table>_<hash>_<run>`) by
+//! `--jobs` connections, each with its own COPY; `finish()` then converts the columns PostgreSQL
+//! loaded as text and builds the primary key once, on the staging table nobody else sees.
+//! Appending to (or truncating) an existing table is one COPY into it on the run's own
+//! connection, in the run's transaction. Nothing is visible before [`Sink::commit`]: at the
+//! run's end, one transaction on that connection swaps every staging table in (`DROP` of the
+//! old table and `RENAME`) and commits the appends, so readers see all of the run's tables as
+//! they were or all of them new, never one half-loaded, empty or without the others. A failure
+//! at any point drops the staging tables and leaves the target as it was; a staging table left
+//! by a killed run is dropped by the next run for the same target.
 
 pub mod copy_binary;
 mod foreign_keys;
@@ -22,10 +25,14 @@ use arrow::record_batch::RecordBatch;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use postgres::Client;
 
-use super::{foreign_key_name, IfExists, Sink, TableWriter, TargetKeys, WriteOptions, WriteStats};
+use super::{
+    foreign_key_name, IfExists, LoadRecord, Sink, TableWriter, TargetKeys, WriteOptions,
+    WriteStats, LOADS_TABLE,
+};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, PgSettings};
+use crate::source::Origin;
 use crate::types::postgres::{pg_target_type, PgEnum, PgWrite};
 use crate::types::quote_ident;
 use copy_binary::{BatchEncoder, ColumnEncoding, HEADER, TRAILER};
@@ -44,6 +51,10 @@ pub struct PgSink {
     /// The schema every table goes to: the URL's `schema=`, else `--schema`, else the
     /// connection's `current_schema()`. A table name is one identifier, never qualified.
     default_schema: String,
+    /// What the run's finished tables left to publish at its end.
+    run: std::sync::Mutex<RunState>,
+    /// `--reload`: append a snapshot table that the target table holds already.
+    reload: bool,
 }
 
 /// A target column: its final type and how it travels.
@@ -72,6 +83,8 @@ impl PgSink {
             default_schema,
             settings,
             jobs: options.jobs.max(1),
+            run: Default::default(),
+            reload: options.reload,
         })
     }
 
@@ -88,6 +101,28 @@ impl PgSink {
         c.batch_execute(SESSION)
             .map_err(|e| pg_error(e, format!("{}", self.settings)))?;
         Ok(c)
+    }
+
+    /// A new connection in a transaction: the run's.
+    fn begin_run(&self) -> Result<Client> {
+        let mut c = self.connect()?;
+        c.batch_execute("BEGIN")
+            .map_err(|e| pg_error(e, format!("{}: begin", self.settings)))?;
+        Ok(c)
+    }
+
+    /// The run's connection (its transaction open), for a table appended to directly.
+    fn run_client(&self) -> Result<Client> {
+        let taken = self
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .client
+            .take();
+        match taken {
+            Some(c) => Ok(c),
+            None => self.begin_run(),
+        }
     }
 }
 
@@ -190,10 +225,15 @@ impl Sink for PgSink {
         let (schema_name, name, qualified) = self.target(table);
         let ctx = |e| pg_error(e, format!("{}: {qualified}", self.settings));
         let mut control = self.connect()?;
-        if mode != IfExists::Append {
+        if mode == IfExists::Append {
+            // Appends share the target's lock: any number at once, but not beside a run that
+            // creates, replaces or truncates it (whose leftover-staging sweep would take an
+            // append's staging table for a killed run's).
+            lock_target(&mut control, &self.settings, &qualified, true)?;
+        } else {
             // One run at a time creates, replaces or truncates a table: the lock is held by
-            // `control` until the writer is done (a killed run's ends with its connection).
-            lock_target(&mut control, &self.settings, &qualified)?;
+            // `control` until the run ends (a killed run's ends with its connection).
+            lock_target(&mut control, &self.settings, &qualified, false)?;
             drop_leftover_staging(
                 &mut control,
                 &self.settings,
@@ -214,6 +254,25 @@ impl Sink for PgSink {
                     self.settings
                 ),
             ));
+        }
+        let load = LoadRecord::of(schema, &name, mode);
+        if let Some(load) = load.as_ref().filter(|_| exists && mode == IfExists::Append) {
+            let loads = format!("{}.{}", quote_ident(&schema_name), quote_ident(LOADS_TABLE));
+            let recorded: bool = control
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&loads])
+                .map_err(ctx)?
+                .get(0);
+            if recorded && !self.reload {
+                let earlier = control
+                    .query_opt(
+                        &LoadRecord::earlier_sql(&loads, ("$1", "$2")),
+                        &[&load.snapshot_table, &load.target_table],
+                    )
+                    .map_err(ctx)?;
+                if let Some(r) = earlier {
+                    return Err(load.repeated(&self.settings.to_string(), &r.get::<_, String>(0)));
+                }
+            }
         }
         let mut cols = columns_of(schema)?;
         let appending = exists && matches!(mode, IfExists::Append | IfExists::Truncate);
@@ -258,9 +317,11 @@ impl Sink for PgSink {
         } else {
             String::new()
         };
-        let (load_into, staging, workers, begin) = if appending && !staged {
-            // One COPY into the table itself, in one transaction committed by finish().
-            (qualified.clone(), None, 1, format!("BEGIN; {truncate}"))
+        let direct = appending && !staged;
+        let (load_into, staging, workers, begin) = if direct {
+            // One COPY into the table itself, in the run's transaction (committed with the
+            // run's other tables by `commit()`).
+            (qualified.clone(), None, 1, truncate)
         } else {
             let sname = super::staging_name(&qualified, &name, "");
             let sq = format!("{}.{}", quote_ident(&schema_name), quote_ident(&sname));
@@ -284,20 +345,25 @@ impl Sink for PgSink {
             )
         };
         let copy = format!("COPY {load_into} ({col_list}) FROM STDIN (FORMAT binary)");
-        let (tx, rx) = bounded::<(usize, RecordBatch)>(workers * 2);
+        let (tx, rx) = bounded::<(usize, RecordBatch, Origin)>(workers * 2);
         // The writer exists before its COPY connections start: if one cannot start, dropping
         // the writer stops the others and drops the staging table.
         let mut writer = Box::new(PgWriter {
-            settings: self.settings.clone(),
-            control,
-            qualified: qualified.clone(),
-            schema: quote_ident(&schema_name),
-            name,
-            cols,
-            key: primary_key(schema),
-            mode,
-            appending,
-            staging,
+            sink: self,
+            publication: Some(Publication {
+                settings: self.settings.clone(),
+                control,
+                qualified: qualified.clone(),
+                schema: quote_ident(&schema_name),
+                name,
+                cols,
+                key: primary_key(schema),
+                mode,
+                appending,
+                staging,
+                load,
+            }),
+            direct,
             tx: Some(tx),
             handles: Vec::new(),
             abort: Arc::new(AtomicBool::new(false)),
@@ -307,7 +373,10 @@ impl Sink for PgSink {
             finished: false,
         });
         for k in 0..workers {
-            let client = self.connect()?;
+            let client = match direct {
+                true => self.run_client()?,
+                false => self.connect()?,
+            };
             writer.handles.push(spawn_worker(
                 k,
                 client,
@@ -320,6 +389,61 @@ impl Sink for PgSink {
             )?);
         }
         Ok(writer)
+    }
+
+    /// Makes every table of the run visible at once: one transaction (on the run's connection,
+    /// which holds the direct appends) creates the enum types, converts the enum columns,
+    /// inserts the appended staging rows and swaps every staging table in. A failure rolls it
+    /// all back; the staging tables are dropped with the sink.
+    fn commit(&self) -> Result<()> {
+        let mut run = self.run.lock().map_err(|_| Error::internal("run state"))?;
+        if run
+            .pending
+            .iter()
+            .all(|p| p.staging.is_none() && p.load.is_none())
+            && run.client.is_none()
+        {
+            run.pending.clear();
+            return Ok(());
+        }
+        let mut client = match run.client.take() {
+            Some(c) => c,
+            None => self.begin_run()?,
+        };
+        let what = format!("{}: commit", self.settings);
+        let done = (|| {
+            for p in &run.pending {
+                p.convert_enums(&mut client)?;
+            }
+            for p in &run.pending {
+                p.publish(&mut client)?;
+            }
+            for p in &run.pending {
+                if let Some(load) = &p.load {
+                    let loads = format!("{}.{}", p.schema, quote_ident(LOADS_TABLE));
+                    let mut sql = vec![LoadRecord::create_sql(&loads, "text")];
+                    sql.extend(load.record_sql(&loads, crate::types::quote_literal));
+                    client
+                        .batch_execute(&sql.join("; "))
+                        .map_err(|e| pg_error(e, format!("{what}: {LOADS_TABLE}")))?;
+                }
+            }
+            client
+                .batch_execute("COMMIT")
+                .map_err(|e| pg_error(e, what.clone()))
+        })();
+        if let Err(e) = done {
+            let _ = client.batch_execute("ROLLBACK");
+            return Err(e.context(format!(
+                "{}: the run's tables could not be published; nothing was committed",
+                self.settings
+            )));
+        }
+        for p in &mut run.pending {
+            p.staging = None;
+        }
+        run.pending.clear();
+        Ok(())
     }
 
     fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
@@ -351,16 +475,17 @@ impl Sink for PgSink {
     }
 }
 
-/// Takes the session advisory lock of `qualified` on `c`, or refuses, naming the run (backend
-/// pid, application name, client, start) that holds it: two runs replacing one table would
-/// otherwise each swap in a table the other was still loading.
-fn lock_target(c: &mut Client, settings: &PgSettings, qualified: &str) -> Result<()> {
+/// Takes the session advisory lock of `qualified` on `c` (`shared` for an append), or refuses,
+/// naming a run (backend pid, application name, client, start) that holds it: two runs
+/// replacing one table would otherwise each swap in a table the other was still loading.
+fn lock_target(c: &mut Client, settings: &PgSettings, qualified: &str, shared: bool) -> Result<()> {
     let (k1, k2) = super::target_lock_keys(qualified);
     let ctx = |e| pg_error(e, format!("{settings}: {qualified}: lock"));
-    let got: bool = c
-        .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&k1, &k2])
-        .map_err(ctx)?
-        .get(0);
+    let take = match shared {
+        true => "SELECT pg_try_advisory_lock_shared($1, $2)",
+        false => "SELECT pg_try_advisory_lock($1, $2)",
+    };
+    let got: bool = c.query_one(take, &[&k1, &k2]).map_err(ctx)?.get(0);
     if got {
         return Ok(());
     }
@@ -370,7 +495,8 @@ fn lock_target(c: &mut Client, settings: &PgSettings, qualified: &str) -> Result
                     to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-               AND l.classid = $1::int8::oid AND l.objid = $2::int8::oid",
+               AND l.classid = $1::int8::oid AND l.objid = $2::int8::oid
+             LIMIT 1",
             &[&(k1 as i64), &(k2 as i64)],
         )
         .map_err(ctx)?
@@ -438,7 +564,7 @@ fn spawn_worker(
     mut client: Client,
     begin: String,
     copy: String,
-    rx: Receiver<(usize, RecordBatch)>,
+    rx: Receiver<(usize, RecordBatch, Origin)>,
     encoder: Arc<BatchEncoder>,
     abort: Arc<AtomicBool>,
     what: String,
@@ -456,18 +582,28 @@ fn spawn_worker(
                     .map_err(|e| pg_error(e, what.clone()))?;
                 let mut buf = Vec::with_capacity(1 << 20);
                 let mut failed: Option<(String, std::io::Error)> = None;
+                // (rows of this COPY before the batch, where the batch was read): the server
+                // names a bad row by its line in this stream, an error names the source's.
+                let mut stream: Vec<(u64, Origin)> = Vec::new();
+                let mut streamed = 0u64;
                 if let Err(e) = w.write_all(HEADER) {
                     failed = Some(("header".into(), e));
                 }
                 if failed.is_none() {
-                    for (idx, batch) in rx.iter() {
+                    for (idx, batch, origin) in rx.iter() {
                         if abort.load(Ordering::Relaxed) {
                             break;
                         }
                         buf.clear();
-                        encoder
-                            .encode(&batch, &mut buf)
-                            .map_err(|e| e.context(format!("{what}: batch {}", idx + 1)))?;
+                        encoder.encode(&batch, &mut buf).map_err(|e| {
+                            e.context(format!(
+                                "{what}: batch {} (from {})",
+                                idx + 1,
+                                origin.row(0)
+                            ))
+                        })?;
+                        stream.push((streamed, origin));
+                        streamed += batch.num_rows() as u64;
                         bytes += buf.len() as u64;
                         if let Err(e) = w.write_all(&buf) {
                             failed = Some((format!("batch {}", idx + 1), e));
@@ -485,22 +621,60 @@ fn spawn_worker(
                 if let Some((at, e)) = failed {
                     // The server's reason arrives when the COPY is closed.
                     return Err(match w.finish() {
-                        Err(pe) => pg_error(pe, format!("{what}: {at}")),
+                        Err(pe) => {
+                            let row = copy_line_row(&pe, &stream);
+                            pg_error(pe, format!("{what}: {}", row.unwrap_or(at)))
+                        }
                         Ok(_) => Error::io(format!("{what}: {at}"), e),
                     });
                 }
                 w.write_all(TRAILER)
                     .map_err(|e| Error::io(format!("{what}: trailer"), e))?;
-                w.finish()
-                    .map_err(|e| pg_error(e, format!("{what}: COPY")))?
+                w.finish().map_err(|e| {
+                    let row = copy_line_row(&e, &stream).unwrap_or_else(|| "COPY".into());
+                    pg_error(e, format!("{what}: {row}"))
+                })?
             };
             Ok((client, rows, bytes))
         })
         .map_err(|e| Error::io("cannot start a COPY thread", e))
 }
 
-struct PgWriter {
+/// The source row of the row a COPY error names by its line in one connection's stream
+/// (`COPY t, line 66236, column x`): `stream` holds, in order, the rows streamed before each
+/// batch and where the batch was read.
+fn copy_line_row(e: &postgres::Error, stream: &[(u64, Origin)]) -> Option<String> {
+    let place = e.as_db_error()?.where_()?;
+    let line: u64 = place
+        .split("line ")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    let row = line.checked_sub(1)?;
+    let i = stream
+        .partition_point(|(before, _)| *before <= row)
+        .checked_sub(1)?;
+    let (before, origin) = &stream[i];
+    Some(origin.row((row - before) as usize))
+}
+
+/// The run's state in the target, published by [`Sink::commit`] in one transaction.
+#[derive(Default)]
+struct RunState {
+    /// The connection whose transaction holds the run's direct appends and, at the end, every
+    /// swap; `BEGIN` was sent.
+    client: Option<Client>,
+    /// Finished tables, waiting for the run's end.
+    pending: Vec<Publication>,
+}
+
+/// A finished table's load, made visible by [`PgSink::commit`] with the run's other tables.
+struct Publication {
     settings: PgSettings,
+    /// Holds the target's advisory lock until the run ends, and drops the staging table if the
+    /// run does not commit.
     control: Client,
     qualified: String,
     /// The target's quoted schema.
@@ -512,7 +686,197 @@ struct PgWriter {
     appending: bool,
     /// (name, qualified name) of the staging table, when loading through one.
     staging: Option<(String, String)>,
-    tx: Option<Sender<(usize, RecordBatch)>>,
+    /// The snapshot table the rows come from, recorded in [`LOADS_TABLE`] with the run.
+    load: Option<LoadRecord>,
+}
+
+impl Publication {
+    fn err(&self, what: &'static str) -> impl Fn(postgres::Error) -> Error + '_ {
+        move |e| pg_error(e, format!("{}: {}: {what}", self.settings, self.qualified))
+    }
+
+    /// The columns loaded as text and converted at the end: (column, its enum type if any).
+    fn staged(&self) -> impl Iterator<Item = &Column> {
+        self.cols.iter().filter(|c| c.write == PgWrite::StagedText)
+    }
+
+    /// Work on the staging table alone, before the run's end (nobody else sees it): converts
+    /// the columns loaded as text into their types (those of enum types wait for
+    /// [`Publication::convert_enums`], the types being created with the run) and builds the
+    /// primary key once.
+    fn build(&mut self) -> Result<()> {
+        let Some((sname, sq)) = self.staging.clone() else {
+            return Ok(());
+        };
+        if self.appending {
+            return Ok(());
+        }
+        let alters = alter_types(self.staged().filter(|c| c.enum_type.is_none()));
+        if !alters.is_empty() {
+            let sql = format!("ALTER TABLE {sq} {alters}");
+            self.control
+                .batch_execute(&sql)
+                .map_err(self.err("converting the columns loaded as text"))?;
+        }
+        if !self.key.is_empty() {
+            let sql = format!(
+                "ALTER TABLE {sq} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                quote_ident(&format!("{sname}_pkey")),
+                self.key.join(", ")
+            );
+            self.control
+                .batch_execute(&sql)
+                .map_err(self.err("primary key"))?;
+        }
+        Ok(())
+    }
+
+    /// Creates the enum types the table's columns need, and converts its enum columns loaded as
+    /// text; in the run's transaction.
+    fn convert_enums(&self, tx: &mut Client) -> Result<()> {
+        for e in enums_of(&self.cols) {
+            let missing: bool = tx
+                .query_one("SELECT to_regtype($1) IS NULL", &[&e.qualified()])
+                .map_err(self.err("creating enum types"))?
+                .get(0);
+            if missing {
+                tx.batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}; {}",
+                    quote_ident(&e.schema),
+                    e.create_sql()
+                ))
+                .map_err(self.err("creating enum types"))?;
+            }
+        }
+        let Some((_, sq)) = &self.staging else {
+            return Ok(());
+        };
+        if self.appending {
+            return Ok(());
+        }
+        let alters = alter_types(self.staged().filter(|c| c.enum_type.is_some()));
+        if !alters.is_empty() {
+            tx.batch_execute(&format!("ALTER TABLE {sq} {alters}"))
+                .map_err(self.err("converting the columns loaded as text"))?;
+        }
+        Ok(())
+    }
+
+    /// Makes the loaded rows the target's, in the run's transaction: the staging table's rows
+    /// inserted into the existing table (append, truncate), or the staging table swapped in
+    /// (`DROP` of the old one and `RENAME`).
+    fn publish(&self, tx: &mut Client) -> Result<()> {
+        let Some((sname, sq)) = &self.staging else {
+            return Ok(());
+        };
+        if self.appending {
+            let select = self
+                .cols
+                .iter()
+                .map(|c| {
+                    let q = quote_ident(&c.name);
+                    if c.write == PgWrite::StagedText {
+                        format!("{q}::{}", c.declared)
+                    } else {
+                        q
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let cols = self
+                .cols
+                .iter()
+                .map(|c| quote_ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let truncate = if self.mode == IfExists::Truncate {
+                format!("TRUNCATE {}; ", self.qualified)
+            } else {
+                String::new()
+            };
+            let sql = format!(
+                "{truncate}INSERT INTO {} ({cols}) SELECT {select} FROM {sq}; DROP TABLE {sq}",
+                self.qualified
+            );
+            return tx
+                .batch_execute(&sql)
+                .map_err(self.err("insert from staging"));
+        }
+        let drop_old = if self.mode == IfExists::Fail {
+            String::new()
+        } else {
+            format!("DROP TABLE IF EXISTS {}; ", self.qualified)
+        };
+        let swap = format!(
+            "{drop_old}ALTER TABLE {sq} RENAME TO {}",
+            quote_ident(&self.name)
+        );
+        // Other tables' keys on the old table would stop the DROP: they move to the new one.
+        let what = format!("{}: {}", self.settings, self.qualified);
+        let dependents = match self.mode {
+            IfExists::Fail => Vec::new(),
+            _ => foreign_keys::referencing(tx, &self.qualified, &what)?,
+        };
+        foreign_keys::drop(tx, &dependents, &what)?;
+        tx.batch_execute(&swap).map_err(self.err("swap"))?;
+        foreign_keys::restore(tx, &dependents, &what)?;
+        if !self.key.is_empty() {
+            let wanted = format!("{}_pkey", self.name);
+            let free: bool = tx
+                .query_one(
+                    "SELECT to_regclass($1) IS NULL",
+                    &[&format!("{}.{}", self.schema, quote_ident(&wanted))],
+                )
+                .map_err(self.err("index name"))?
+                .get(0);
+            if free {
+                tx.batch_execute(&format!(
+                    "ALTER INDEX {}.{} RENAME TO {}",
+                    self.schema,
+                    quote_ident(&format!("{sname}_pkey")),
+                    quote_ident(&wanted)
+                ))
+                .map_err(self.err("index name"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Publication {
+    fn drop(&mut self) {
+        // Not published (the run failed or was cancelled): the staging table goes.
+        if let Some((_, sq)) = self.staging.take() {
+            let _ = self.control.batch_execute("ROLLBACK");
+            let sql = format!("DROP TABLE IF EXISTS {sq}");
+            if let Err(e) = self.control.batch_execute(&sql) {
+                tracing::warn!("cannot drop the staging table {sq}: {e}");
+            }
+        }
+    }
+}
+
+/// `ALTER COLUMN ... TYPE ... USING` of the columns loaded as text.
+fn alter_types<'c>(cols: impl Iterator<Item = &'c Column>) -> String {
+    cols.map(|c| {
+        let q = quote_ident(&c.name);
+        format!(
+            "ALTER COLUMN {q} TYPE {} USING {q}::{}",
+            c.declared, c.declared
+        )
+    })
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+struct PgWriter<'a> {
+    sink: &'a PgSink,
+    /// What `finish()` hands to the sink (taken then).
+    publication: Option<Publication>,
+    /// The COPY goes into the table itself on the run's connection (appending without text
+    /// columns to convert): `finish()` gives the connection back to the run, uncommitted.
+    direct: bool,
+    tx: Option<Sender<(usize, RecordBatch, Origin)>>,
     handles: Vec<JoinHandle<WorkerResult>>,
     abort: Arc<AtomicBool>,
     batches: usize,
@@ -522,7 +886,7 @@ struct PgWriter {
     finished: bool,
 }
 
-impl PgWriter {
+impl PgWriter<'_> {
     /// The first failure of a COPY connection that stopped early.
     fn worker_failure(&mut self) -> Option<Error> {
         let done = self.handles.iter().position(|h| h.is_finished())?;
@@ -560,161 +924,24 @@ impl PgWriter {
         }
     }
 
-    fn ctx(&self, what: &str) -> impl Fn(postgres::Error) -> Error + '_ {
-        let what = what.to_string();
-        move |e| pg_error(e, format!("{}: {}: {what}", self.settings, self.qualified))
-    }
-
-    /// Converts, indexes and swaps the staging table in.
-    fn publish(&mut self, sname: &str, sq: &str) -> Result<()> {
-        let staged: Vec<&Column> = self
-            .cols
-            .iter()
-            .filter(|c| c.write == PgWrite::StagedText)
-            .collect();
-        if self.appending {
-            let select = self
-                .cols
-                .iter()
-                .map(|c| {
-                    let q = quote_ident(&c.name);
-                    if c.write == PgWrite::StagedText {
-                        format!("{q}::{}", c.declared)
-                    } else {
-                        q
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let cols = self
-                .cols
-                .iter()
-                .map(|c| quote_ident(&c.name))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let truncate = if self.mode == IfExists::Truncate {
-                format!("TRUNCATE {}; ", self.qualified)
-            } else {
-                String::new()
-            };
-            let sql = format!(
-                "BEGIN; {truncate}INSERT INTO {} ({cols}) SELECT {select} FROM {sq}; DROP TABLE {sq}; COMMIT",
-                self.qualified
-            );
-            let r = self
-                .control
-                .batch_execute(&sql)
-                .map_err(self.ctx("insert from staging"));
-            if r.is_err() {
-                let _ = self.control.batch_execute("ROLLBACK");
-            }
-            return r;
-        }
-        // One transaction from the enum types to the swap: a failure anywhere leaves the
-        // target database as it was. The old table is locked only from its DROP on.
-        let alters = staged
-            .iter()
-            .map(|c| {
-                let q = quote_ident(&c.name);
-                format!(
-                    "ALTER COLUMN {q} TYPE {} USING {q}::{}",
-                    c.declared, c.declared
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let enums: Vec<PgEnum> = enums_of(&self.cols).into_iter().cloned().collect();
-        let key_index = format!("{sname}_pkey");
-        let add_key = (!self.key.is_empty()).then(|| {
-            format!(
-                "ALTER TABLE {sq} ADD CONSTRAINT {} PRIMARY KEY ({})",
-                quote_ident(&key_index),
-                self.key.join(", ")
-            )
-        });
-        let settings = self.settings.clone();
-        let q = self.qualified.clone();
-        let err = |what: &'static str| {
-            let (settings, q) = (settings.clone(), q.clone());
-            move |e| pg_error(e, format!("{settings}: {q}: {what}"))
-        };
-        let mut tx = self
-            .control
-            .transaction()
-            .map_err(|e| pg_error(e, "swap"))?;
-        for e in &enums {
-            let missing: bool = tx
-                .query_one("SELECT to_regtype($1) IS NULL", &[&e.qualified()])
-                .map_err(err("creating enum types"))?
-                .get(0);
-            if missing {
-                tx.batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {}; {}",
-                    quote_ident(&e.schema),
-                    e.create_sql()
-                ))
-                .map_err(err("creating enum types"))?;
-            }
-        }
-        if !alters.is_empty() {
-            tx.batch_execute(&format!("ALTER TABLE {sq} {alters}"))
-                .map_err(err("converting the columns loaded as text"))?;
-        }
-        if let Some(add_key) = add_key {
-            tx.batch_execute(&add_key).map_err(err("primary key"))?;
-        }
-        let drop_old = if self.mode == IfExists::Fail {
-            String::new()
-        } else {
-            format!("DROP TABLE IF EXISTS {}; ", self.qualified)
-        };
-        let schema = self.schema.clone();
-        let swap = format!(
-            "{drop_old}ALTER TABLE {sq} RENAME TO {}",
-            quote_ident(&self.name)
-        );
-        // Other tables' keys on the old table would stop the DROP: they move to the new one.
-        let what = format!("{settings}: {q}");
-        let dependents = match self.mode {
-            IfExists::Fail => Vec::new(),
-            _ => foreign_keys::referencing(&mut tx, &q, &what)?,
-        };
-        foreign_keys::drop(&mut tx, &dependents, &what)?;
-        tx.batch_execute(&swap).map_err(err("swap"))?;
-        foreign_keys::restore(&mut tx, &dependents, &what)?;
-        if !self.key.is_empty() {
-            let wanted = format!("{}_pkey", self.name);
-            let free: bool = tx
-                .query_one(
-                    "SELECT to_regclass($1) IS NULL",
-                    &[&format!("{schema}.{}", quote_ident(&wanted))],
-                )
-                .map_err(err("index name"))?
-                .get(0);
-            if free {
-                tx.batch_execute(&format!(
-                    "ALTER INDEX {schema}.{} RENAME TO {}",
-                    quote_ident(&key_index),
-                    quote_ident(&wanted)
-                ))
-                .map_err(err("index name"))?;
-            }
-        }
-        tx.commit().map_err(err("commit"))
-    }
-
-    fn drop_staging(&mut self) {
-        if let Some((_, sq)) = &self.staging {
-            let sql = format!("DROP TABLE IF EXISTS {sq}");
-            if let Err(e) = self.control.batch_execute(&sql) {
-                tracing::warn!("cannot drop the staging table {sq}: {e}");
-            }
-        }
+    fn qualified(&self) -> &str {
+        self.publication
+            .as_ref()
+            .map(|p| p.qualified.as_str())
+            .unwrap_or_default()
     }
 }
 
-impl TableWriter for PgWriter {
+impl TableWriter for PgWriter<'_> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let origin = Origin {
+            first_row: self.rows_sent,
+            ..Default::default()
+        };
+        self.write_from(batch, &origin)
+    }
+
+    fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
         if let Some(e) = self.worker_failure() {
             return Err(e);
         }
@@ -723,13 +950,16 @@ impl TableWriter for PgWriter {
         self.bytes += crate::pipeline::data_bytes(batch) as u64;
         self.rows_sent += batch.num_rows() as u64;
         let sent = match &self.tx {
-            Some(tx) => tx.send((idx, batch.clone())).is_ok(),
+            Some(tx) => tx.send((idx, batch.clone(), origin.clone())).is_ok(),
             None => false,
         };
         if !sent {
             // Every COPY connection has stopped: say why.
             return Err(self.join_all().err().unwrap_or_else(|| {
-                Error::internal(format!("{}: the COPY connections stopped", self.qualified))
+                Error::internal(format!(
+                    "{}: the COPY connections stopped",
+                    self.qualified()
+                ))
             }));
         }
         Ok(())
@@ -737,45 +967,61 @@ impl TableWriter for PgWriter {
 
     fn finish(mut self: Box<Self>) -> Result<WriteStats> {
         let (clients, rows, _wire_bytes) = self.join_all()?;
+        let settings = self.sink.settings.clone();
+        let qualified = self.qualified().to_string();
         // The COPY command tags' row counts, before anything commits: a difference means rows
         // were lost or added on the way, and the load is rolled back.
         if rows != self.rows_sent {
             return Err(Error::new(
                 ErrorKind::Integrity,
                 format!(
-                    "{}: {}: the server confirmed {rows} rows, ferry sent {}; nothing was committed",
-                    self.settings, self.qualified, self.rows_sent
+                    "{settings}: {qualified}: the server confirmed {rows} rows, ferry sent {}; \
+                     nothing was committed",
+                    self.rows_sent
                 ),
             ));
         }
-        for mut c in clients {
-            c.batch_execute("COMMIT").map_err(|e| {
-                pg_error(e, format!("{}: {}: commit", self.settings, self.qualified))
-            })?;
+        let mut run = self
+            .sink
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?;
+        if self.direct {
+            // The run's connection, its transaction still open.
+            run.client = clients.into_iter().next();
+        } else {
+            // The staging table's rows are committed: only this run knows the table.
+            for mut c in clients {
+                c.batch_execute("COMMIT")
+                    .map_err(|e| pg_error(e, format!("{settings}: {qualified}: commit")))?;
+            }
         }
-        if let Some((sname, sq)) = self.staging.clone() {
-            self.publish(&sname, &sq)?;
-            self.staging = None;
+        if let Some(mut p) = self.publication.take() {
+            p.build()?;
+            if let Some(load) = &mut p.load {
+                load.rows = rows;
+            }
+            run.pending.push(p);
         }
         self.finished = true;
         Ok(WriteStats {
             rows,
             bytes: self.bytes,
-            files: Vec::new(),
+            ..Default::default()
         })
     }
 }
 
-impl Drop for PgWriter {
+impl Drop for PgWriter<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.abort.store(true, Ordering::Relaxed);
             self.tx = None;
+            // The connections close: their transactions (the run's too, for a direct append)
+            // roll back.
             for h in self.handles.drain(..) {
                 let _ = h.join();
             }
-            let _ = self.control.batch_execute("ROLLBACK");
         }
-        self.drop_staging();
     }
 }
