@@ -576,7 +576,32 @@ impl AdbcWriter {
                 crate::types::duckdb::infinities_to_duckdb(col)
                     .map_err(|(i, why)| at_row(i, why))?
             }
-            _ if from == to => col.clone(),
+            _ if from == to => {
+                // DuckDB keeps microseconds in TIMESTAMPTZ and INTERVAL, and cuts nanoseconds
+                // without a word.
+                let micros = match from {
+                    DataType::Timestamp(TimeUnit::Nanosecond, Some(tz))
+                        if dialect == Some(Dialect::Duckdb) =>
+                    {
+                        Some(DataType::Timestamp(TimeUnit::Microsecond, Some(tz.clone())))
+                    }
+                    DataType::Duration(TimeUnit::Nanosecond)
+                        if dialect == Some(Dialect::Duckdb) =>
+                    {
+                        Some(DataType::Duration(TimeUnit::Microsecond))
+                    }
+                    _ => None,
+                };
+                if let Some(i) = micros.and_then(|m| finer_than(col, &m)) {
+                    return Err(at_row(
+                        i,
+                        "a value with nanoseconds; DuckDB's TIMESTAMPTZ and INTERVAL keep \
+                         microseconds, so it cannot be stored without rounding"
+                            .to_string(),
+                    ));
+                }
+                col.clone()
+            }
             DataType::Decimal128(..) | DataType::Decimal256(..) if to == &DataType::Utf8 => {
                 decimal_text(col).map_err(|e| e.context(column.clone()))?
             }
@@ -586,8 +611,19 @@ impl AdbcWriter {
             t if to == &DataType::Utf8 && is_temporal(t) => {
                 sqlite_temporal_text(col).map_err(|e| e.context(column.clone()))?
             }
-            _ => arrow::compute::cast_with_options(col, to, &STRICT)
-                .map_err(|e| Error::arrow(column.clone(), e))?,
+            _ => {
+                if let Some(i) = finer_than(col, to) {
+                    return Err(at_row(
+                        i,
+                        format!(
+                            "a value with a fraction finer than the target keeps ({to}); it \
+                             cannot be stored without rounding"
+                        ),
+                    ));
+                }
+                arrow::compute::cast_with_options(col, to, &STRICT)
+                    .map_err(|e| Error::arrow(column.clone(), e))?
+            }
         })
     }
 
@@ -673,6 +709,32 @@ fn decimal_text(col: &arrow::array::ArrayRef) -> Result<arrow::array::ArrayRef> 
         other => return Err(Error::internal(format!("{other} is not a decimal"))),
     };
     Ok(Arc::new(text))
+}
+
+/// The first row of a timestamp, time or duration column whose value the cast to `to`'s
+/// coarser unit would cut (arrow's cast truncates without a word: 1 ns to µs is 0).
+fn finer_than(col: &arrow::array::ArrayRef, to: &DataType) -> Option<usize> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    let unit = |t: &DataType| match t {
+        DataType::Timestamp(u, _) | DataType::Duration(u) | DataType::Time64(u) => Some(*u),
+        _ => None,
+    };
+    let nanos = |u: TimeUnit| match u {
+        TimeUnit::Second => 1_000_000_000i64,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    };
+    let (from, into) = (unit(col.data_type())?, unit(to)?);
+    let step = nanos(into) / nanos(from);
+    if step <= 1 {
+        return None;
+    }
+    let n = arrow::compute::cast(col, &DataType::Int64).ok()?;
+    n.as_primitive::<Int64Type>()
+        .iter()
+        .position(|v| v.is_some_and(|v| v % step != 0))
 }
 
 /// A duration column as MySQL's exact `time` text, `[-]HH:MM:SS[.ffffff]`.

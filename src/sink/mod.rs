@@ -307,6 +307,51 @@ impl Default for WriteOptions {
     }
 }
 
+/// Checks the text columns of `batch` that go to blank-padded `char(n)` columns (`padded`:
+/// column index, name, declared type): such a column pads a value with blanks and strips them
+/// when read, so a value that ends in a blank would come back without it. No source ferry reads
+/// delivers one from a blank-padded type (their values arrive without the padding); a text that
+/// ends in a blank is refused, naming the column, the source row and the value.
+pub(crate) fn check_padded(
+    what: &str,
+    batch: &RecordBatch,
+    padded: &[(usize, String, String)],
+    origin: &Origin,
+) -> Result<()> {
+    use arrow::array::{Array, AsArray};
+    for (i, name, declared) in padded {
+        let col = batch.column(*i);
+        let at = |row: usize, v: &str| {
+            Error::invalid_data(format!(
+                "{what}, column \"{name}\", {}: the value {v:?} ends in a blank, which a \
+                 {declared} column pads and strips: it would read back without it; load the \
+                 column as varchar with --transform 'cast({name}, VARCHAR(n))', or trim it \
+                 with --transform 'trim({name})'",
+                origin.row(row)
+            ))
+        };
+        let found = match col.data_type() {
+            arrow::datatypes::DataType::Utf8 => {
+                let a = col.as_string::<i32>();
+                (0..a.len())
+                    .find(|&r| a.is_valid(r) && a.value(r).ends_with(' '))
+                    .map(|r| at(r, a.value(r)))
+            }
+            arrow::datatypes::DataType::LargeUtf8 => {
+                let a = col.as_string::<i64>();
+                (0..a.len())
+                    .find(|&r| a.is_valid(r) && a.value(r).ends_with(' '))
+                    .map(|r| at(r, a.value(r)))
+            }
+            _ => None,
+        };
+        if let Some(e) = found {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// The table a database target records its loads of snapshot tables in: which snapshot table
 /// (its identity, [`crate::snapshot::TableEntry::identity`]) went into which target table, when,
 /// how many rows and how. A repeated `append` of one snapshot table into one target table would

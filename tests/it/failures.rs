@@ -267,3 +267,35 @@ fn a_refused_value_is_named_by_its_source_row_with_two_connections() {
     );
     assert!(err.contains("0x00"), "{err}");
 }
+
+/// A text ending in blanks bound for a blank-padded `char(n)` column would read back without
+/// them: refused in PostgreSQL and MariaDB, naming the column, the source row and the value.
+#[test]
+fn trailing_blanks_bound_for_char_n_are_refused_not_stripped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, s CHAR(5));
+             INSERT INTO c VALUES (1, 'ab'), (2, NULL), (3, 'ab  ');",
+        )
+        .unwrap();
+    let src = crate::support::sqlite_url(&db);
+    let mut targets = Vec::new();
+    if let Some((url, mut c)) = crate::postgres::pg() {
+        crate::postgres::fresh_schema(&mut c, "it_char_blanks");
+        targets.push(format!("{url}?schema=it_char_blanks"));
+    }
+    if let Some((url, _)) = crate::mysql::fresh_db("it_char_blanks") {
+        targets.push(url);
+    }
+    for to in &targets {
+        let err = crate::support::stderr_of(&["copy", &src, to], 5);
+        assert!(
+            err.contains("column \"s\", row 3 of partition")
+                && err.contains("the value \"ab  \" ends in a blank"),
+            "{err}"
+        );
+    }
+}

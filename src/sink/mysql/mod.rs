@@ -531,8 +531,16 @@ impl Sink for MySink {
         let (tx, rx) = bounded::<(usize, RecordBatch, Origin)>(workers * 2);
         // The writer exists before its connections start: if one cannot start, dropping the
         // writer stops the others and drops the staging table.
+        // Blank-padded columns strip a value's trailing blanks: such values are refused.
+        let padded = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| base_name(&c.declared) == "char")
+            .map(|(i, c)| (i, c.name.clone(), c.declared.clone()))
+            .collect();
         let mut writer = Box::new(MyWriter {
             sink: self,
+            padded,
             publication: Some(Publication {
                 control,
                 qualified: qualified.clone(),
@@ -935,6 +943,8 @@ fn record_load(c: &mut Conn, loads: &str, load: &LoadRecord) -> mysql::Result<()
 
 struct MyWriter<'a> {
     sink: &'a MySink,
+    /// The `char(n)` columns: (index, name, declared type), see [`super::check_padded`].
+    padded: Vec<(usize, String, String)>,
     /// What `finish()` hands to the sink (taken then).
     publication: Option<Publication>,
     appending: bool,
@@ -1002,6 +1012,10 @@ impl TableWriter for MyWriter<'_> {
     fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
         if let Some(e) = self.worker_failure() {
             return Err(e);
+        }
+        if !self.padded.is_empty() {
+            let what = format!("{}: {}", self.sink.settings, self.qualified());
+            super::check_padded(&what, batch, &self.padded, origin)?;
         }
         let idx = self.batches;
         self.batches += 1;

@@ -101,6 +101,11 @@ fn check_micros(name: &str, a: &ArrayRef) -> Result<()> {
         DataType::Time64(TimeUnit::Nanosecond) => {
             Some(a.as_primitive::<Time64NanosecondType>().iter().collect())
         }
+        DataType::Duration(TimeUnit::Nanosecond) => Some(
+            a.as_primitive::<arrow::datatypes::DurationNanosecondType>()
+                .iter()
+                .collect(),
+        ),
         _ => None,
     };
     if let Some(values) = values {

@@ -318,6 +318,16 @@ impl Sink for PgSink {
             String::new()
         };
         let direct = appending && !staged;
+        // Blank-padded columns strip a value's trailing blanks: such values are refused.
+        let padded = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                let d = c.declared.to_ascii_lowercase();
+                d == "character" || d.starts_with("character(") || d.starts_with("bpchar")
+            })
+            .map(|(i, c)| (i, c.name.clone(), c.declared.clone()))
+            .collect();
         let (load_into, staging, workers, begin) = if direct {
             // One COPY into the table itself, in the run's transaction (committed with the
             // run's other tables by `commit()`).
@@ -364,6 +374,7 @@ impl Sink for PgSink {
                 load,
             }),
             direct,
+            padded,
             tx: Some(tx),
             handles: Vec::new(),
             abort: Arc::new(AtomicBool::new(false)),
@@ -876,6 +887,8 @@ struct PgWriter<'a> {
     /// The COPY goes into the table itself on the run's connection (appending without text
     /// columns to convert): `finish()` gives the connection back to the run, uncommitted.
     direct: bool,
+    /// The `char(n)` columns: (index, name, declared type), see [`super::check_padded`].
+    padded: Vec<(usize, String, String)>,
     tx: Option<Sender<(usize, RecordBatch, Origin)>>,
     handles: Vec<JoinHandle<WorkerResult>>,
     abort: Arc<AtomicBool>,
@@ -944,6 +957,10 @@ impl TableWriter for PgWriter<'_> {
     fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
         if let Some(e) = self.worker_failure() {
             return Err(e);
+        }
+        if !self.padded.is_empty() {
+            let what = format!("{}: {}", self.sink.settings, self.qualified());
+            super::check_padded(&what, batch, &self.padded, origin)?;
         }
         let idx = self.batches;
         self.batches += 1;
