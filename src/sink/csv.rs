@@ -448,10 +448,60 @@ impl CsvTableWriter<'_> {
     }
 }
 
+impl CsvTableWriter<'_> {
+    /// After arrow-csv failed to write `text`: the cell it could not format (a date, time or
+    /// timestamp outside what chrono formats: ±infinity as ferry reads it from PostgreSQL,
+    /// years past 262143, `24:00:00`), as an error naming the column, the source row and the
+    /// value; `None` if no cell fails to format.
+    fn unwritable(&self, text: &RecordBatch, origin: &crate::source::Origin) -> Option<Error> {
+        use arrow::util::display::{ArrayFormatter, FormatOptions};
+        let options = FormatOptions::default();
+        for (col, field) in text.columns().iter().zip(text.schema().fields()) {
+            if !col.data_type().is_temporal() {
+                continue;
+            }
+            let Ok(formatter) = ArrayFormatter::try_new(col.as_ref(), &options) else {
+                continue;
+            };
+            let raw = arrow::compute::cast(col, &DataType::Int64).ok();
+            for r in (0..col.len()).filter(|&r| col.is_valid(r)) {
+                if formatter.value(r).try_to_string().is_ok() {
+                    continue;
+                }
+                let value = raw
+                    .as_ref()
+                    .map(|a| a.as_primitive::<arrow::datatypes::Int64Type>().value(r))
+                    .map(|v| format!("{} {v}", col.data_type()))
+                    .unwrap_or_else(|| col.data_type().to_string());
+                return Some(Error::invalid_data(format!(
+                    "{}, column \"{}\", {}: the value ({value}) has no CSV text: a date, time or \
+                     timestamp beyond what the CSV writer formats (±infinity, years past \
+                     262143, 24:00:00); write this table to Parquet, SQLite or a database, \
+                     which keep it",
+                    self.ctx(),
+                    field.name(),
+                    origin.row(r)
+                )));
+            }
+        }
+        None
+    }
+}
+
 impl TableWriter for CsvTableWriter<'_> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let origin = crate::source::Origin {
+            first_row: self.rows,
+            ..Default::default()
+        };
+        self.write_from(batch, &origin)
+    }
+
+    fn write_from(&mut self, batch: &RecordBatch, origin: &crate::source::Origin) -> Result<()> {
         let text = self.encode(batch)?;
-        self.write_text(&text)?;
+        if let Err(e) = self.write_text(&text) {
+            return Err(self.unwritable(&text, origin).unwrap_or(e));
+        }
         self.rows += batch.num_rows() as u64;
         let full = self
             .current
