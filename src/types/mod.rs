@@ -507,11 +507,17 @@ const SQLITE_SOURCE_EXAMPLES: &[&str] = &[
 
 /// Arrow -> target rows of the README table.
 fn arrow_target_examples() -> Vec<DataType> {
+    use TimeUnit::{Microsecond as Us, Nanosecond as Ns};
+    let utc = || Some("+00:00".into());
     vec![
         DataType::Boolean,
+        DataType::Int8,
         DataType::Int16,
         DataType::Int32,
         DataType::Int64,
+        DataType::UInt8,
+        DataType::UInt16,
+        DataType::UInt32,
         DataType::UInt64,
         DataType::Float32,
         DataType::Float64,
@@ -521,24 +527,150 @@ fn arrow_target_examples() -> Vec<DataType> {
         DataType::Utf8,
         DataType::Binary,
         DataType::Date32,
-        DataType::Time64(TimeUnit::Microsecond),
-        DataType::Timestamp(TimeUnit::Microsecond, None),
-        DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        DataType::Time64(Us),
+        DataType::Time64(Ns),
+        DataType::Timestamp(Us, None),
+        DataType::Timestamp(Ns, None),
+        DataType::Timestamp(Us, utc()),
+        DataType::Timestamp(Ns, utc()),
+        DataType::Duration(Us),
+        DataType::Duration(Ns),
     ]
 }
 
-fn csv_form(t: &DataType) -> &'static str {
-    match t {
-        DataType::Boolean => "true / false",
-        DataType::Float32 | DataType::Float64 => "shortest round-trip text, NaN, inf, -inf",
-        DataType::Decimal128(..) | DataType::Decimal256(..) => "plain decimal text, exact",
-        DataType::Binary => "hex",
-        DataType::Date32 => "YYYY-MM-DD",
-        DataType::Time64(_) => "HH:MM:SS[.fraction]",
-        DataType::Timestamp(_, None) => "YYYY-MM-DDTHH:MM:SS[.fraction]",
-        DataType::Timestamp(_, Some(_)) => "YYYY-MM-DDTHH:MM:SS[.fraction]+HH:MM",
-        DataType::Utf8 => "text; NULL is the null string (default \\N)",
-        _ => "decimal text",
+/// A column of the README's "Arrow to targets" table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Sqlite,
+    Postgres,
+    Mysql,
+    Duckdb,
+    Parquet,
+    Csv,
+}
+
+/// What becomes of the values of Arrow type `t` in `target`: exact, exact by a rule (which), or
+/// refused (and the message). The type-by-route matrix test (`tests/it/matrix.rs`) checks each
+/// against the targets' own readers, value by value.
+fn fidelity(target: Target, t: &DataType) -> &'static str {
+    use DataType as D;
+    use Target::*;
+    use TimeUnit::Nanosecond as Ns;
+    let ns = matches!(t, D::Time64(Ns) | D::Timestamp(Ns, _) | D::Duration(Ns));
+    match (target, t) {
+        (Parquet, _) => "exact",
+        (Sqlite | Mysql, D::Boolean) => "exact: the integers 0 and 1",
+        (Csv, D::Boolean) => "exact: `true` / `false`",
+        (Sqlite, D::UInt64) => "exact: its decimal text (TEXT affinity)",
+        (Csv, D::Int8 | D::Int16 | D::Int32 | D::Int64)
+        | (Csv, D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64) => "exact: decimal text",
+        (Sqlite, D::Float32 | D::Float64) => {
+            "exact, held as a double; -0.0 and NaN refused (`SQLite stores -0.0 as 0.0`, \
+             `SQLite stores NaN as NULL`), or 0.0 and NULL with `--float-loss replace`"
+        }
+        (Mysql, D::Float32 | D::Float64) => {
+            "exact; -0, NaN and ±inf refused (`-0 cannot be stored in MySQL`, `NaN cannot be \
+             stored in MySQL`), or 0 and NULL with `--float-loss replace`"
+        }
+        (Postgres | Duckdb, D::Float32 | D::Float64) => "exact: NaN, ±inf and -0 kept",
+        (Csv, D::Float32 | D::Float64) => "exact: shortest round-trip text, `NaN`, `inf`, `-inf`",
+        (Sqlite, D::Decimal128(p, _)) if *p <= SQLITE_EXACT_REAL_DIGITS => {
+            "exact: an integer when whole, else a real (whose shortest text is the decimal)"
+        }
+        (Sqlite, D::Decimal128(..) | D::Decimal256(..)) => "exact: its decimal text",
+        (Mysql, D::Decimal256(..)) => {
+            "refused before any row: `decimal(76,20) is wider than MySQL's DECIMAL` (exit 9)"
+        }
+        (Duckdb, D::Decimal256(..)) => {
+            "exact: its decimal text (DuckDB's decimals end at 38 digits)"
+        }
+        (Csv, D::Decimal128(..) | D::Decimal256(..)) => "exact: plain decimal text at the scale",
+        (Postgres, D::Utf8) => {
+            "exact; a NUL refused by the server (`invalid byte sequence for encoding \"UTF8\": \
+             0x00`); into a declared `character(n)`, a value ending in a blank refused (`ends in \
+             a blank, which a character(5) column pads and strips`)"
+        }
+        (Mysql, D::Utf8) => {
+            "exact: utf8mb4, binary collation, NUL kept; into a declared `char(n)`, a value \
+             ending in a blank refused (`ends in a blank, which a char(5) column pads and strips`)"
+        }
+        (Csv, D::Utf8) => {
+            "exact; NULL is the null string (`\\N`), a value equal to it refused (`the value \
+             equals the null string`)"
+        }
+        (Csv, D::Binary) => "exact: lowercase hex",
+        (Sqlite, D::Date32) => {
+            "exact: `YYYY-MM-DD` text, BC as negative years, ±infinity as `infinity` / \
+             `-infinity`; years past 262143 refused (`date 2145042905 is out of range`)"
+        }
+        (Postgres, D::Date32) => {
+            "exact: BC dates; the largest and smallest are `infinity` / `-infinity`"
+        }
+        (Mysql, D::Date32) => {
+            "exact for years 0000 to 9999, others refused (`date -4712-01-01 is out of MySQL's \
+             range`)"
+        }
+        (Duckdb, D::Date32 | D::Timestamp(_, _)) if !ns => "exact; ±infinity as DuckDB's own",
+        (Csv, D::Date32) => {
+            "exact: `YYYY-MM-DD`; ±infinity and years past 262143 refused (`the value (Date32 \
+             2147483647) has no CSV text`)"
+        }
+        (Sqlite, D::Time64(_)) if !ns => "exact: `HH:MM:SS[.fff or .ffffff]` text, `24:00:00` too",
+        (Postgres | Mysql | Duckdb, D::Time64(_)) if !ns => "exact, `24:00:00` too",
+        (Csv, D::Time64(_)) if !ns => {
+            "exact: `HH:MM:SS[.fraction]`; `24:00:00` refused (`the value (Time64(Microsecond) \
+             86400000000) has no CSV text`)"
+        }
+        (Sqlite, D::Timestamp(_, None)) if !ns => {
+            "exact: `YYYY-MM-DD HH:MM:SS[.fff or .ffffff]` text, ±infinity as `infinity` / \
+             `-infinity`; years past 262143 refused (`is out of range`)"
+        }
+        (Sqlite, D::Timestamp(_, Some(_))) if !ns => {
+            "exact: UTC text ending `+00:00`, ±infinity as `infinity` / `-infinity`; years \
+             past 262143 refused (`is out of range`)"
+        }
+        (Postgres, D::Timestamp(..)) if !ns => {
+            "exact: the largest and smallest are `infinity` / `-infinity`"
+        }
+        (Mysql, D::Timestamp(_, None)) if !ns => {
+            "exact for years 0000 to 9999, others refused (`timestamp -4712-01-01 is out of \
+             MySQL's range`)"
+        }
+        (Mysql, D::Timestamp(_, Some(_))) if !ns => {
+            "exact, in UTC, for years 0000 to 9999; others refused (`is out of MySQL's range`)"
+        }
+        (Csv, D::Timestamp(..)) if !ns => {
+            "exact: `YYYY-MM-DDTHH:MM:SS[.fraction]`, `+00:00` when zoned; ±infinity and years \
+             past 262143 refused (`has no CSV text`)"
+        }
+        (Sqlite, D::Duration(_)) => {
+            "exact: `[-]HH:MM:SS[.ffffff]` text, nine digits for nanoseconds"
+        }
+        (Mysql, D::Duration(_)) if !ns => {
+            "exact within ±838:59:59; beyond refused (`839:00:00 is out of MySQL's TIME range`)"
+        }
+        (Csv, D::Duration(_)) => {
+            "refused before any row: `CSV cannot carry values of type Duration` (exit 9)"
+        }
+        // Nanoseconds where the target keeps microseconds.
+        (Sqlite, _) if ns => {
+            "as for microseconds; a value with nanoseconds refused (`nanoseconds would be lost`)"
+        }
+        (Postgres, _) if ns => {
+            "a value with nanoseconds refused (`a value with nanoseconds; PostgreSQL keeps \
+             microseconds`)"
+        }
+        (Mysql, _) if ns => {
+            "a value with nanoseconds refused (`a value with nanoseconds; MySQL keeps \
+             microseconds`)"
+        }
+        (Duckdb, D::Time64(_) | D::Timestamp(_, None)) if ns => "exact",
+        (Duckdb, _) if ns => {
+            "a value with nanoseconds refused (`a value with nanoseconds; DuckDB's TIMESTAMPTZ \
+             and INTERVAL keep microseconds`)"
+        }
+        (Csv, _) if ns => "exact: nine fraction digits",
+        _ => "exact",
     }
 }
 
@@ -593,29 +725,36 @@ pub fn mapping_markdown() -> String {
          `integer` spelling on text is text. PostgreSQL spellings are parsed whole \
          (`timestamp(6) with time zone` is a timestamp with time zone; `time(p) with time \
          zone`, `interval ...`, `bit(n)` and arrays travel as PostgreSQL's text, and are text \
-         in other targets):\n\n\
-         | Arrow type | SQLite target | PostgreSQL target | MySQL target | Parquet | CSV text |\n|---|---|---|---|---|---|\n",
+         in other targets).\n\n\
+         Each cell says whether the values arrive exact, exact by a rule (which), or are \
+         refused (and the message, which names the table, the column and the row; exit 5 \
+         unless said). `tests/it/matrix.rs` copies a torture table of every PostgreSQL, \
+         MariaDB, SQLite and Parquet type into every target and checks each cell against the \
+         target's own reader.\n\n\
+         | Arrow type | SQLite | PostgreSQL | MySQL / MariaDB | DuckDB | Parquet | CSV |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     for t in &arrow_target_examples() {
+        let f = Field::new("c", t.clone(), true);
         let (sqlite, pg) = match sql_type_of_arrow("c", t) {
             Ok(s) => (sqlite_type_for(s), postgres::pg_type_for(s)),
             Err(_) => ("unsupported".into(), "unsupported".into()),
         };
-        let my = match mysql::my_target_type(&Field::new("c", t.clone(), true)) {
-            Ok(m) => format!("`{m}`"),
-            Err(_) => "an error: wider than MySQL's DECIMAL(65,30)".into(),
+        let cell = |name: String, target: Target| format!("`{name}`: {}", fidelity(target, t));
+        let my = match mysql::my_target_type(&f) {
+            Ok(m) => cell(m, Target::Mysql),
+            Err(_) => fidelity(Target::Mysql, t).to_string(),
         };
-        // The floats SQLite and MySQL cannot hold, and the flag that lets them through.
-        let (sqlite_note, my_note) = match t {
-            DataType::Float32 | DataType::Float64 => (
-                "; -0.0 and NaN refused, or 0.0 and NULL with `--float-loss replace`",
-                "; -0.0, NaN and ±inf refused, or 0 and NULL with `--float-loss replace`",
-            ),
-            _ => ("", ""),
+        let duck = match duckdb::duckdb_target_type(&f) {
+            Ok(d) => cell(d, Target::Duckdb),
+            Err(_) => "unsupported".into(),
         };
         out.push_str(&format!(
-            "| `{t}` | `{sqlite}`{sqlite_note} | `{pg}` | {my}{my_note} | `{t}` (native) | {} |\n",
-            csv_form(t)
+            "| `{t}` | {} | {} | {my} | {duck} | {} | {} |\n",
+            cell(sqlite, Target::Sqlite),
+            cell(pg, Target::Postgres),
+            cell(t.to_string(), Target::Parquet),
+            fidelity(Target::Csv, t),
         ));
     }
     out.push_str(

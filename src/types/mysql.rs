@@ -365,7 +365,7 @@ pub fn my_type_for(t: SqlType) -> Result<String> {
 /// MySQL source rows of the README table: declared type, Arrow type, notes.
 pub fn source_rows() -> Vec<(String, String, &'static str)> {
     let rows: &[(&str, &str, &str, &str)] = &[
-        ("tinyint(1), bool", "tinyint", "tinyint(1)", "0 and 1 only: any other value is an error naming column and row (`?tinyint1=int` reads them as `Int8`)"),
+        ("tinyint(1), bool", "tinyint", "tinyint(1)", "exact, -128 to 127 (the default, `?tinyint1=int`); `?tinyint1=bool` reads a `Boolean`, 0 and 1 only, any other value an error naming column and row"),
         ("tinyint", "tinyint", "tinyint(4)", ""),
         ("smallint", "smallint", "smallint(6)", ""),
         ("mediumint, int", "int", "int(11)", ""),
@@ -388,7 +388,8 @@ pub fn source_rows() -> Vec<(String, String, &'static str)> {
     ];
     rows.iter()
         .map(|(decl, data_type, column_type, note)| {
-            let arrow = match MyRead::of(data_type, column_type, true) {
+            // As the source reads them by default (`?tinyint1=int`).
+            let arrow = match MyRead::of(data_type, column_type, false) {
                 Some(MyRead::Decimal128 { .. }) => "`Decimal128(p, s)`".to_string(),
                 Some(MyRead::Decimal256 { .. }) => "`Decimal256(p, s)`".to_string(),
                 Some(read) => format!("`{}`", read.arrow_type()),
