@@ -146,8 +146,15 @@ impl MySettings {
             .prefer_socket(false)
             .tcp_connect_timeout(self.connect_timeout)
             // utf8mb4 on the wire whatever the columns' own character sets (latin1 included);
-            // temporal values in UTC.
-            .init(vec!["SET NAMES utf8mb4", "SET time_zone = '+00:00'"]);
+            // temporal values in UTC; a `sql_mode` of ferry's own, whatever the server's: under
+            // `PAD_CHAR_TO_FULL_LENGTH` a `char(n)` is read with its padding, under
+            // `ANSI_QUOTES` and `NO_BACKSLASH_ESCAPES` names and literals are read otherwise
+            // (a sink sets its own mode on top, see `sink::mysql`).
+            .init(vec![
+                "SET NAMES utf8mb4",
+                "SET time_zone = '+00:00'",
+                "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'",
+            ]);
         if tls {
             let verify = matches!(self.ssl_mode, SslMode::VerifyCa | SslMode::VerifyIdentity);
             let mut ssl = SslOpts::default()

@@ -595,9 +595,11 @@ impl AdbcWriter {
                 if let Some(i) = micros.and_then(|m| finer_than(col, &m)) {
                     return Err(at_row(
                         i,
-                        "a value with nanoseconds; DuckDB's TIMESTAMPTZ and INTERVAL keep \
-                         microseconds, so it cannot be stored without rounding"
-                            .to_string(),
+                        format!(
+                            "{} has nanoseconds; DuckDB's TIMESTAMPTZ and INTERVAL keep \
+                             microseconds, so it cannot be stored without rounding",
+                            crate::transform::describe_value(col.as_ref(), i)
+                        ),
                     ));
                 }
                 col.clone()

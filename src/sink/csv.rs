@@ -463,18 +463,13 @@ impl CsvTableWriter<'_> {
             let Ok(formatter) = ArrayFormatter::try_new(col.as_ref(), &options) else {
                 continue;
             };
-            let raw = arrow::compute::cast(col, &DataType::Int64).ok();
             for r in (0..col.len()).filter(|&r| col.is_valid(r)) {
                 if formatter.value(r).try_to_string().is_ok() {
                     continue;
                 }
-                let value = raw
-                    .as_ref()
-                    .map(|a| a.as_primitive::<arrow::datatypes::Int64Type>().value(r))
-                    .map(|v| format!("{} {v}", col.data_type()))
-                    .unwrap_or_else(|| col.data_type().to_string());
+                let value = crate::transform::describe_value(col.as_ref(), r);
                 return Some(Error::invalid_data(format!(
-                    "{}, column \"{}\", {}: the value ({value}) has no CSV text: a date, time or \
+                    "{}, column \"{}\", {}: the value {value} has no CSV text: a date, time or \
                      timestamp beyond what the CSV writer formats (±infinity, years past \
                      262143, 24:00:00); write this table to Parquet, SQLite or a database, \
                      which keep it",

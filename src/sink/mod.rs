@@ -307,46 +307,118 @@ impl Default for WriteOptions {
     }
 }
 
-/// Checks the text columns of `batch` that go to blank-padded `char(n)` columns (`padded`:
-/// column index, name, declared type): such a column pads a value with blanks and strips them
-/// when read, so a value that ends in a blank would come back without it. No source ferry reads
-/// delivers one from a blank-padded type (their values arrive without the padding); a text that
-/// ends in a blank is refused, naming the column, the source row and the value.
-pub(crate) fn check_padded(
+/// A text column of a target table that bounds its values: a declared length in characters
+/// (`varchar(n)`, `char(n)`), blank padding (`char(n)`), or both. See [`check_text`].
+#[derive(Debug, Clone)]
+pub(crate) struct TextBound {
+    /// The column's index in the batches written.
+    pub index: usize,
+    pub name: String,
+    /// The target's declared type, as it appears in messages.
+    pub declared: String,
+    /// At most this many characters.
+    pub chars: Option<usize>,
+    /// Pads values with blanks and strips them when read.
+    pub padded: bool,
+}
+
+impl TextBound {
+    /// The bound a column of `declared` type sets, if it sets one: `varchar(n)`, `character
+    /// varying(n)`, `nvarchar(n)` bound the length; `char(n)`, `character(n)`, `bpchar(n)`,
+    /// `nchar(n)` bound it and pad with blanks (`bpchar` and `character` without a length pad).
+    pub(crate) fn of(index: usize, name: &str, declared: &str) -> Option<TextBound> {
+        let d = declared.trim().to_ascii_lowercase();
+        let (base, args) = match d.find('(') {
+            Some(i) => (d[..i].trim(), Some(&d[i + 1..])),
+            None => (d.as_str(), None),
+        };
+        let chars = args.and_then(|a| {
+            let digits: String = a.chars().take_while(|c| c.is_ascii_digit()).collect();
+            digits.parse::<usize>().ok()
+        });
+        let padded = match base {
+            "char" | "character" | "bpchar" | "nchar" | "national char" | "national character" => {
+                true
+            }
+            "varchar" | "character varying" | "nvarchar" | "national varchar" => false,
+            _ => return None,
+        };
+        if chars.is_none() && !padded {
+            return None;
+        }
+        Some(TextBound {
+            index,
+            name: name.to_string(),
+            declared: declared.to_string(),
+            chars,
+            padded,
+        })
+    }
+}
+
+/// Checks the text columns of `batch` against the bounds of their target columns: a value
+/// longer than the declared length (which the server would refuse with no value named, or, in
+/// some modes, cut) is refused; a value ending in a blank bound for a blank-padded `char(n)`
+/// column, which strips it when read, is refused too. No source ferry reads delivers such a
+/// value from a column of the same declared type; the message names the column, the source row
+/// and the value, and how to load it anyway.
+pub(crate) fn check_text(
     what: &str,
     batch: &RecordBatch,
-    padded: &[(usize, String, String)],
+    bounds: &[TextBound],
     origin: &Origin,
 ) -> Result<()> {
-    use arrow::array::{Array, AsArray};
-    for (i, name, declared) in padded {
-        let col = batch.column(*i);
-        let at = |row: usize, v: &str| {
-            Error::invalid_data(format!(
+    use arrow::array::AsArray;
+    for b in bounds {
+        let col = batch.column(b.index);
+        match col.data_type() {
+            arrow::datatypes::DataType::Utf8 => {
+                check_bound(what, b, col.as_string::<i32>().iter(), origin)?
+            }
+            arrow::datatypes::DataType::LargeUtf8 => {
+                check_bound(what, b, col.as_string::<i64>().iter(), origin)?
+            }
+            arrow::datatypes::DataType::Utf8View => {
+                check_bound(what, b, col.as_string_view().iter(), origin)?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_bound<'a>(
+    what: &str,
+    b: &TextBound,
+    values: impl Iterator<Item = Option<&'a str>>,
+    origin: &Origin,
+) -> Result<()> {
+    let (name, declared) = (&b.name, &b.declared);
+    for (r, v) in values.enumerate() {
+        let Some(v) = v else { continue };
+        if let Some(n) = b.chars {
+            // Bytes bound characters from above: count them only when the bytes exceed n.
+            if v.len() > n {
+                let count = v.chars().count();
+                if count > n {
+                    return Err(Error::invalid_data(format!(
+                        "{what}, column \"{name}\", {}: the value {} has {count} characters, \
+                         more than the {n} of its {declared} column; widen the column with \
+                         --transform 'cast({name}, VARCHAR({count}))' or 'cast({name}, TEXT)'",
+                        origin.row(r),
+                        crate::transform::describe_text(v),
+                    )));
+                }
+            }
+        }
+        if b.padded && v.ends_with(' ') {
+            return Err(Error::invalid_data(format!(
                 "{what}, column \"{name}\", {}: the value {v:?} ends in a blank, which a \
                  {declared} column pads and strips: it would read back without it; load the \
                  column as varchar with --transform 'cast({name}, VARCHAR(n))', or trim it \
                  with --transform 'trim({name})'",
-                origin.row(row)
-            ))
-        };
-        let found = match col.data_type() {
-            arrow::datatypes::DataType::Utf8 => {
-                let a = col.as_string::<i32>();
-                (0..a.len())
-                    .find(|&r| a.is_valid(r) && a.value(r).ends_with(' '))
-                    .map(|r| at(r, a.value(r)))
-            }
-            arrow::datatypes::DataType::LargeUtf8 => {
-                let a = col.as_string::<i64>();
-                (0..a.len())
-                    .find(|&r| a.is_valid(r) && a.value(r).ends_with(' '))
-                    .map(|r| at(r, a.value(r)))
-            }
-            _ => None,
-        };
-        if let Some(e) = found {
-            return Err(e);
+                origin.row(r)
+            )));
         }
     }
     Ok(())

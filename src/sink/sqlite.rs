@@ -635,18 +635,29 @@ impl Binder {
                 let d = a.as_primitive::<Date32Type>().value(row);
                 temporal::format_date(d)
                     .map(|s| ToSqlOutput::Owned(Value::Text(s)))
-                    .ok_or_else(|| format!("date {d} is out of range"))
+                    .ok_or_else(|| {
+                        format!("date {} is out of range", temporal::shown_date(d.into()))
+                    })
             }
             BindKind::Time => {
                 let t = a.as_primitive::<Time64MicrosecondType>().value(row);
                 temporal::format_time(t)
                     .map(|s| ToSqlOutput::Owned(Value::Text(s)))
-                    .ok_or_else(|| format!("time {t} is out of range"))
+                    .ok_or_else(|| {
+                        format!(
+                            "time of day {} is out of range",
+                            temporal::format_duration(i128::from(t) * 1000)
+                        )
+                    })
             }
             BindKind::Timestamp { tz } => {
                 let t = a.as_primitive::<TimestampMicrosecondType>().value(row);
-                let s = temporal::format_timestamp(t)
-                    .ok_or_else(|| format!("timestamp {t} is out of range"))?;
+                let s = temporal::format_timestamp(t).ok_or_else(|| {
+                    format!(
+                        "timestamp {} is out of range",
+                        temporal::shown_timestamp(t, 1_000_000, tz)
+                    )
+                })?;
                 let infinite = t == temporal::TS_INFINITY || t == temporal::TS_NEG_INFINITY;
                 owned(Value::Text(if tz && !infinite {
                     format!("{s}+00:00")
@@ -671,8 +682,10 @@ fn exact_micros(a: &ArrayRef, column: &str) -> Result<()> {
     let v = as_i64.as_primitive::<Int64Type>();
     match v.iter().position(|x| x.is_some_and(|x| x % 1000 != 0)) {
         Some(row) => Err(Error::invalid_data(format!(
-            "column \"{column}\", row {}: nanoseconds would be lost (ferry keeps microseconds in SQLite)",
-            row + 1
+            "column \"{column}\", row {}: {} has nanoseconds, which would be lost (ferry keeps \
+             microseconds in SQLite)",
+            row + 1,
+            crate::transform::describe_value(a.as_ref(), row)
         ))),
         None => Ok(()),
     }

@@ -125,6 +125,16 @@ impl AdbcSource {
         let mut all = self.relations_unsorted()?;
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all.dedup_by(|a, b| a.name == b.name);
+        // ferry's own staging and load records are listed as its state, never copied.
+        for r in &mut all {
+            if matches!(r.listed, Listed::Copied) && super::is_ferry_state(&r.name) {
+                let state = super::ferry_state(String::new());
+                r.listed = Listed::NotCopied {
+                    kind: state.kind,
+                    note: state.note,
+                };
+            }
+        }
         Ok(all)
     }
 

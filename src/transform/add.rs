@@ -242,7 +242,7 @@ mod tests {
             (
                 "add(v, load_time)",
                 DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
-                "2023-11-14T22:13:20.123456Z",
+                "2023-11-14 22:13:20.123456+00",
             ),
             ("add(v, 7, type=SMALLINT)", DataType::Int16, "7"),
             ("add(v, NULL, type=DATE)", DataType::Date32, "NULL"),

@@ -355,25 +355,80 @@ pub fn describe_row(batch: &RecordBatch, row: usize) -> String {
     }
 }
 
-/// A value for an error message: text quoted and shortened, others as arrow displays them.
+/// A value for an error message, as the user would write it: text quoted and shortened;
+/// dates, timestamps and durations in their SQL text (`infinity` for ferry's sentinels, `BC`
+/// for years before 1, never a raw count of days or microseconds); others as arrow displays them.
 pub fn describe_value(array: &dyn arrow::array::Array, row: usize) -> String {
+    use crate::types::temporal;
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Int64Type, TimeUnit};
     use arrow::util::display::{ArrayFormatter, FormatOptions};
     if array.is_null(row) {
         return "NULL".into();
     }
+    let per_sec = |u: &TimeUnit| match u {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    match array.data_type() {
+        DataType::Utf8 => return describe_text(array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => return describe_text(array.as_string::<i64>().value(row)),
+        DataType::Utf8View => return describe_text(array.as_string_view().value(row)),
+        DataType::Date32 => {
+            let d = array
+                .as_primitive::<arrow::datatypes::Date32Type>()
+                .value(row);
+            return temporal::shown_date(i64::from(d));
+        }
+        DataType::Date64 => {
+            let ms = array
+                .as_primitive::<arrow::datatypes::Date64Type>()
+                .value(row);
+            return if ms % 86_400_000 == 0 {
+                temporal::shown_date(ms / 86_400_000)
+            } else {
+                temporal::shown_timestamp(ms, 1_000, false)
+            };
+        }
+        DataType::Timestamp(unit, tz) => {
+            if let Ok(v) = arrow::compute::cast(&array.slice(row, 1), &DataType::Int64) {
+                let v = v.as_primitive::<Int64Type>().value(0);
+                return temporal::shown_timestamp(v, per_sec(unit), tz.is_some());
+            }
+        }
+        DataType::Duration(unit) | DataType::Time32(unit) | DataType::Time64(unit) => {
+            let as_int = match array.data_type() {
+                DataType::Time32(_) => DataType::Int32,
+                _ => DataType::Int64,
+            };
+            let v = arrow::compute::cast(&array.slice(row, 1), &as_int)
+                .and_then(|v| arrow::compute::cast(&v, &DataType::Int64));
+            if let Ok(v) = v {
+                let v = v.as_primitive::<Int64Type>().value(0);
+                let nanos = i128::from(v) * i128::from(1_000_000_000 / per_sec(unit));
+                return temporal::format_duration(nanos);
+            }
+        }
+        _ => {}
+    }
     let shown = ArrayFormatter::try_new(array, &FormatOptions::default())
         .map(|f| f.value(row).to_string())
         .unwrap_or_else(|_| "?".into());
-    let shown = if shown.chars().count() > 40 {
-        format!("{}...", shown.chars().take(40).collect::<String>())
+    shorten(&shown)
+}
+
+/// A text value for an error message: quoted as SQL quotes it, shortened past 40 characters.
+pub fn describe_text(v: &str) -> String {
+    format!("'{}'", shorten(v).replace('\'', "''"))
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}...", s.chars().take(40).collect::<String>())
     } else {
-        shown
-    };
-    match array.data_type() {
-        arrow::datatypes::DataType::Utf8 | arrow::datatypes::DataType::LargeUtf8 => {
-            format!("'{}'", shown.replace('\'', "''"))
-        }
-        _ => shown,
+        s.to_string()
     }
 }
 

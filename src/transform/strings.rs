@@ -442,7 +442,7 @@ mod tests {
         ]));
         let e = tz("tz(c, 'Europe/Paris', 'UTC')", gap).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidData);
-        assert_eq!(e.to_string(), "column \"c\", row 2 of its batch: 2021-03-28T02:30:00 does not exist or is ambiguous in Europe/Paris (a clock change)");
+        assert_eq!(e.to_string(), "column \"c\", row 2 of its batch: 2021-03-28 02:30:00 does not exist or is ambiguous in Europe/Paris (a clock change)");
         let e = tz("tz(c, 'UTC')", naive).unwrap_err();
         assert_eq!(e.to_string(), "tz: column \"c\" has no time zone; say which zone its values are in: tz(c, 'FROM', 'UTC')");
         let e = Tz::try_new(&parse_step("tz(c, 'Mars/Olympus')").unwrap().args)

@@ -78,8 +78,8 @@ pub fn infinities_to_duckdb(col: &ArrayRef) -> std::result::Result<ArrayRef, (us
                 return Err((
                     i,
                     format!(
-                        "date {DATE_NEG_INFINITY} (days since 1970-01-01) is DuckDB's -infinity; \
-                         DuckDB has no finite date there"
+                        "date {} is DuckDB's -infinity; DuckDB has no finite date there",
+                        temporal::shown_date(i64::from(DATE_NEG_INFINITY))
                     ),
                 ));
             }
@@ -91,8 +91,9 @@ pub fn infinities_to_duckdb(col: &ArrayRef) -> std::result::Result<ArrayRef, (us
                 return Err((
                     i,
                     format!(
-                        "timestamp {TS_NEG_INFINITY} (microseconds since 1970-01-01) is \
-                         DuckDB's -infinity; DuckDB has no finite timestamp there"
+                        "timestamp {} is DuckDB's -infinity; DuckDB has no finite timestamp \
+                         there",
+                        temporal::shown_timestamp(TS_NEG_INFINITY, 1_000_000, false)
                     ),
                 ));
             }

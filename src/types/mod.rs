@@ -588,11 +588,15 @@ fn fidelity(target: Target, t: &DataType) -> &'static str {
         (Postgres, D::Utf8) => {
             "exact; a NUL refused by the server (`invalid byte sequence for encoding \"UTF8\": \
              0x00`); into a declared `character(n)`, a value ending in a blank refused (`ends in \
-             a blank, which a character(5) column pads and strips`)"
+             a blank, which a character(5) column pads and strips`); into a declared \
+             `varchar(n)` or `character(n)`, a longer value refused (`has 11 characters, more \
+             than the 10 of its character varying(10) column`)"
         }
         (Mysql, D::Utf8) => {
             "exact: utf8mb4, binary collation, NUL kept; into a declared `char(n)`, a value \
-             ending in a blank refused (`ends in a blank, which a char(5) column pads and strips`)"
+             ending in a blank refused (`ends in a blank, which a char(5) column pads and \
+             strips`); into a declared `varchar(n)` or `char(n)`, a longer value refused (`has \
+             11 characters, more than the 10 of its varchar(10) column`)"
         }
         (Csv, D::Utf8) => {
             "exact; NULL is the null string (`\\N`), a value equal to it refused (`the value \
@@ -601,25 +605,25 @@ fn fidelity(target: Target, t: &DataType) -> &'static str {
         (Csv, D::Binary) => "exact: lowercase hex",
         (Sqlite, D::Date32) => {
             "exact: `YYYY-MM-DD` text, BC as negative years, ±infinity as `infinity` / \
-             `-infinity`; years past 262143 refused (`date 2145042905 is out of range`)"
+             `-infinity`; years past 262143 refused (`date 5874897-12-31 is out of range`)"
         }
         (Postgres, D::Date32) => {
             "exact: BC dates; the largest and smallest are `infinity` / `-infinity`"
         }
         (Mysql, D::Date32) => {
-            "exact for years 0000 to 9999, others refused (`date -4712-01-01 is out of MySQL's \
-             range`)"
+            "exact for years 0000 to 9999, others refused (`date 4713-01-01 BC is out of \
+             MySQL's range`)"
         }
         (Duckdb, D::Date32 | D::Timestamp(_, _)) if !ns => "exact; ±infinity as DuckDB's own",
         (Csv, D::Date32) => {
-            "exact: `YYYY-MM-DD`; ±infinity and years past 262143 refused (`the value (Date32 \
-             2147483647) has no CSV text`)"
+            "exact: `YYYY-MM-DD`; ±infinity and years past 262143 refused (`the value infinity has \
+             no CSV text`)"
         }
         (Sqlite, D::Time64(_)) if !ns => "exact: `HH:MM:SS[.fff or .ffffff]` text, `24:00:00` too",
         (Postgres | Mysql | Duckdb, D::Time64(_)) if !ns => "exact, `24:00:00` too",
         (Csv, D::Time64(_)) if !ns => {
-            "exact: `HH:MM:SS[.fraction]`; `24:00:00` refused (`the value (Time64(Microsecond) \
-             86400000000) has no CSV text`)"
+            "exact: `HH:MM:SS[.fraction]`; `24:00:00` refused (`the value 24:00:00 has no \
+             CSV text`)"
         }
         (Sqlite, D::Timestamp(_, None)) if !ns => {
             "exact: `YYYY-MM-DD HH:MM:SS[.fff or .ffffff]` text, ±infinity as `infinity` / \
@@ -633,7 +637,7 @@ fn fidelity(target: Target, t: &DataType) -> &'static str {
             "exact: the largest and smallest are `infinity` / `-infinity`"
         }
         (Mysql, D::Timestamp(_, None)) if !ns => {
-            "exact for years 0000 to 9999, others refused (`timestamp -4712-01-01 is out of \
+            "exact for years 0000 to 9999, others refused (`timestamp 4713-01-01 00:00:00 BC is out of \
              MySQL's range`)"
         }
         (Mysql, D::Timestamp(_, Some(_))) if !ns => {
@@ -654,19 +658,19 @@ fn fidelity(target: Target, t: &DataType) -> &'static str {
         }
         // Nanoseconds where the target keeps microseconds.
         (Sqlite, _) if ns => {
-            "as for microseconds; a value with nanoseconds refused (`nanoseconds would be lost`)"
+            "as for microseconds; a value with nanoseconds refused (`has nanoseconds, which would be lost`)"
         }
         (Postgres, _) if ns => {
-            "a value with nanoseconds refused (`a value with nanoseconds; PostgreSQL keeps \
+            "a value with nanoseconds refused (`has nanoseconds; PostgreSQL keeps \
              microseconds`)"
         }
         (Mysql, _) if ns => {
-            "a value with nanoseconds refused (`a value with nanoseconds; MySQL keeps \
+            "a value with nanoseconds refused (`has nanoseconds; MySQL keeps \
              microseconds`)"
         }
         (Duckdb, D::Time64(_) | D::Timestamp(_, None)) if ns => "exact",
         (Duckdb, _) if ns => {
-            "a value with nanoseconds refused (`a value with nanoseconds; DuckDB's TIMESTAMPTZ \
+            "a value with nanoseconds refused (`has nanoseconds; DuckDB's TIMESTAMPTZ \
              and INTERVAL keep microseconds`)"
         }
         (Csv, _) if ns => "exact: nine fraction digits",

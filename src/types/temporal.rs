@@ -141,9 +141,122 @@ pub fn format_duration(nanos: i128) -> String {
     s
 }
 
+/// A date for a message, as the user knows it: `infinity` and `-infinity` for ferry's
+/// sentinels, `YYYY-MM-DD` from year 1 on, and `YYYY-MM-DD BC` before it (PostgreSQL's text:
+/// year 0 is 1 BC), whatever the year's width.
+pub fn shown_date(days: i64) -> String {
+    match days {
+        d if d == i64::from(DATE_INFINITY) => return "infinity".into(),
+        d if d == i64::from(DATE_NEG_INFINITY) => return "-infinity".into(),
+        _ => {}
+    }
+    let (y, m, d) = civil_from_days(days);
+    if y >= 1 {
+        format!("{y:04}-{m:02}-{d:02}")
+    } else {
+        format!("{:04}-{m:02}-{d:02} BC", 1 - y)
+    }
+}
+
+/// A timestamp for a message: `v` counts `1/per_sec` seconds since 1970-01-01 00:00:00;
+/// `infinity`/`-infinity` for the microsecond sentinels; the date as [`shown_date`] gives it,
+/// the time of day with its fraction (all its digits), and `+00` when it is an instant (`utc`).
+pub fn shown_timestamp(v: i64, per_sec: i64, utc: bool) -> String {
+    if per_sec == 1_000_000 {
+        match v {
+            TS_INFINITY => return "infinity".into(),
+            TS_NEG_INFINITY => return "-infinity".into(),
+            _ => {}
+        }
+    }
+    let (seconds, sub) = (v.div_euclid(per_sec), v.rem_euclid(per_sec));
+    let (days, second) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let date = shown_date(days);
+    let (date, era) = match date.strip_suffix(" BC") {
+        Some(d) => (d.to_string(), " BC"),
+        None => (date, ""),
+    };
+    let digits = match per_sec {
+        1 => 0,
+        1_000 => 3,
+        1_000_000 => 6,
+        _ => 9,
+    };
+    let fraction = if sub == 0 {
+        String::new()
+    } else {
+        format!(".{sub:0digits$}")
+    };
+    let zone = if utc { "+00" } else { "" };
+    format!(
+        "{date} {:02}:{:02}:{:02}{fraction}{zone}{era}",
+        second / 3600,
+        second / 60 % 60,
+        second % 60
+    )
+}
+
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01, for any `i64`
+/// a date or timestamp holds (year 0 is 1 BC). Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = i128::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i128::from(m <= 2);
+    (y as i64, m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_timestamps_are_shown_as_users_write_them() {
+        assert_eq!(shown_date(0), "1970-01-01");
+        assert_eq!(shown_date(i64::from(DATE_INFINITY)), "infinity");
+        assert_eq!(shown_date(i64::from(DATE_NEG_INFINITY)), "-infinity");
+        // 44 BC is year -43; year 0 is 1 BC.
+        let ides = NaiveDate::from_ymd_opt(-43, 3, 15).unwrap();
+        assert_eq!(shown_date((ides - EPOCH).num_days()), "0044-03-15 BC");
+        let bc1 = NaiveDate::from_ymd_opt(0, 12, 31).unwrap();
+        assert_eq!(shown_date((bc1 - EPOCH).num_days()), "0001-12-31 BC");
+        let far = NaiveDate::from_ymd_opt(10000, 1, 1).unwrap();
+        assert_eq!(shown_date((far - EPOCH).num_days()), "10000-01-01");
+        for days in [-1_000_000i64, -719_528, -1, 0, 1, 2_932_896, 100_000] {
+            let d = EPOCH + chrono::Duration::days(days);
+            let want = if d.year() >= 1 {
+                format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+            } else {
+                format!("{:04}-{:02}-{:02} BC", 1 - d.year(), d.month(), d.day())
+            };
+            assert_eq!(shown_date(days), want, "{days}");
+        }
+        assert_eq!(shown_timestamp(TS_INFINITY, 1_000_000, true), "infinity");
+        assert_eq!(
+            shown_timestamp(TS_NEG_INFINITY, 1_000_000, false),
+            "-infinity"
+        );
+        assert_eq!(
+            shown_timestamp(1_500_000, 1_000_000, true),
+            "1970-01-01 00:00:01.500000+00"
+        );
+        assert_eq!(
+            shown_timestamp(-1, 1_000_000_000, false),
+            "1969-12-31 23:59:59.999999999"
+        );
+        // i64::MAX nanoseconds is a real instant, not infinity.
+        assert_eq!(
+            shown_timestamp(i64::MAX, 1_000_000_000, false),
+            "2262-04-11 23:47:16.854775807"
+        );
+        let secs = (ides - EPOCH).num_days() * 86_400 + 3_600;
+        assert_eq!(shown_timestamp(secs, 1, false), "0044-03-15 01:00:00 BC");
+    }
 
     #[test]
     fn dates_round_trip_in_canonical_form_only() {

@@ -299,3 +299,60 @@ fn trailing_blanks_bound_for_char_n_are_refused_not_stripped() {
         );
     }
 }
+
+/// A text longer than its declared `varchar(n)` / `char(n)` (SQLite keeps any length under any
+/// declared type) is refused before the server sees it, naming the column, the source row, the
+/// value and its length, and the target is left as it was. Lengths count characters, as both
+/// servers do: a 3-character text of 4-byte characters fits `varchar(3)`.
+#[test]
+fn text_longer_than_its_declared_length_is_refused_naming_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE v (id INTEGER PRIMARY KEY, s VARCHAR(3), c CHAR(2));
+             INSERT INTO v VALUES (1, 'abc', 'ab'), (2, '😀😀😀', 'é'), (3, NULL, NULL),
+                                  (4, 'abcdef', 'ab');
+             CREATE TABLE w (id INTEGER PRIMARY KEY, c CHAR(2));
+             INSERT INTO w VALUES (1, 'ab'), (2, 'abc');",
+        )
+        .unwrap();
+    let src = crate::support::sqlite_url(&db);
+    let mut targets = Vec::new();
+    if let Some((url, mut c)) = crate::postgres::pg() {
+        crate::postgres::fresh_schema(&mut c, "it_text_length");
+        targets.push(format!("{url}?schema=it_text_length"));
+    }
+    if let Some((url, _)) = crate::mysql::fresh_db("it_text_length") {
+        targets.push(url);
+    }
+    for to in &targets {
+        let err = crate::support::stderr_of(&["copy", &src, to, "--table", "v"], 5);
+        assert!(
+            err.contains("column \"s\", row 4 of partition")
+                && err.contains("the value 'abcdef' has 6 characters, more than the 3 of its")
+                && err.contains("cast(s, VARCHAR(6))"),
+            "{to}: {err}"
+        );
+        let err = crate::support::stderr_of(&["copy", &src, to, "--table", "w"], 5);
+        assert!(
+            err.contains("column \"c\", row 2 of partition")
+                && err.contains("the value 'abc' has 3 characters, more than the 2 of its"),
+            "{to}: {err}"
+        );
+        // Widened as the message says, the rows arrive whole.
+        crate::support::ferry()
+            .args([
+                "copy",
+                &src,
+                to,
+                "--table",
+                "v",
+                "--transform",
+                "cast(s, VARCHAR(6))",
+            ])
+            .assert()
+            .success();
+    }
+}

@@ -603,8 +603,8 @@ struct ModeProxy {
 }
 
 impl ModeProxy {
-    /// Every `every`-th connection is rewritten.
-    fn start(upstream: String, every: usize) -> ModeProxy {
+    /// Every `every`-th connection is rewritten to open with `modes` added to its `sql_mode`.
+    fn start(upstream: String, every: usize, modes: &'static str) -> ModeProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -629,7 +629,9 @@ impl ModeProxy {
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || pipe(s2, c2));
                 let count = count.clone();
-                std::thread::spawn(move || forward_packets(client, server, rewrite, &count));
+                std::thread::spawn(move || {
+                    forward_packets(client, server, rewrite.then_some(modes), &count)
+                });
             }
         });
         ModeProxy {
@@ -652,10 +654,13 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 }
 
 /// Client to server, packet by packet (3-byte length, sequence number, payload).
-fn forward_packets(mut client: TcpStream, mut server: TcpStream, rewrite: bool, n: &AtomicUsize) {
+fn forward_packets(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    rewrite: Option<&str>,
+    n: &AtomicUsize,
+) {
     const INIT: &[u8] = b"\x03SET time_zone = '+00:00'";
-    const SWAPPED: &[u8] = b"\x03SET time_zone = '+00:00', \
-        sql_mode = CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES')";
     let mut header = [0u8; 4];
     loop {
         if client.read_exact(&mut header).is_err() {
@@ -666,8 +671,11 @@ fn forward_packets(mut client: TcpStream, mut server: TcpStream, rewrite: bool, 
         if client.read_exact(&mut payload).is_err() {
             break;
         }
-        if rewrite && payload == INIT {
-            payload = SWAPPED.to_vec();
+        if let (Some(modes), true) = (rewrite, payload == INIT) {
+            payload = format!(
+                "\x03SET time_zone = '+00:00', sql_mode = CONCAT(@@SESSION.sql_mode, ',{modes}')"
+            )
+            .into_bytes();
             let l = (payload.len() as u32).to_le_bytes();
             header[..3].copy_from_slice(&l[..3]);
             n.fetch_add(1, Ordering::Relaxed);
@@ -699,7 +707,7 @@ fn loads_survive_sessions_opened_with_no_backslash_escapes() {
         u.host_str().unwrap_or("127.0.0.1"),
         u.port().unwrap_or(3306)
     );
-    let proxy = ModeProxy::start(upstream, 2);
+    let proxy = ModeProxy::start(upstream, 2, "NO_BACKSLASH_ESCAPES");
     let mut direct = u.clone();
     direct.set_port(Some(proxy.port)).unwrap();
     // Plain TCP, for the proxy to read the packets.
@@ -790,6 +798,64 @@ fn loads_survive_sessions_opened_with_no_backslash_escapes() {
         })
         .collect();
     assert_eq!(got, want);
+}
+
+/// A source session runs in ferry's own `sql_mode`, whatever mode the server opens it in: under
+/// `PAD_CHAR_TO_FULL_LENGTH` a `char(n)` would be read with its padding, under `ANSI_QUOTES`
+/// and `NO_BACKSLASH_ESCAPES` ferry's catalog queries would mean something else.
+#[test]
+fn source_sessions_read_in_their_own_sql_mode() {
+    let Some((url, mut c)) = fresh_db("ferry_it_fid_srcmode") else {
+        return;
+    };
+    c.query_drop(
+        "CREATE TABLE t (id INT PRIMARY KEY, c CHAR(5), s VARCHAR(20));
+         INSERT INTO t VALUES (1, 'ab', 'back\\\\slash \"q\"'), (2, '', 'x'), (3, NULL, NULL)",
+    )
+    .unwrap();
+    let u = url::Url::parse(&url).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port().unwrap_or(3306)
+    );
+    const MODES: &str = "PAD_CHAR_TO_FULL_LENGTH,ANSI_QUOTES,NO_BACKSLASH_ESCAPES";
+    let proxy = ModeProxy::start(upstream, 1, MODES);
+    let mut direct = u.clone();
+    direct.set_port(Some(proxy.port)).unwrap();
+    // The proxy does what it says: a session opened through it pads char(n).
+    {
+        let opts = mysql::OptsBuilder::from_opts(mysql::Opts::from_url(direct.as_str()).unwrap())
+            .prefer_socket(false)
+            .init(vec!["SET time_zone = '+00:00'"]);
+        let mut p = Conn::new(opts).unwrap();
+        let padded: String = p
+            .query_first("SELECT c FROM t WHERE id = 1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(padded, "ab   ");
+    }
+    let via = format!("{direct}?ssl-mode=DISABLED");
+    let dir = TempDir::new().unwrap();
+    let dst = dir.path().join("dst.sqlite");
+    copy(&["copy", &via, &sqlite_url(&dst), "--table", "t"]);
+    assert!(proxy.rewritten.load(Ordering::Relaxed) >= 1);
+    let db = rusqlite::Connection::open(&dst).unwrap();
+    let rows: Vec<(i64, Option<String>, Option<String>)> = db
+        .prepare("SELECT id, c, s FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (1, Some("ab".into()), Some("back\\slash \"q\"".into())),
+            (2, Some("".into()), Some("x".into())),
+            (3, None, None),
+        ]
+    );
 }
 
 /// LOAD DATA LOCAL skips a row that breaks a unique key (IGNORE semantics, a warning): the

@@ -413,7 +413,7 @@ fn load_warnings_fail_the_run_and_leave_the_target_as_it_was() {
             .query_drop(format!("SET GLOBAL sql_mode = '{sql_mode}'"))
             .unwrap();
         for (table, column, value) in [
-            ("long_text", "s", "\"abcdef\""),
+            ("long_text", "s", "'abcdef'"),
             ("big_int", "n", "\"300\""),
             ("late", "t", "2050-01-01"),
         ] {

@@ -956,6 +956,11 @@ fn adbc_sqlite_driver_copies_base_tables_and_names_views_and_virtual_tables() {
     let dir = TempDir::new().unwrap();
     let src = dir.path().join("src.sqlite");
     sqlite_relations(&src);
+    // ferry's own load records are its state, listed as such and never copied.
+    rusqlite::Connection::open(&src)
+        .unwrap()
+        .execute_batch("CREATE TABLE _ferry_loads (a INTEGER); INSERT INTO _ferry_loads VALUES (1)")
+        .unwrap();
     let adbc = format!("adbc://sqlite?uri={}", src.display());
     let dst = dir.path().join("dst.sqlite");
     let report = dir.path().join("report.json");
@@ -969,14 +974,19 @@ fn adbc_sqlite_driver_copies_base_tables_and_names_views_and_virtual_tables() {
         .clone();
     let out = String::from_utf8(out).unwrap();
     assert!(
-        out.lines().any(|l| l
-            == "not copied: docs (virtual table), v (view), z (virtual table); name one with \
-                --table to copy its rows"),
+        out.lines()
+            .any(|l| l.starts_with("not copied: _ferry_loads (ferry state")
+                && l.ends_with(
+                    "docs (virtual table), v (view), z (virtual table); name one with --table to \
+                 copy its rows"
+                )),
         "{out}"
     );
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(r["not_copied"].as_array().unwrap().len(), 3, "{r}");
+    assert_eq!(r["not_copied"].as_array().unwrap().len(), 4, "{r}");
+    assert_eq!(r["not_copied"][0]["name"], "_ferry_loads", "{r}");
+    assert_eq!(r["not_copied"][0]["kind"], "ferry state", "{r}");
     // The base tables: no FTS5 shadow table, no sqlite_ table; generated columns as values.
     assert_eq!(sqlite_user_tables(&dst), SQLITE_TABLES);
     for table in SQLITE_TABLES {
@@ -1047,6 +1057,7 @@ fn adbc_sqlite_driver_copies_base_tables_and_names_views_and_virtual_tables() {
             ("t", true),
             ("wr", true),
             ("wr_rowid", true),
+            ("_ferry_loads", false),
             ("docs", false),
             ("v", false),
             ("z", false),

@@ -29,6 +29,7 @@ use arrow::datatypes::*;
 use crate::error::{Error, Result};
 use crate::report::{LossyCounter, LossyCounts};
 use crate::sink::FloatLoss;
+use crate::types::temporal;
 
 /// One target column: its name (for messages) and how its values are written.
 #[derive(Debug, Clone)]
@@ -104,7 +105,7 @@ const TIME_MAX_MICROS: i64 = (838 * 3600 + 59 * 60 + 59) * 1_000_000;
 const MIN_DAYS: i64 = -719_528;
 const MAX_DAYS: i64 = 2_932_896;
 
-const NANOS_MESSAGE: &str = "a value with nanoseconds; MySQL keeps microseconds, so it cannot \
+const NANOS_MESSAGE: &str = "has nanoseconds; MySQL keeps microseconds, so it cannot \
                              be stored without rounding";
 
 /// Whether a column of type `t` can be written in `form`: the types [`encode_column`] takes
@@ -624,7 +625,10 @@ fn encode_column<'a>(
         D::Date32 => encode_primitive::<Date32Type>(a, 10, |d, out| put_date(i64::from(d), out)),
         D::Date64 => encode_primitive::<Date64Type>(a, 10, |ms, out| {
             if ms % 86_400_000 != 0 {
-                return Err(format!("Date64 value {ms} is not a whole day"));
+                return Err(format!(
+                    "{} is not a whole day",
+                    temporal::shown_timestamp(ms, 1_000, false)
+                ));
             }
             put_date(ms / 86_400_000, out)
         }),
@@ -868,7 +872,11 @@ where
     T::Native: Into<i64>,
 {
     encode_primitive::<T>(a, 16, |v, out| {
-        let micros = to_micros::<PER_SEC>(v.into())?;
+        let v: i64 = v.into();
+        let micros = to_micros::<PER_SEC>(v).map_err(|e| {
+            let nanos = i128::from(v) * i128::from(1_000_000_000 / PER_SEC);
+            format!("{} {e}", temporal::format_duration(nanos))
+        })?;
         let at = out.len();
         put_time(micros, out)?;
         check_fraction((micros.unsigned_abs() % 1_000_000) as u32, &out[at..], form)
@@ -1082,7 +1090,7 @@ fn two_digits(v: u32) -> [u8; 2] {
 /// Appends `YYYY-MM-DD` for a day in MySQL's years 0 to 9999.
 fn put_date(days: i64, out: &mut Vec<u8>) -> std::result::Result<(), String> {
     if !(MIN_DAYS..=MAX_DAYS).contains(&days) {
-        return Err(out_of_range("date", days));
+        return Err(out_of_range("date", &temporal::shown_date(days)));
     }
     put_ymd(days, out);
     Ok(())
@@ -1101,9 +1109,11 @@ fn put_ymd(days: i64, out: &mut Vec<u8>) {
 }
 
 #[cold]
-fn out_of_range(what: &str, days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{what} {y:04}-{m:02}-{d:02} is out of MySQL's range (years 0000 to 9999)")
+fn out_of_range(what: &str, shown: &str) -> String {
+    format!(
+        "{what} {shown} is out of MySQL's range (0001-01-01 BC, MySQL's year 0000, to \
+         9999-12-31)"
+    )
 }
 
 /// Appends `HH:MM:SS` for a second of the day, and `.ffffff` if `micros` is not 0.
@@ -1130,10 +1140,12 @@ fn put_timestamp<const PER_SEC: i64>(
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
     let seconds = v.div_euclid(PER_SEC);
-    let micros = to_micros::<PER_SEC>(v.rem_euclid(PER_SEC))? as u32;
+    let shown = || temporal::shown_timestamp(v, PER_SEC, false);
+    let micros =
+        to_micros::<PER_SEC>(v.rem_euclid(PER_SEC)).map_err(|e| format!("{} {e}", shown()))? as u32;
     let days = seconds.div_euclid(86_400);
     if !(MIN_DAYS..=MAX_DAYS).contains(&days) {
-        return Err(out_of_range("timestamp", days));
+        return Err(out_of_range("timestamp", &shown()));
     }
     let at = out.len();
     put_ymd(days, out);
@@ -2109,13 +2121,13 @@ mod tests {
         );
         assert_eq!(
             error(Arc::new(Date32Array::from(vec![0, MAX_DAYS as i32 + 1]))),
-            "column \"x\", row 2: date 10000-01-01 is out of MySQL's range (years 0000 to 9999)"
+            "column \"x\", row 2: date 10000-01-01 is out of MySQL's range (0001-01-01 BC, MySQL's year 0000, to 9999-12-31)"
         );
         assert_eq!(
             error(Arc::new(Date32Array::from(vec![
                 crate::types::temporal::DATE_INFINITY
             ]))),
-            "column \"x\", row 1: date 5881580-07-11 is out of MySQL's range (years 0000 to 9999)"
+            "column \"x\", row 1: date infinity is out of MySQL's range (0001-01-01 BC, MySQL's year 0000, to 9999-12-31)"
         );
         assert_eq!(
             lines(Arc::new(Date64Array::from(vec![
@@ -2126,7 +2138,7 @@ mod tests {
         );
         assert_eq!(
             error(Arc::new(Date64Array::from(vec![1]))),
-            "column \"x\", row 1: Date64 value 1 is not a whole day"
+            "column \"x\", row 1: 1970-01-01 00:00:00.001 is not a whole day"
         );
     }
 
@@ -2156,8 +2168,8 @@ mod tests {
         );
         assert_eq!(
             error(Arc::new(Time64NanosecondArray::from(vec![0, 1_500]))),
-            "column \"x\", row 2: a value with nanoseconds; MySQL keeps microseconds, so it \
-             cannot be stored without rounding"
+            "column \"x\", row 2: 00:00:00.000001500 has nanoseconds; MySQL keeps \
+             microseconds, so it cannot be stored without rounding"
         );
     }
 
@@ -2201,8 +2213,8 @@ mod tests {
             .ends_with("is out of MySQL's TIME range (-838:59:59 to 838:59:59)"));
         assert_eq!(
             error(Arc::new(DurationNanosecondArray::from(vec![1]))),
-            "column \"x\", row 1: a value with nanoseconds; MySQL keeps microseconds, so it \
-             cannot be stored without rounding"
+            "column \"x\", row 1: 00:00:00.000000001 has nanoseconds; MySQL keeps \
+             microseconds, so it cannot be stored without rounding"
         );
     }
 
@@ -2249,8 +2261,8 @@ mod tests {
         );
         assert_eq!(
             error(Arc::new(TimestampSecondArray::from(vec![253_402_300_800]))),
-            "column \"x\", row 1: timestamp 10000-01-01 is out of MySQL's range (years 0000 to \
-             9999)"
+            "column \"x\", row 1: timestamp 10000-01-01 00:00:00 is out of MySQL's range \
+             (0001-01-01 BC, MySQL's year 0000, to 9999-12-31)"
         );
         assert!(error(Arc::new(TimestampMicrosecondArray::from(vec![
             crate::types::temporal::TS_INFINITY
@@ -2258,8 +2270,8 @@ mod tests {
         .contains("is out of MySQL's range"));
         assert_eq!(
             error(Arc::new(TimestampNanosecondArray::from(vec![0, -1]))),
-            "column \"x\", row 2: a value with nanoseconds; MySQL keeps microseconds, so it \
-             cannot be stored without rounding"
+            "column \"x\", row 2: 1969-12-31 23:59:59.999999999 has nanoseconds; MySQL keeps \
+             microseconds, so it cannot be stored without rounding"
         );
     }
 

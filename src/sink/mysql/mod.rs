@@ -531,16 +531,16 @@ impl Sink for MySink {
         let (tx, rx) = bounded::<(usize, RecordBatch, Origin)>(workers * 2);
         // The writer exists before its connections start: if one cannot start, dropping the
         // writer stops the others and drops the staging table.
-        // Blank-padded columns strip a value's trailing blanks: such values are refused.
-        let padded = cols
+        // Text a column cannot hold as it is (too long, or trailing blanks it would strip) is
+        // refused, naming the value.
+        let bounds = cols
             .iter()
             .enumerate()
-            .filter(|(_, c)| base_name(&c.declared) == "char")
-            .map(|(i, c)| (i, c.name.clone(), c.declared.clone()))
+            .filter_map(|(i, c)| super::TextBound::of(i, &c.name, &c.declared))
             .collect();
         let mut writer = Box::new(MyWriter {
             sink: self,
-            padded,
+            bounds,
             publication: Some(Publication {
                 control,
                 qualified: qualified.clone(),
@@ -943,8 +943,8 @@ fn record_load(c: &mut Conn, loads: &str, load: &LoadRecord) -> mysql::Result<()
 
 struct MyWriter<'a> {
     sink: &'a MySink,
-    /// The `char(n)` columns: (index, name, declared type), see [`super::check_padded`].
-    padded: Vec<(usize, String, String)>,
+    /// The text columns with a declared length or blank padding, see [`super::check_text`].
+    bounds: Vec<super::TextBound>,
     /// What `finish()` hands to the sink (taken then).
     publication: Option<Publication>,
     appending: bool,
@@ -1013,9 +1013,9 @@ impl TableWriter for MyWriter<'_> {
         if let Some(e) = self.worker_failure() {
             return Err(e);
         }
-        if !self.padded.is_empty() {
+        if !self.bounds.is_empty() {
             let what = format!("{}: {}", self.sink.settings, self.qualified());
-            super::check_padded(&what, batch, &self.padded, origin)?;
+            super::check_text(&what, batch, &self.bounds, origin)?;
         }
         let idx = self.batches;
         self.batches += 1;

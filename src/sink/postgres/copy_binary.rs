@@ -111,9 +111,10 @@ fn check_micros(name: &str, a: &ArrayRef) -> Result<()> {
     if let Some(values) = values {
         if let Some(row) = values.iter().position(|v| v.is_some_and(|v| v % 1000 != 0)) {
             return Err(Error::invalid_data(format!(
-                "column \"{name}\", row {}: a value with nanoseconds; PostgreSQL keeps \
+                "column \"{name}\", row {}: {} has nanoseconds; PostgreSQL keeps \
                  microseconds, so it cannot be stored without rounding",
-                row + 1
+                row + 1,
+                crate::transform::describe_value(a, row)
             )));
         }
     }
@@ -430,7 +431,10 @@ fn write_column(
                 temporal::DATE_INFINITY => i32::MAX,
                 temporal::DATE_NEG_INFINITY => i32::MIN,
                 d => pg_days(d).ok_or_else(|| {
-                    format!("date {d} (days since 1970-01-01) is out of PostgreSQL's range")
+                    format!(
+                        "date {} is out of PostgreSQL's range",
+                        temporal::shown_date(i64::from(d))
+                    )
                 })?,
             }
             .to_be_bytes())
@@ -445,8 +449,8 @@ fn write_column(
                     temporal::TS_NEG_INFINITY => i64::MIN,
                     t => pg_micros(t).ok_or_else(|| {
                         format!(
-                            "timestamp {t} (microseconds since 1970-01-01) is out of \
-                             PostgreSQL's range"
+                            "timestamp {} is out of PostgreSQL's range",
+                            temporal::shown_timestamp(t, 1_000_000, false)
                         )
                     })?,
                 }
@@ -695,8 +699,7 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "column \"d\", row 2: date -2147472691 (days since 1970-01-01) is out of \
-             PostgreSQL's range"
+            "column \"d\", row 2: date 5877612-06-22 BC is out of PostgreSQL's range"
         );
         let err = enc
             .encode(&batch(0, i64::MIN + PG_EPOCH_MICROS), &mut Vec::new())
@@ -704,8 +707,8 @@ mod tests {
             .to_string();
         assert_eq!(
             err,
-            "column \"t\", row 2: timestamp -9222425352054775808 (microseconds since \
-             1970-01-01) is out of PostgreSQL's range"
+            "column \"t\", row 2: timestamp 290279-12-22 19:59:05.224192 BC is out of \
+             PostgreSQL's range"
         );
         // The sentinels themselves are the infinities.
         let mut out = Vec::new();

@@ -318,15 +318,12 @@ impl Sink for PgSink {
             String::new()
         };
         let direct = appending && !staged;
-        // Blank-padded columns strip a value's trailing blanks: such values are refused.
-        let padded = cols
+        // Text a column cannot hold as it is (too long, or trailing blanks it would strip) is
+        // refused, naming the value.
+        let bounds = cols
             .iter()
             .enumerate()
-            .filter(|(_, c)| {
-                let d = c.declared.to_ascii_lowercase();
-                d == "character" || d.starts_with("character(") || d.starts_with("bpchar")
-            })
-            .map(|(i, c)| (i, c.name.clone(), c.declared.clone()))
+            .filter_map(|(i, c)| super::TextBound::of(i, &c.name, &c.declared))
             .collect();
         let (load_into, staging, workers, begin) = if direct {
             // One COPY into the table itself, in the run's transaction (committed with the
@@ -374,7 +371,7 @@ impl Sink for PgSink {
                 load,
             }),
             direct,
-            padded,
+            bounds,
             tx: Some(tx),
             handles: Vec::new(),
             abort: Arc::new(AtomicBool::new(false)),
@@ -887,8 +884,8 @@ struct PgWriter<'a> {
     /// The COPY goes into the table itself on the run's connection (appending without text
     /// columns to convert): `finish()` gives the connection back to the run, uncommitted.
     direct: bool,
-    /// The `char(n)` columns: (index, name, declared type), see [`super::check_padded`].
-    padded: Vec<(usize, String, String)>,
+    /// The text columns with a declared length or blank padding, see [`super::check_text`].
+    bounds: Vec<super::TextBound>,
     tx: Option<Sender<(usize, RecordBatch, Origin)>>,
     handles: Vec<JoinHandle<WorkerResult>>,
     abort: Arc<AtomicBool>,
@@ -958,9 +955,9 @@ impl TableWriter for PgWriter<'_> {
         if let Some(e) = self.worker_failure() {
             return Err(e);
         }
-        if !self.padded.is_empty() {
+        if !self.bounds.is_empty() {
             let what = format!("{}: {}", self.sink.settings, self.qualified());
-            super::check_padded(&what, batch, &self.padded, origin)?;
+            super::check_text(&what, batch, &self.bounds, origin)?;
         }
         let idx = self.batches;
         self.batches += 1;
