@@ -23,6 +23,50 @@ use crate::source::{
 };
 use crate::transform::{Chain, StepContext, StepSpec};
 
+/// What readers hand the writer: a batch, or the end of a partition (a chunk) and its rows.
+enum Piece {
+    Batch(RecordBatch, Origin),
+    End(Arc<str>, u64),
+}
+
+/// The digest of everything that decides a table's rows in the target: the source and its
+/// table, the target table, the mode, the schema written (types and metadata, in a stable
+/// order), the steps, the source filter and every partition. A resumed run of another plan
+/// (a changed source schema or size, other steps, other options) is refused by it.
+fn fingerprint(plan: &CopyPlan, job: &TableJob) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut put = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    put(&plan.source_name);
+    put(&plan.target_name);
+    put(&format!("{:?}", job.source));
+    put(&job.target);
+    put(&format!("{:?}", plan.options.if_exists));
+    let sorted = |m: &std::collections::HashMap<String, String>| {
+        let mut v: Vec<_> = m.iter().collect();
+        v.sort();
+        format!("{v:?}")
+    };
+    put(&sorted(job.output_schema.metadata()));
+    for f in job.output_schema.fields() {
+        put(f.name());
+        put(&format!("{:?} {}", f.data_type(), f.is_nullable()));
+        put(&sorted(f.metadata()));
+    }
+    for step in job.transforms.describe() {
+        put(step);
+    }
+    put(job.plan.filter.as_deref().unwrap_or(""));
+    for p in &job.plan.partitions {
+        put(&p.label);
+        put(&format!("{:?}", p.spec));
+    }
+    hex::encode(h.finalize())
+}
+
 /// One table to copy: what to read, where to write it, and the plans of both ends.
 pub struct TableJob {
     pub source: TableRef,
@@ -70,6 +114,8 @@ pub struct CopyOptions {
     pub limits: BatchLimits,
     /// Build the source's primary and foreign keys in the target (`--with-keys`).
     pub with_keys: bool,
+    /// Continue an interrupted run of the same plan from the chunks it committed (`--resume`).
+    pub resume: bool,
 }
 
 impl CopyOptions {
@@ -86,6 +132,7 @@ impl Default for CopyOptions {
                 .unwrap_or(2),
             limits: BatchLimits::default(),
             with_keys: false,
+            resume: false,
         }
     }
 }
@@ -272,6 +319,13 @@ impl<'a> Pipeline<'a> {
     /// Runs the plan. The report is filled as tables finish, so a failed run still tells what
     /// was done before the error.
     pub fn run(&self, plan: &CopyPlan, report: &mut RunReport) -> Result<()> {
+        if plan.options.resume && !plan.sink.resumes() {
+            return Err(Error::invalid_args(format!(
+                "--resume: {} keeps no resumable state (PostgreSQL targets do); a failed run \
+                 left it as it was, so run the copy again without --resume",
+                plan.target_name
+            )));
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(plan.options.jobs.max(1))
             .thread_name(|i| format!("ferry-read-{i}"))
@@ -313,11 +367,50 @@ impl<'a> Pipeline<'a> {
     ) -> Result<TableReport> {
         let started = Instant::now();
         let mut bar = self.progress.table(&job.target, job.plan.rows);
-        let mut writer =
+        // Chunks are partitions: each is committed on its own where the sink can (a partition
+        // label names one chunk, so labels must be distinct).
+        let labels: std::collections::HashSet<&str> = job
+            .plan
+            .partitions
+            .iter()
+            .map(|p| p.label.as_str())
+            .collect();
+        let chunked = plan.sink.resumes() && labels.len() == job.plan.partitions.len();
+        let mut writer = if chunked {
+            let chunks = crate::sink::ChunkPlan {
+                fingerprint: fingerprint(plan, job),
+                resume: plan.options.resume,
+            };
+            plan.sink.prepare_chunked(
+                &job.target,
+                &job.output_schema,
+                plan.options.if_exists,
+                &chunks,
+            )?
+        } else {
             plan.sink
-                .prepare(&job.target, &job.output_schema, plan.options.if_exists)?;
+                .prepare(&job.target, &job.output_schema, plan.options.if_exists)?
+        };
+        let committed: std::collections::HashMap<String, u64> =
+            writer.committed_chunks()?.into_iter().collect();
+        let rows_resumed: u64 = committed.values().sum();
+        let to_read: Vec<&Partition> = job
+            .plan
+            .partitions
+            .iter()
+            .filter(|p| !committed.contains_key(&p.label))
+            .collect();
+        if !committed.is_empty() {
+            tracing::info!(
+                table = %job.target,
+                chunks = committed.len(),
+                rows = rows_resumed,
+                "resuming: chunks an earlier run committed are not read again"
+            );
+            bar.add(rows_resumed, 0);
+        }
         let capacity = plan.options.jobs.max(1) * CopyOptions::BATCHES_IN_FLIGHT_PER_JOB;
-        let (tx, rx) = bounded::<Result<(RecordBatch, Origin)>>(capacity);
+        let (tx, rx) = bounded::<Result<Piece>>(capacity);
         let stop = AtomicBool::new(false);
         let times = Mutex::new(ReadTimes::default());
         let (mut rows, mut bytes, mut write_time) = (0u64, 0u64, Duration::ZERO);
@@ -326,7 +419,7 @@ impl<'a> Pipeline<'a> {
             let readers = scope.spawn(|| {
                 let tx = tx;
                 pool.install(|| {
-                    job.plan.partitions.par_iter().for_each(|p| {
+                    to_read.par_iter().for_each(|p| {
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
@@ -363,7 +456,16 @@ impl<'a> Pipeline<'a> {
                     break;
                 }
                 let (batch, origin) = match msg {
-                    Ok(b) => b,
+                    Ok(Piece::Batch(b, o)) => (b, o),
+                    Ok(Piece::End(chunk, chunk_rows)) => {
+                        let t = Instant::now();
+                        if let Err(e) = writer.end_chunk(&chunk, chunk_rows) {
+                            failure = Some(e);
+                            break;
+                        }
+                        write_time += t.elapsed();
+                        continue;
+                    }
                     Err(e) => {
                         failure = Some(e);
                         break;
@@ -406,10 +508,12 @@ impl<'a> Pipeline<'a> {
                 TableRef::Query(_) => "query".into(),
             },
             target: job.target.clone(),
-            rows,
+            rows: rows + rows_resumed,
             rows_read: times.rows,
             bytes,
             partitions: job.plan.partitions.len(),
+            chunks_resumed: committed.len(),
+            rows_resumed,
             read_seconds: times.read.as_secs_f64(),
             transform_seconds: times.transform.as_secs_f64(),
             write_seconds: write_time.as_secs_f64(),
@@ -436,7 +540,7 @@ impl<'a> Pipeline<'a> {
         plan: &CopyPlan,
         job: &TableJob,
         partition: &Partition,
-        tx: &crossbeam_channel::Sender<Result<(RecordBatch, Origin)>>,
+        tx: &crossbeam_channel::Sender<Result<Piece>>,
         stop: &AtomicBool,
         times: &Mutex<ReadTimes>,
     ) -> Result<()> {
@@ -447,6 +551,8 @@ impl<'a> Pipeline<'a> {
         let filtered = job.transforms.filters();
         // Rows of the partition before the next batch: read, or kept by the filter.
         let mut position = 0u64;
+        // Rows handed to the writer.
+        let mut written = 0u64;
         for batch in stream {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -473,12 +579,18 @@ impl<'a> Pipeline<'a> {
                 if out.num_rows() == 0 {
                     continue;
                 }
-                if tx.send(Ok((out, origin))).is_err() {
+                written += out.num_rows() as u64;
+                if tx.send(Ok(Piece::Batch(out, origin))).is_err() {
                     stop.store(true, Ordering::Relaxed);
                     break;
                 }
             }
             t = Instant::now();
+        }
+        // The whole partition went to the writer: its chunk can commit. Rows as written (the
+        // filter's survivors).
+        if !stop.load(Ordering::Relaxed) {
+            let _ = tx.send(Ok(Piece::End(label.clone(), written)));
         }
         if let Ok(mut times) = times.lock() {
             times.read += read;

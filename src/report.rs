@@ -24,6 +24,11 @@ pub struct TableReport {
     /// Bytes of Arrow data moved.
     pub bytes: u64,
     pub partitions: usize,
+    /// Partitions (chunks) an earlier, interrupted run committed, which `--resume` did not
+    /// read again; their rows are counted in `rows`.
+    pub chunks_resumed: usize,
+    /// The rows of those chunks.
+    pub rows_resumed: u64,
     /// Summed over the reading threads.
     pub read_seconds: f64,
     /// Summed over the transforming threads.
@@ -198,6 +203,15 @@ impl RunReport {
             );
             if let Some(line) = lossy_line(&t.lossy_columns) {
                 let _ = writeln!(out, "  {line}");
+            }
+            if t.chunks_resumed > 0 {
+                let _ = writeln!(
+                    out,
+                    "  resumed: {} of {} chunk(s) ({} rows) were committed by an earlier run and \
+                     not read again; the table is not one snapshot of the source across the \
+                     resume",
+                    t.chunks_resumed, t.partitions, t.rows_resumed
+                );
             }
         }
         let _ = writeln!(

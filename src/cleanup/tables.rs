@@ -3,7 +3,7 @@
 
 use super::{Action, CleanupOptions, Found, Kind, StagingName};
 use crate::error::Result;
-use crate::sink::LOADS_TABLE;
+use crate::sink::{LOADS_TABLE, PROGRESS_SUFFIX};
 
 /// A function that qualifies a table name as a sink does before hashing it into a staging name.
 pub(super) type Qualify<'a> = Box<dyn Fn(&str) -> String + 'a>;
@@ -64,7 +64,12 @@ pub(super) fn clean(cat: &mut dyn Catalog, options: &CleanupOptions) -> Result<V
         cat.busy(*dry_run)?
     };
     let mut out = Vec::new();
+    let progress_of = |t: &str| format!("{t}{PROGRESS_SUFFIX}");
     for table in ours {
+        // A chunked load's progress table goes with its staging table, as one object.
+        if table.ends_with(PROGRESS_SUFFIX) && tables.iter().any(|t| progress_of(t) == *table) {
+            continue;
+        }
         let staging = StagingName::parse(table);
         let kind = match &staging {
             _ if table == LOADS_TABLE => Kind::LoadsTable,
@@ -130,7 +135,15 @@ pub(super) fn clean(cat: &mut dyn Catalog, options: &CleanupOptions) -> Result<V
                 Some(why) => Dropped::InUse(why),
                 None => Dropped::Removed,
             },
-            None => cat.drop_table(table)?,
+            None => match cat.drop_table(table)? {
+                Dropped::Removed if tables.contains(&progress_of(table)) => {
+                    match cat.drop_table(&progress_of(table))? {
+                        Dropped::InUse(why) => Dropped::InUse(why),
+                        _ => Dropped::Removed,
+                    }
+                }
+                other => other,
+            },
         };
         if let Some(q) = &locked {
             cat.unlock_target(q)?;

@@ -87,6 +87,9 @@ Examples:
   # MariaDB into PostgreSQL over 4 connections each side, zero dates loaded as NULL
   ferry copy mysql://ferry@127.0.0.1/shop postgres://ferry@127.0.0.1/shop --jobs 4 \\
       --zero-dates null
+  # the same copy, killed or cancelled part-way: continue from the chunks it committed
+  ferry copy mysql://ferry@127.0.0.1/shop postgres://ferry@127.0.0.1/shop --jobs 4 \\
+      --zero-dates null --resume
   # a snapshot holding NaN and -0.0 into SQLite: NaN as NULL, -0.0 as 0.0, counted per column
   ferry copy parquet://snap sqlite://copy.sqlite --float-loss replace --report run.json
   # the tables of a migration and their steps, from one reviewed file
@@ -172,6 +175,13 @@ pub struct CopyArgs {
     /// `--if-exists append` of one already loaded is refused (it would duplicate the rows).
     #[arg(long)]
     pub reload: bool,
+    /// Continue a run that was killed, cancelled or failed, from the chunks it committed.
+    /// A database target commits each source partition (about 64 MiB) into the table's
+    /// staging table with a progress row in `_ferry_progress`; the same command with --resume
+    /// reads only the partitions not committed, and refuses if the plan changed (source schema
+    /// or size, steps, options). Without --resume an earlier run's chunks are dropped.
+    #[arg(long)]
+    pub resume: bool,
     /// Print the plan (tables, partitions, steps, target definitions) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,

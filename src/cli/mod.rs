@@ -41,6 +41,22 @@ fn init_logging(out: &OutputArgs) {
         .try_init();
 }
 
+/// `e`, saying what a failed run kept for `--resume` (`kept`: one line per table).
+fn with_kept_state(e: ferry::Error, kept: &[String]) -> ferry::Error {
+    if kept.is_empty() {
+        return e;
+    }
+    let kept = format!(
+        "the target's tables are as they were; the chunks committed are kept for --resume: \
+         {}; run the same command with --resume to continue, or `ferry cleanup` to remove them",
+        kept.join(", ")
+    );
+    match e.kind() {
+        ferry::ErrorKind::Cancelled => ferry::Error::new(e.kind(), format!("interrupted: {kept}")),
+        kind => ferry::Error::new(kind, format!("{}; {kept}", e.chain())),
+    }
+}
+
 fn copy(args: CopyArgs) -> Result<()> {
     init_logging(&args.output);
     let started = Instant::now();
@@ -109,6 +125,15 @@ fn copy(args: CopyArgs) -> Result<()> {
         .with_cancel(cancel)
         .run(&plan, &mut report);
     progress.finish();
+    // A failed run's tables are as they were; chunks it committed into staging tables are
+    // kept for --resume, and the error says so.
+    let result = match result {
+        Err(e) => {
+            let kept = plan.sink.abandon();
+            Err(with_kept_state(e, &kept))
+        }
+        ok => ok,
+    };
     drop(plan);
     report.total(started.elapsed().as_secs_f64());
     match &result {

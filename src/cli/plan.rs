@@ -123,6 +123,7 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         jobs,
         limits,
         with_keys: args.with_keys,
+        resume: args.resume,
     };
     let tables: Vec<TableSpec> = match job_tables {
         // --transform steps run after the job's own.

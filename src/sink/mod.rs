@@ -72,6 +72,48 @@ pub trait TableWriter: Send {
     }
     /// Commits (or swaps in) the table and says what was written.
     fn finish(self: Box<Self>) -> Result<WriteStats>;
+    /// The chunks an earlier, interrupted run of the same plan committed (a writer prepared by
+    /// [`Sink::prepare_chunked`] with `resume`): their names and rows. The pipeline reads none
+    /// of them again. By default none.
+    fn committed_chunks(&mut self) -> Result<Vec<(String, u64)>> {
+        Ok(Vec::new())
+    }
+    /// The end of chunk `chunk` (a source partition, [`crate::source::Partition::label`]), of
+    /// `rows` rows, every one of which was written with an origin naming it: a chunked writer
+    /// commits its rows with a progress row, durably. By default nothing.
+    fn end_chunk(&mut self, chunk: &str, rows: u64) -> Result<()> {
+        let _ = (chunk, rows);
+        Ok(())
+    }
+}
+
+/// How a table is loaded chunk by chunk, each chunk committed with a progress row, so that a
+/// run killed at any point is continued by `--resume` without reading a committed chunk again.
+#[derive(Debug, Clone)]
+pub struct ChunkPlan {
+    /// A digest of everything that decides the table's rows: source, table, schema, steps,
+    /// partitions, mode and target ([`crate::pipeline`] computes it). A resume of another
+    /// plan is refused.
+    pub fingerprint: String,
+    /// Continue from the chunks an earlier run of this plan committed (`--resume`); without
+    /// it, an earlier run's chunks are dropped and the table is loaded from the start.
+    pub resume: bool,
+}
+
+/// The suffix of the table beside a chunked load's staging table that holds its progress, one
+/// row per committed chunk, written in the chunk's own transaction: what `--resume` continues
+/// from. It goes with its staging table (swapped in, dropped, cleaned up).
+pub(crate) const PROGRESS_SUFFIX: &str = "_p";
+
+/// The name of the staging table a chunked load of `qualified` with `fingerprint` uses: the
+/// shape of [`staging_name`], the run's tag replaced by the plan's, so the next run of the same
+/// plan finds it.
+pub(crate) fn chunked_staging_name(qualified: &str, table: &str, fingerprint: &str) -> String {
+    format!(
+        "{}{}",
+        staging_prefix(qualified, table),
+        &fingerprint[..8.min(fingerprint.len())]
+    )
 }
 
 /// One target table's keys, for [`Sink::add_foreign_keys`]; foreign keys name target tables.
@@ -94,6 +136,27 @@ pub trait Sink: Send + Sync {
         schema: &SchemaRef,
         mode: IfExists,
     ) -> Result<Box<dyn TableWriter + '_>>;
+    /// Starts writing `table` chunk by chunk ([`ChunkPlan`]), where the sink can commit chunks
+    /// durably ([`Sink::resumes`]); by default as [`Sink::prepare`].
+    fn prepare_chunked(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        chunks: &ChunkPlan,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let _ = chunks;
+        self.prepare(table, schema, mode)
+    }
+    /// Whether a killed or failed run into this target can be continued with `--resume`.
+    fn resumes(&self) -> bool {
+        false
+    }
+    /// Ends a run that failed or was cancelled: drops what it was to publish, and says what
+    /// it kept for `--resume`, one line per table (empty when nothing was kept).
+    fn abandon(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Publishes everything the finished writers wrote (file sinks); called once, last.
     fn commit(&self) -> Result<()> {
         Ok(())
@@ -127,7 +190,8 @@ pub(crate) struct StagingName<'a> {
     pub short: &'a str,
     /// 8 hex digits: a hash of the qualified target.
     pub hash: &'a str,
-    /// `""`, `_in` (an ADBC side table) or `_old` (a MySQL swap's old table).
+    /// `""`, `_in` (an ADBC side table), `_old` (a MySQL swap's old table) or `_p` (a chunked
+    /// load's progress).
     pub suffix: &'a str,
 }
 
@@ -137,20 +201,22 @@ impl<'a> StagingName<'a> {
         let rest = name.strip_prefix("_ferry_")?;
         let hex8 =
             |s: &str| s.len() == 8 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        ["_old", "_in", ""].into_iter().find_map(|suffix| {
-            let body = rest.strip_suffix(suffix)?;
-            // `<short>_<hash>_<run>`: the last 18 bytes are `_`, 8 hex, `_`, 8 hex.
-            let at = body.len().checked_sub(18)?;
-            let (short, tail) = (body.get(..at)?, body.get(at..)?);
-            let (hash, run) = (tail.get(1..9)?, tail.get(10..)?);
-            (tail.starts_with('_') && tail.as_bytes()[9] == b'_' && hex8(hash) && hex8(run))
-                .then_some(())?;
-            (short.len() <= 32).then_some(StagingName {
-                short,
-                hash,
-                suffix,
+        ["_old", "_in", PROGRESS_SUFFIX, ""]
+            .into_iter()
+            .find_map(|suffix| {
+                let body = rest.strip_suffix(suffix)?;
+                // `<short>_<hash>_<run>`: the last 18 bytes are `_`, 8 hex, `_`, 8 hex.
+                let at = body.len().checked_sub(18)?;
+                let (short, tail) = (body.get(..at)?, body.get(at..)?);
+                let (hash, run) = (tail.get(1..9)?, tail.get(10..)?);
+                (tail.starts_with('_') && tail.as_bytes()[9] == b'_' && hex8(hash) && hex8(run))
+                    .then_some(())?;
+                (short.len() <= 32).then_some(StagingName {
+                    short,
+                    hash,
+                    suffix,
+                })
             })
-        })
     }
 
     /// The target table it stages, among `tables` (or its own short name, for a target not

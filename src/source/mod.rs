@@ -331,6 +331,8 @@ pub fn ferry_state(name: String) -> NotCopied {
     NotCopied {
         name,
         kind: "ferry state".to_string(),
-        note: Some("staging or load records of ferry; `ferry cleanup` removes it".to_string()),
+        note: Some(
+            "staging, progress or load records of ferry; `ferry cleanup` removes it".to_string(),
+        ),
     }
 }

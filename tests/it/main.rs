@@ -17,6 +17,7 @@ mod names;
 mod postgres;
 mod relations;
 mod reload;
+mod resume;
 mod roundtrip;
 mod support;
 mod tls;

@@ -1015,6 +1015,10 @@ fn with_keys_adds_foreign_keys_and_replace_keeps_them() {
     );
     assert!(!err.contains("ferry:ferry@"), "no password: {err}");
     assert_eq!(cells(&mut c, "region"), before, "region is unchanged");
+    // The loaded staging table is kept for --resume (the key's rows may be fixed first), and
+    // named; `ferry cleanup` removes it.
+    assert!(err.contains("kept for --resume"), "{err}");
+    ferry().args(["cleanup", &db, "-q"]).assert().success();
     assert_eq!(staging_tables(&mut c, "public"), 0);
     assert!(foreign_keys(&mut c)
         .contains(&"nation: FOREIGN KEY (n_regionkey) REFERENCES region(r_regionkey)".to_string()));

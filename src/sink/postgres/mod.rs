@@ -9,9 +9,12 @@
 //! run's end, one transaction on that connection swaps every staging table in (`DROP` of the
 //! old table and `RENAME`) and commits the appends, so readers see all of the run's tables as
 //! they were or all of them new, never one half-loaded, empty or without the others. A failure
-//! at any point drops the staging tables and leaves the target as it was; a staging table left
-//! by a killed run is dropped by the next run for the same target.
+//! at any point leaves the target as it was. A new or replaced table is loaded chunk by chunk
+//! (a source partition each, [`chunks`]): a failed or killed run keeps the chunks it committed,
+//! which the same command with `--resume` continues from; without `--resume`, the next run for
+//! the same target drops them.
 
+mod chunks;
 pub mod copy_binary;
 mod foreign_keys;
 
@@ -26,7 +29,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use postgres::Client;
 
 use super::{
-    foreign_key_name, IfExists, LoadRecord, Sink, TableWriter, TargetKeys, WriteOptions,
+    foreign_key_name, ChunkPlan, IfExists, LoadRecord, Sink, TableWriter, TargetKeys, WriteOptions,
     WriteStats, LOADS_TABLE,
 };
 use crate::endpoint::Endpoint;
@@ -55,6 +58,8 @@ pub struct PgSink {
     run: std::sync::Mutex<RunState>,
     /// `--reload`: append a snapshot table that the target table holds already.
     reload: bool,
+    /// What a failed or cancelled run kept for `--resume`, one line per table.
+    kept: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// A target column: its final type and how it travels.
@@ -85,6 +90,7 @@ impl PgSink {
             jobs: options.jobs.max(1),
             run: Default::default(),
             reload: options.reload,
+            kept: Default::default(),
         })
     }
 
@@ -123,6 +129,240 @@ impl PgSink {
             Some(c) => Ok(c),
             None => self.begin_run(),
         }
+    }
+}
+
+impl PgSink {
+    /// Starts writing `table`; with `chunks`, a new or replaced table is loaded chunk by chunk
+    /// ([`chunks`]).
+    fn prepare_with(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        chunks: Option<&ChunkPlan>,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let (schema_name, name, qualified) = self.target(table);
+        let ctx = |e| pg_error(e, format!("{}: {qualified}", self.settings));
+        // A chunked load's staging table and progress rows, named by the plan.
+        let progress = chunks.map(|c| {
+            chunks::Progress::new(
+                &quote_ident(&schema_name),
+                super::chunked_staging_name(&qualified, &name, &c.fingerprint),
+                c.fingerprint.clone(),
+            )
+        });
+        let resume = chunks.is_some_and(|c| c.resume);
+        let mut control = self.connect()?;
+        if mode == IfExists::Append {
+            // Appends share the target's lock: any number at once, but not beside a run that
+            // creates, replaces or truncates it (whose leftover-staging sweep would take an
+            // append's staging table for a killed run's).
+            lock_target(&mut control, &self.settings, &qualified, true)?;
+        } else {
+            // One run at a time creates, replaces or truncates a table: the lock is held by
+            // `control` until the run ends (a killed run's ends with its connection).
+            lock_target(&mut control, &self.settings, &qualified, false)?;
+            drop_leftover_staging(
+                &mut control,
+                &self.settings,
+                &schema_name,
+                &qualified,
+                &name,
+                progress.as_ref().filter(|_| resume),
+            )?;
+        }
+        let exists: bool = control
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
+            .map_err(ctx)?
+            .get(0);
+        if exists && mode == IfExists::Fail {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!(
+                    "{}: target table {qualified} exists (use --if-exists append, replace or truncate)",
+                    self.settings
+                ),
+            ));
+        }
+        let load = LoadRecord::of(schema, &name, mode);
+        if let Some(load) = load.as_ref().filter(|_| exists && mode == IfExists::Append) {
+            let loads = format!("{}.{}", quote_ident(&schema_name), quote_ident(LOADS_TABLE));
+            let recorded: bool = control
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&loads])
+                .map_err(ctx)?
+                .get(0);
+            if recorded && !self.reload {
+                let earlier = control
+                    .query_opt(
+                        &LoadRecord::earlier_sql(&loads, ("$1", "$2")),
+                        &[&load.snapshot_table, &load.target_table],
+                    )
+                    .map_err(ctx)?;
+                if let Some(r) = earlier {
+                    return Err(load.repeated(&self.settings.to_string(), &r.get::<_, String>(0)));
+                }
+            }
+        }
+        let mut cols = columns_of(schema)?;
+        let appending = exists && matches!(mode, IfExists::Append | IfExists::Truncate);
+        if appending {
+            // The existing definition decides the encodings.
+            let rows = control
+                .query(
+                    "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
+                     FROM pg_attribute a
+                     WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                    &[&qualified],
+                )
+                .map_err(ctx)?;
+            for (c, f) in cols.iter_mut().zip(schema.fields()) {
+                let Some(r) = rows.iter().find(|r| r.get::<_, String>(0) == c.name) else {
+                    return Err(Error::not_found(format!(
+                        "{}: target table {qualified} has no column \"{}\"",
+                        self.settings, c.name
+                    )));
+                };
+                c.declared = r.get(1);
+                c.write = PgWrite::for_column(&c.declared, f.data_type());
+            }
+        }
+        let staged = cols.iter().any(|c| c.write == PgWrite::StagedText);
+        let encoder = Arc::new(BatchEncoder::try_new(
+            schema,
+            cols.iter()
+                .map(|c| ColumnEncoding {
+                    name: c.name.clone(),
+                    write: c.write,
+                })
+                .collect(),
+        )?);
+        let col_list = cols
+            .iter()
+            .map(|c| quote_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let truncate = if mode == IfExists::Truncate {
+            format!("TRUNCATE {qualified}; ")
+        } else {
+            String::new()
+        };
+        let direct = appending && !staged;
+        // Text a column cannot hold as it is (too long, or trailing blanks it would strip) is
+        // refused, naming the value.
+        let bounds = cols
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| super::TextBound::of(i, &c.name, &c.declared))
+            .collect();
+        // Chunks commit into a staging table of the run's own: a new or replaced table.
+        let progress = progress.filter(|_| !appending);
+        let mut committed = Vec::new();
+        let mut built = false;
+        let (load_into, staging, workers, begin) = if direct {
+            // One COPY into the table itself, in the run's transaction (committed with the
+            // run's other tables by `commit()`).
+            (qualified.clone(), None, 1, truncate)
+        } else {
+            let sname = match &progress {
+                Some(p) => p.staging.clone(),
+                None => super::staging_name(&qualified, &name, ""),
+            };
+            let sq = format!("{}.{}", quote_ident(&schema_name), quote_ident(&sname));
+            let what = format!("{}: staging table for {qualified}", self.settings);
+            let mut create = create_sql(&sq, &cols, true, None);
+            if let Some(p) = &progress {
+                let kept = chunks::staging_exists(
+                    &mut control,
+                    &quote_ident(&schema_name),
+                    &sname,
+                    &what,
+                )?;
+                if kept && resume {
+                    (committed, built) = p.committed(&mut control, &what)?;
+                    create.clear();
+                } else {
+                    // Not resuming: this plan's earlier chunks are loaded again.
+                    create = format!(
+                        "DROP TABLE IF EXISTS {sq}; {}; {create}; {}",
+                        p.forget_sql(),
+                        p.create_sql()
+                    );
+                }
+            }
+            if !create.is_empty() {
+                control
+                    .batch_execute(&format!(
+                        "CREATE SCHEMA IF NOT EXISTS {}; {create}",
+                        quote_ident(&schema_name)
+                    ))
+                    .map_err(|e| pg_error(e, what.clone()))?;
+            }
+            (
+                sq.clone(),
+                Some((sname, sq)),
+                self.jobs,
+                "BEGIN; ".to_string(),
+            )
+        };
+        let copy = format!("COPY {load_into} ({col_list}) FROM STDIN (FORMAT binary)");
+        let (tx, rx) = bounded::<(usize, RecordBatch, Origin)>(workers * 2);
+        // The writer exists before its COPY connections start: if one cannot start, dropping
+        // the writer stops the others and drops the staging table.
+        let mut writer = Box::new(PgWriter {
+            sink: self,
+            publication: Some(Publication {
+                settings: self.settings.clone(),
+                control,
+                qualified: qualified.clone(),
+                schema: quote_ident(&schema_name),
+                name,
+                cols,
+                key: primary_key(schema),
+                mode,
+                appending,
+                staging,
+                load,
+                progress: progress.clone(),
+                built,
+                kept: self.kept.clone(),
+            }),
+            direct,
+            bounds,
+            chunked: progress.map(|p| ChunkedLoad {
+                router: chunks::Router::new(),
+                progress: p,
+                copy: copy.clone(),
+                encoder: encoder.clone(),
+                committed,
+            }),
+            tx: Some(tx),
+            handles: Vec::new(),
+            abort: Arc::new(AtomicBool::new(false)),
+            batches: 0,
+            bytes: 0,
+            rows_sent: 0,
+            finished: false,
+        });
+        // A chunked load opens its connections as chunks arrive.
+        let workers = if writer.chunked.is_some() { 0 } else { workers };
+        for k in 0..workers {
+            let client = match direct {
+                true => self.run_client()?,
+                false => self.connect()?,
+            };
+            writer.handles.push(spawn_worker(
+                k,
+                client,
+                format!("{begin}{SESSION}"),
+                copy.clone(),
+                rx.clone(),
+                encoder.clone(),
+                writer.abort.clone(),
+                format!("{}: {qualified}", self.settings),
+            )?);
+        }
+        Ok(writer)
     }
 }
 
@@ -222,181 +462,31 @@ impl Sink for PgSink {
         schema: &SchemaRef,
         mode: IfExists,
     ) -> Result<Box<dyn TableWriter + '_>> {
-        let (schema_name, name, qualified) = self.target(table);
-        let ctx = |e| pg_error(e, format!("{}: {qualified}", self.settings));
-        let mut control = self.connect()?;
-        if mode == IfExists::Append {
-            // Appends share the target's lock: any number at once, but not beside a run that
-            // creates, replaces or truncates it (whose leftover-staging sweep would take an
-            // append's staging table for a killed run's).
-            lock_target(&mut control, &self.settings, &qualified, true)?;
-        } else {
-            // One run at a time creates, replaces or truncates a table: the lock is held by
-            // `control` until the run ends (a killed run's ends with its connection).
-            lock_target(&mut control, &self.settings, &qualified, false)?;
-            drop_leftover_staging(
-                &mut control,
-                &self.settings,
-                &schema_name,
-                &qualified,
-                &name,
-            )?;
+        self.prepare_with(table, schema, mode, None)
+    }
+
+    fn prepare_chunked(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        chunks: &ChunkPlan,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        self.prepare_with(table, schema, mode, Some(chunks))
+    }
+
+    fn resumes(&self) -> bool {
+        true
+    }
+
+    fn abandon(&self) -> Vec<String> {
+        // Dropping what was to be published drops its staging tables, or keeps those that
+        // hold committed chunks (see `Publication`'s drop).
+        if let Ok(mut run) = self.run.lock() {
+            run.pending.clear();
+            run.client = None;
         }
-        let exists: bool = control
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified])
-            .map_err(ctx)?
-            .get(0);
-        if exists && mode == IfExists::Fail {
-            return Err(Error::new(
-                ErrorKind::AlreadyExists,
-                format!(
-                    "{}: target table {qualified} exists (use --if-exists append, replace or truncate)",
-                    self.settings
-                ),
-            ));
-        }
-        let load = LoadRecord::of(schema, &name, mode);
-        if let Some(load) = load.as_ref().filter(|_| exists && mode == IfExists::Append) {
-            let loads = format!("{}.{}", quote_ident(&schema_name), quote_ident(LOADS_TABLE));
-            let recorded: bool = control
-                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&loads])
-                .map_err(ctx)?
-                .get(0);
-            if recorded && !self.reload {
-                let earlier = control
-                    .query_opt(
-                        &LoadRecord::earlier_sql(&loads, ("$1", "$2")),
-                        &[&load.snapshot_table, &load.target_table],
-                    )
-                    .map_err(ctx)?;
-                if let Some(r) = earlier {
-                    return Err(load.repeated(&self.settings.to_string(), &r.get::<_, String>(0)));
-                }
-            }
-        }
-        let mut cols = columns_of(schema)?;
-        let appending = exists && matches!(mode, IfExists::Append | IfExists::Truncate);
-        if appending {
-            // The existing definition decides the encodings.
-            let rows = control
-                .query(
-                    "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod)
-                     FROM pg_attribute a
-                     WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-                    &[&qualified],
-                )
-                .map_err(ctx)?;
-            for (c, f) in cols.iter_mut().zip(schema.fields()) {
-                let Some(r) = rows.iter().find(|r| r.get::<_, String>(0) == c.name) else {
-                    return Err(Error::not_found(format!(
-                        "{}: target table {qualified} has no column \"{}\"",
-                        self.settings, c.name
-                    )));
-                };
-                c.declared = r.get(1);
-                c.write = PgWrite::for_column(&c.declared, f.data_type());
-            }
-        }
-        let staged = cols.iter().any(|c| c.write == PgWrite::StagedText);
-        let encoder = Arc::new(BatchEncoder::try_new(
-            schema,
-            cols.iter()
-                .map(|c| ColumnEncoding {
-                    name: c.name.clone(),
-                    write: c.write,
-                })
-                .collect(),
-        )?);
-        let col_list = cols
-            .iter()
-            .map(|c| quote_ident(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let truncate = if mode == IfExists::Truncate {
-            format!("TRUNCATE {qualified}; ")
-        } else {
-            String::new()
-        };
-        let direct = appending && !staged;
-        // Text a column cannot hold as it is (too long, or trailing blanks it would strip) is
-        // refused, naming the value.
-        let bounds = cols
-            .iter()
-            .enumerate()
-            .filter_map(|(i, c)| super::TextBound::of(i, &c.name, &c.declared))
-            .collect();
-        let (load_into, staging, workers, begin) = if direct {
-            // One COPY into the table itself, in the run's transaction (committed with the
-            // run's other tables by `commit()`).
-            (qualified.clone(), None, 1, truncate)
-        } else {
-            let sname = super::staging_name(&qualified, &name, "");
-            let sq = format!("{}.{}", quote_ident(&schema_name), quote_ident(&sname));
-            control
-                .batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {}; {}",
-                    quote_ident(&schema_name),
-                    create_sql(&sq, &cols, true, None)
-                ))
-                .map_err(|e| {
-                    pg_error(
-                        e,
-                        format!("{}: staging table for {qualified}", self.settings),
-                    )
-                })?;
-            (
-                sq.clone(),
-                Some((sname, sq)),
-                self.jobs,
-                "BEGIN; ".to_string(),
-            )
-        };
-        let copy = format!("COPY {load_into} ({col_list}) FROM STDIN (FORMAT binary)");
-        let (tx, rx) = bounded::<(usize, RecordBatch, Origin)>(workers * 2);
-        // The writer exists before its COPY connections start: if one cannot start, dropping
-        // the writer stops the others and drops the staging table.
-        let mut writer = Box::new(PgWriter {
-            sink: self,
-            publication: Some(Publication {
-                settings: self.settings.clone(),
-                control,
-                qualified: qualified.clone(),
-                schema: quote_ident(&schema_name),
-                name,
-                cols,
-                key: primary_key(schema),
-                mode,
-                appending,
-                staging,
-                load,
-            }),
-            direct,
-            bounds,
-            tx: Some(tx),
-            handles: Vec::new(),
-            abort: Arc::new(AtomicBool::new(false)),
-            batches: 0,
-            bytes: 0,
-            rows_sent: 0,
-            finished: false,
-        });
-        for k in 0..workers {
-            let client = match direct {
-                true => self.run_client()?,
-                false => self.connect()?,
-            };
-            writer.handles.push(spawn_worker(
-                k,
-                client,
-                format!("{begin}{SESSION}"),
-                copy.clone(),
-                rx.clone(),
-                encoder.clone(),
-                writer.abort.clone(),
-                format!("{}: {qualified}", self.settings),
-            )?);
-        }
-        Ok(writer)
+        self.kept.lock().map(|k| k.clone()).unwrap_or_default()
     }
 
     /// Makes every table of the run visible at once: one transaction (on the run's connection,
@@ -527,14 +617,17 @@ fn lock_target(c: &mut Client, settings: &PgSettings, qualified: &str, shared: b
     ))
 }
 
-/// Drops the staging tables of `qualified` that killed runs left behind. Called with the
-/// target's lock held, so no live run is loading any of them.
+/// Drops the staging tables of `qualified` that killed runs left behind, with their progress
+/// rows. Called with the target's lock held, so no live run is loading any of them. When
+/// `resuming`, its own staging table is kept, and one that holds another plan's committed
+/// chunks is a refusal: the plan changed since they were committed.
 fn drop_leftover_staging(
     c: &mut Client,
     settings: &PgSettings,
     schema: &str,
     qualified: &str,
     name: &str,
+    resuming: Option<&chunks::Progress>,
 ) -> Result<()> {
     let prefix = super::staging_prefix(qualified, name);
     let ctx = |e| {
@@ -550,13 +643,47 @@ fn drop_leftover_staging(
             &[&schema, &prefix],
         )
         .map_err(ctx)?;
-    for r in rows {
-        let t: String = r.get(0);
+    let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    for t in &names {
+        let progress_of = |staging: &str| format!("{staging}{}", super::PROGRESS_SUFFIX);
+        if resuming.is_some_and(|p| p.staging == *t || progress_of(&p.staging) == *t) {
+            continue;
+        }
+        // A progress table goes with its staging table (below), or alone if that is gone.
+        if t.ends_with(super::PROGRESS_SUFFIX) && names.iter().any(|s| progress_of(s) == *t) {
+            continue;
+        }
+        let progress = progress_of(t);
+        let chunks: i64 = if names.contains(&progress) {
+            c.query_one(
+                &format!(
+                    "SELECT count(*) FROM {}.{} WHERE chunk <> ''",
+                    quote_ident(schema),
+                    quote_ident(&progress)
+                ),
+                &[],
+            )
+            .map_err(ctx)?
+            .get(0)
+        } else {
+            0
+        };
+        if resuming.is_some() && chunks > 0 {
+            return Err(Error::invalid_args(format!(
+                "{settings}: {qualified}: cannot resume: the {chunks} chunk(s) an earlier run \
+                 committed (in {}.{}) are of another plan: the source's schema or size, the \
+                 steps or the options changed since; run without --resume to load the table \
+                 again from the start",
+                quote_ident(schema),
+                quote_ident(t)
+            )));
+        }
         tracing::info!(table = %t, "dropping a staging table a killed run left behind");
         c.batch_execute(&format!(
-            "DROP TABLE IF EXISTS {}.{}",
-            quote_ident(schema),
-            quote_ident(&t)
+            "DROP TABLE IF EXISTS {s}.{}; DROP TABLE IF EXISTS {s}.{}",
+            quote_ident(t),
+            quote_ident(&progress),
+            s = quote_ident(schema),
         ))
         .map_err(ctx)?;
     }
@@ -696,6 +823,13 @@ struct Publication {
     staging: Option<(String, String)>,
     /// The snapshot table the rows come from, recorded in [`LOADS_TABLE`] with the run.
     load: Option<LoadRecord>,
+    /// A chunked load's progress rows: deleted with the swap; while chunks are committed, a
+    /// failed run keeps the staging table for `--resume`.
+    progress: Option<chunks::Progress>,
+    /// The staging table was built by an earlier run of the plan (`--resume`).
+    built: bool,
+    /// Where a failed run's kept staging tables are listed.
+    kept: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Publication {
@@ -716,8 +850,15 @@ impl Publication {
         let Some((sname, sq)) = self.staging.clone() else {
             return Ok(());
         };
-        if self.appending {
+        if self.appending || self.built {
             return Ok(());
+        }
+        // A chunked load builds in one transaction with its progress row: a resumed run finds
+        // the staging table built, or as its chunks left it.
+        if self.progress.is_some() {
+            self.control
+                .batch_execute("BEGIN")
+                .map_err(self.err("build"))?;
         }
         let alters = alter_types(self.staged().filter(|c| c.enum_type.is_none()));
         if !alters.is_empty() {
@@ -735,6 +876,16 @@ impl Publication {
             self.control
                 .batch_execute(&sql)
                 .map_err(self.err("primary key"))?;
+        }
+        if let Some(p) = &self.progress {
+            let record = p.record_sql();
+            self.control
+                .execute(record.as_str(), &[&chunks::BUILT, &0i64])
+                .map_err(|e| pg_error(e, format!("{}: build", self.qualified)))?;
+            self.control
+                .batch_execute("COMMIT")
+                .map_err(|e| pg_error(e, format!("{}: build", self.qualified)))?;
+            self.built = true;
         }
         Ok(())
     }
@@ -827,6 +978,10 @@ impl Publication {
         };
         foreign_keys::drop(tx, &dependents, &what)?;
         tx.batch_execute(&swap).map_err(self.err("swap"))?;
+        if let Some(p) = &self.progress {
+            tx.batch_execute(&p.forget_sql())
+                .map_err(self.err("progress"))?;
+        }
         foreign_keys::restore(tx, &dependents, &what)?;
         if !self.key.is_empty() {
             let wanted = format!("{}_pkey", self.name);
@@ -853,9 +1008,32 @@ impl Publication {
 
 impl Drop for Publication {
     fn drop(&mut self) {
-        // Not published (the run failed or was cancelled): the staging table goes.
+        // Not published (the run failed or was cancelled): the staging table goes, unless it
+        // holds committed chunks, which `--resume` continues from.
         if let Some((_, sq)) = self.staging.take() {
             let _ = self.control.batch_execute("ROLLBACK");
+            if let Some(p) = &self.progress {
+                let held = p
+                    .committed(&mut self.control, &self.qualified)
+                    .map(|(c, built)| (c.len(), c.iter().map(|(_, r)| r).sum::<u64>(), built));
+                match held {
+                    Ok((chunks, rows, built)) if chunks > 0 || built => {
+                        if let Ok(mut kept) = self.kept.lock() {
+                            kept.push(format!(
+                                "{} ({chunks} chunk(s), {rows} rows, in {sq})",
+                                self.qualified
+                            ));
+                        }
+                        return;
+                    }
+                    // Nothing committed, or the server is gone (then nothing can be dropped
+                    // either; the next run of the plan finds what is there).
+                    Ok(_) => {
+                        let _ = self.control.batch_execute(&p.forget_sql());
+                    }
+                    Err(_) => return,
+                }
+            }
             let sql = format!("DROP TABLE IF EXISTS {sq}");
             if let Err(e) = self.control.batch_execute(&sql) {
                 tracing::warn!("cannot drop the staging table {sq}: {e}");
@@ -886,6 +1064,8 @@ struct PgWriter<'a> {
     direct: bool,
     /// The text columns with a declared length or blank padding, see [`super::check_text`].
     bounds: Vec<super::TextBound>,
+    /// A load chunk by chunk (`tx` and `handles` unused then).
+    chunked: Option<ChunkedLoad>,
     tx: Option<Sender<(usize, RecordBatch, Origin)>>,
     handles: Vec<JoinHandle<WorkerResult>>,
     abort: Arc<AtomicBool>,
@@ -896,7 +1076,53 @@ struct PgWriter<'a> {
     finished: bool,
 }
 
+/// A chunked load's connections, and what earlier runs committed.
+struct ChunkedLoad {
+    router: chunks::Router,
+    progress: chunks::Progress,
+    copy: String,
+    encoder: Arc<BatchEncoder>,
+    committed: Vec<(String, u64)>,
+}
+
 impl PgWriter<'_> {
+    /// Hands `msg` for `chunk` to its connection (starting one if needed).
+    fn send_chunk(&mut self, chunk: &Arc<str>, msg: chunks::ChunkMsg) -> Result<()> {
+        let sink = self.sink;
+        let what = format!("{}: {}", sink.settings, self.qualified());
+        let abort = self.abort.clone();
+        let load = self.chunked.as_mut().expect("a chunked load");
+        if let Some(e) = load.router.failure() {
+            return Err(e);
+        }
+        let (copy, progress, encoder) = (&load.copy, &load.progress, &load.encoder);
+        let i = load.router.route(chunk, |k| {
+            let mut client = sink.connect()?;
+            client
+                .batch_execute(SESSION)
+                .map_err(|e| pg_error(e, what.clone()))?;
+            chunks::spawn_chunk_worker(
+                k,
+                client,
+                copy.clone(),
+                progress.clone(),
+                encoder.clone(),
+                abort,
+                what.clone(),
+            )
+        })?;
+        let sent = load.router.workers[i]
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(msg).is_ok());
+        if !sent {
+            return Err(load.router.join().err().unwrap_or_else(|| {
+                Error::internal(format!("{what}: the COPY connections stopped"))
+            }));
+        }
+        Ok(())
+    }
+
     /// The first failure of a COPY connection that stopped early.
     fn worker_failure(&mut self) -> Option<Error> {
         let done = self.handles.iter().position(|h| h.is_finished())?;
@@ -963,6 +1189,10 @@ impl TableWriter for PgWriter<'_> {
         self.batches += 1;
         self.bytes += crate::pipeline::data_bytes(batch) as u64;
         self.rows_sent += batch.num_rows() as u64;
+        if self.chunked.is_some() {
+            let msg = chunks::ChunkMsg::Batch(idx, batch.clone(), origin.clone());
+            return self.send_chunk(&origin.partition, msg);
+        }
         let sent = match &self.tx {
             Some(tx) => tx.send((idx, batch.clone(), origin.clone())).is_ok(),
             None => false,
@@ -979,8 +1209,32 @@ impl TableWriter for PgWriter<'_> {
         Ok(())
     }
 
+    fn committed_chunks(&mut self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .chunked
+            .as_ref()
+            .map(|c| c.committed.clone())
+            .unwrap_or_default())
+    }
+
+    fn end_chunk(&mut self, chunk: &str, rows: u64) -> Result<()> {
+        if self.chunked.is_none() {
+            return Ok(());
+        }
+        let chunk: Arc<str> = chunk.into();
+        self.send_chunk(&chunk, chunks::ChunkMsg::End(chunk.clone(), rows))?;
+        if let Some(c) = self.chunked.as_mut() {
+            c.router.release(&chunk);
+        }
+        Ok(())
+    }
+
     fn finish(mut self: Box<Self>) -> Result<WriteStats> {
-        let (clients, rows, _wire_bytes) = self.join_all()?;
+        let (clients, rows, _wire_bytes) = match self.chunked.as_mut() {
+            // Every chunk committed on its own connection.
+            Some(c) => (Vec::new(), c.router.join()?, 0),
+            None => self.join_all()?,
+        };
         let settings = self.sink.settings.clone();
         let qualified = self.qualified().to_string();
         // The COPY command tags' row counts, before anything commits: a difference means rows
@@ -1031,6 +1285,10 @@ impl Drop for PgWriter<'_> {
         if !self.finished {
             self.abort.store(true, Ordering::Relaxed);
             self.tx = None;
+            if let Some(c) = self.chunked.as_mut() {
+                // Open chunks roll back with their connections; committed ones stay.
+                let _ = c.router.join();
+            }
             // The connections close: their transactions (the run's too, for a direct append)
             // roll back.
             for h in self.handles.drain(..) {

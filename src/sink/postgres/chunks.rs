@@ -1,0 +1,377 @@
+//! Chunked loads into a staging table: each source partition (a chunk) is one transaction on
+//! one connection, `BEGIN; COPY ...; INSERT INTO <staging>_p ...; COMMIT`, so after a crash
+//! a chunk's rows are in the staging table exactly when its progress row is. `--resume` reads
+//! the progress rows and loads only the chunks without one; the staging table is swapped in,
+//! and its progress table dropped, in the run's one publishing transaction.
+//!
+//! The staging table is named after the plan's fingerprint ([`super::super::chunked_staging_name`]),
+//! so the next run of the same plan finds it; the target's advisory lock keeps two runs from
+//! loading it at once.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use arrow::record_batch::RecordBatch;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use postgres::Client;
+
+use super::copy_binary::{BatchEncoder, HEADER, TRAILER};
+use super::{copy_line_row, WorkerResult};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pg::pg_error;
+use crate::source::Origin;
+use crate::types::quote_ident;
+
+/// The progress row that marks a staging table as built (its text columns converted, its
+/// primary key made): no partition has an empty label.
+pub(super) const BUILT: &str = "";
+
+/// A chunked load's progress table (`<staging>_p`, beside its staging table) and its plan.
+#[derive(Debug, Clone)]
+pub(super) struct Progress {
+    /// The staging table's own name (unquoted).
+    pub staging: String,
+    /// The progress table, quoted and qualified.
+    pub table: String,
+    pub fingerprint: String,
+}
+
+impl Progress {
+    /// The progress of staging table `staging` in `schema` (quoted).
+    pub fn new(schema: &str, staging: String, fingerprint: String) -> Progress {
+        let table = format!(
+            "{schema}.{}",
+            quote_ident(&format!("{staging}{}", super::super::PROGRESS_SUFFIX))
+        );
+        Progress {
+            staging,
+            table,
+            fingerprint,
+        }
+    }
+
+    /// `CREATE TABLE` of the progress table.
+    pub fn create_sql(&self) -> String {
+        format!(
+            "CREATE TABLE {} (chunk text NOT NULL, fingerprint text NOT NULL, \
+             row_count bigint NOT NULL, committed_at timestamptz NOT NULL DEFAULT now())",
+            self.table
+        )
+    }
+
+    /// The chunks committed into the staging table, and whether it is built.
+    pub fn committed(&self, c: &mut Client, what: &str) -> Result<(Vec<(String, u64)>, bool)> {
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT chunk, row_count FROM {} WHERE fingerprint = $1 ORDER BY chunk",
+                    self.table
+                ),
+                &[&self.fingerprint],
+            )
+            .map_err(|e| pg_error(e, format!("{what}: progress of {}", self.staging)))?;
+        let mut built = false;
+        let mut chunks = Vec::new();
+        for r in rows {
+            let chunk: String = r.get(0);
+            let n: i64 = r.get(1);
+            if chunk == BUILT {
+                built = true;
+            } else {
+                chunks.push((chunk, n as u64));
+            }
+        }
+        Ok((chunks, built))
+    }
+
+    /// Records a chunk (`$1`) of `$2` rows as committed, in the connection's transaction.
+    pub fn record_sql(&self) -> String {
+        format!(
+            "INSERT INTO {} (chunk, fingerprint, row_count) VALUES ($1, '{}', $2)",
+            self.table, self.fingerprint
+        )
+    }
+
+    /// Drops the progress table (with the swap, or with its staging table).
+    pub fn forget_sql(&self) -> String {
+        format!("DROP TABLE IF EXISTS {}", self.table)
+    }
+}
+
+/// What a chunk's connection is handed.
+pub(super) enum ChunkMsg {
+    Batch(usize, RecordBatch, Origin),
+    /// The chunk's end and the rows the pipeline sent for it.
+    End(Arc<str>, u64),
+}
+
+/// One loading connection of a chunked load.
+pub(super) struct ChunkWorker {
+    pub tx: Option<Sender<ChunkMsg>>,
+    pub handle: Option<JoinHandle<WorkerResult>>,
+}
+
+/// Routes each chunk's batches to one connection: a chunk takes a free connection at its first
+/// batch (a new one when none is free: no more than the partitions read at once) and gives it
+/// back at its end.
+pub(super) struct Router {
+    pub workers: Vec<ChunkWorker>,
+    busy: HashMap<Arc<str>, usize>,
+    free: Vec<usize>,
+}
+
+impl Router {
+    pub fn new() -> Router {
+        Router {
+            workers: Vec::new(),
+            busy: HashMap::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// The connection loading `chunk`, taking one (`spawn` starts a new one) if it has none.
+    pub fn route(
+        &mut self,
+        chunk: &Arc<str>,
+        spawn: impl FnOnce(usize) -> Result<ChunkWorker>,
+    ) -> Result<usize> {
+        if let Some(&i) = self.busy.get(chunk) {
+            return Ok(i);
+        }
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                let k = self.workers.len();
+                self.workers.push(spawn(k)?);
+                k
+            }
+        };
+        self.busy.insert(chunk.clone(), i);
+        Ok(i)
+    }
+
+    /// `chunk` has ended: its connection is free for the next.
+    pub fn release(&mut self, chunk: &str) {
+        if let Some(i) = self.busy.remove(chunk) {
+            self.free.push(i);
+        }
+    }
+
+    /// The first failure of a connection that stopped early.
+    pub fn failure(&mut self) -> Option<Error> {
+        for w in &mut self.workers {
+            if w.handle.as_ref().is_some_and(|h| h.is_finished()) {
+                match w.handle.take().map(|h| h.join()) {
+                    Some(Ok(Err(e))) => return Some(e),
+                    Some(Err(_)) => {
+                        return Some(Error::internal("a COPY thread failed unexpectedly"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// Closes every connection's channel and waits for them: the rows they loaded.
+    pub fn join(&mut self) -> Result<u64> {
+        for w in &mut self.workers {
+            w.tx = None;
+        }
+        let mut rows = 0;
+        let mut first = None;
+        for w in &mut self.workers {
+            match w.handle.take().map(|h| h.join()) {
+                Some(Ok(Ok((_, r, _)))) => rows += r,
+                Some(Ok(Err(e))) => {
+                    first.get_or_insert(e);
+                }
+                Some(Err(_)) => {
+                    first.get_or_insert(Error::internal("a COPY thread failed unexpectedly"));
+                }
+                None => {}
+            }
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(rows),
+        }
+    }
+}
+
+/// Starts connection `k` of a chunked load: for each chunk it is handed, `BEGIN`, one COPY of
+/// the chunk's batches, its progress row, `COMMIT`. A chunk without rows gets its progress row
+/// alone.
+pub(super) fn spawn_chunk_worker(
+    k: usize,
+    mut client: Client,
+    copy: String,
+    progress: Progress,
+    encoder: Arc<BatchEncoder>,
+    abort: Arc<AtomicBool>,
+    what: String,
+) -> Result<ChunkWorker> {
+    let (tx, rx) = bounded::<ChunkMsg>(2);
+    let handle = std::thread::Builder::new()
+        .name(format!("ferry-pg-chunk-{k}"))
+        .spawn(move || -> WorkerResult {
+            let (mut rows, mut bytes) = (0u64, 0u64);
+            let record = progress.record_sql();
+            while let Ok(msg) = rx.recv() {
+                if abort.load(Ordering::Relaxed) {
+                    break;
+                }
+                let (chunk, sent, confirmed, began) = match msg {
+                    ChunkMsg::End(chunk, sent) => {
+                        // No rows: the progress row alone, in its own transaction.
+                        (chunk, sent, 0, false)
+                    }
+                    ChunkMsg::Batch(idx, batch, origin) => {
+                        client
+                            .batch_execute("BEGIN")
+                            .map_err(|e| pg_error(e, what.clone()))?;
+                        let (chunk, sent, confirmed, b) = copy_chunk(
+                            &mut client,
+                            &copy,
+                            &rx,
+                            &encoder,
+                            &abort,
+                            &what,
+                            (idx, batch, origin),
+                        )?;
+                        bytes += b;
+                        (chunk, sent, confirmed, true)
+                    }
+                };
+                let at = format!("{what}: chunk {chunk}");
+                if confirmed != sent {
+                    return Err(Error::new(
+                        ErrorKind::Integrity,
+                        format!(
+                            "{at}: the server confirmed {confirmed} rows, ferry sent {sent}; the \
+                             chunk was not committed"
+                        ),
+                    ));
+                }
+                client
+                    .execute(record.as_str(), &[&chunk.as_ref(), &(sent as i64)])
+                    .map_err(|e| pg_error(e, format!("{at}: progress")))?;
+                if began {
+                    client
+                        .batch_execute("COMMIT")
+                        .map_err(|e| pg_error(e, format!("{at}: commit")))?;
+                }
+                rows += confirmed;
+            }
+            if abort.load(Ordering::Relaxed) {
+                return Err(Error::new(
+                    ErrorKind::Cancelled,
+                    format!("{what}: load aborted"),
+                ));
+            }
+            Ok((client, rows, bytes))
+        })
+        .map_err(|e| Error::io("cannot start a COPY thread", e))?;
+    Ok(ChunkWorker {
+        tx: Some(tx),
+        handle: Some(handle),
+    })
+}
+
+/// One chunk's COPY, from its first batch to its end: (chunk, rows sent, rows the server
+/// confirmed, bytes).
+fn copy_chunk(
+    client: &mut Client,
+    copy: &str,
+    rx: &Receiver<ChunkMsg>,
+    encoder: &BatchEncoder,
+    abort: &AtomicBool,
+    what: &str,
+    first: (usize, RecordBatch, Origin),
+) -> Result<(Arc<str>, u64, u64, u64)> {
+    let mut w = client
+        .copy_in(copy)
+        .map_err(|e| pg_error(e, what.to_string()))?;
+    let mut buf = Vec::with_capacity(1 << 20);
+    // (rows of this COPY before the batch, where the batch was read): the server names a bad
+    // row by its line in this stream, an error names the source's.
+    let mut stream: Vec<(u64, Origin)> = Vec::new();
+    let (mut streamed, mut bytes) = (0u64, 0u64);
+    let mut failed: Option<(String, std::io::Error)> = None;
+    if let Err(e) = w.write_all(HEADER) {
+        failed = Some(("header".into(), e));
+    }
+    let mut next = Some(ChunkMsg::Batch(first.0, first.1, first.2));
+    let end = loop {
+        let msg = match next.take() {
+            Some(m) => m,
+            None => match rx.recv() {
+                Ok(m) => m,
+                // The writer went away mid-chunk: the COPY is aborted with the transaction.
+                Err(_) => {
+                    return Err(Error::new(
+                        ErrorKind::Cancelled,
+                        format!("{what}: load aborted"),
+                    ))
+                }
+            },
+        };
+        if abort.load(Ordering::Relaxed) {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                format!("{what}: load aborted"),
+            ));
+        }
+        match msg {
+            ChunkMsg::End(chunk, sent) => break (chunk, sent),
+            ChunkMsg::Batch(idx, batch, origin) => {
+                if failed.is_some() {
+                    continue;
+                }
+                buf.clear();
+                encoder.encode(&batch, &mut buf).map_err(|e| {
+                    e.context(format!(
+                        "{what}: batch {} (from {})",
+                        idx + 1,
+                        origin.row(0)
+                    ))
+                })?;
+                stream.push((streamed, origin));
+                streamed += batch.num_rows() as u64;
+                bytes += buf.len() as u64;
+                if let Err(e) = w.write_all(&buf) {
+                    failed = Some((format!("batch {}", idx + 1), e));
+                }
+            }
+        }
+    };
+    if let Some((at, e)) = failed {
+        // The server's reason arrives when the COPY is closed.
+        return Err(match w.finish() {
+            Err(pe) => {
+                let row = copy_line_row(&pe, &stream);
+                pg_error(pe, format!("{what}: {}", row.unwrap_or(at)))
+            }
+            Ok(_) => Error::io(format!("{what}: {at}"), e),
+        });
+    }
+    w.write_all(TRAILER)
+        .map_err(|e| Error::io(format!("{what}: trailer"), e))?;
+    let confirmed = w.finish().map_err(|e| {
+        let row = copy_line_row(&e, &stream).unwrap_or_else(|| "COPY".into());
+        pg_error(e, format!("{what}: {row}"))
+    })?;
+    Ok((end.0, end.1, confirmed, bytes))
+}
+
+/// The staging table `name` (unquoted) in `schema` (quoted) exists.
+pub(super) fn staging_exists(c: &mut Client, schema: &str, name: &str, what: &str) -> Result<bool> {
+    let q = format!("{schema}.{}", quote_ident(name));
+    let row = c
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&q])
+        .map_err(|e| pg_error(e, what.to_string()))?;
+    Ok(row.get(0))
+}

@@ -1,0 +1,334 @@
+//! Resume, exactly once: a copy into PostgreSQL killed (`kill -9`, Ctrl-C) at any point is
+//! continued by the same command with `--resume`, which reads only the partitions (chunks) not
+//! committed; the result equals the source row for row, with no duplicate key, and the report
+//! counts the chunks taken from the earlier run. A resume of a changed plan is refused; a run
+//! without `--resume` starts again; a target that keeps no chunks refuses `--resume`.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use postgres::Client;
+
+use crate::support::{ferry, sqlite_url};
+
+const ROWS: i64 = 1_000_000;
+
+/// Starts `ferry copy ARGS`, sends `signal` once `ready` (polled every 10 ms) says so, and
+/// returns its exit code and stderr (its own code when it finished first).
+fn killed_when(args: &[&str], signal: &str, mut ready: impl FnMut() -> bool) -> (i32, String) {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .arg("copy")
+        .args(args)
+        .arg("-q")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(120) {
+        if ready() {
+            let _ = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-9),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The chunks committed so far into the staging tables of `schema` (their progress tables).
+fn committed_chunks(c: &mut Client, schema: &str) -> i64 {
+    let tables: Vec<String> = c
+        .query(
+            "SELECT relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind = 'r' AND relname LIKE '\\_ferry\\_%\\_p'",
+            &[&schema],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tables
+        .iter()
+        .map(|t| {
+            c.query_one(
+                &format!("SELECT count(*) FROM {schema}.\"{t}\" WHERE chunk <> ''"),
+                &[],
+            )
+            .map(|r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// Runs `ferry copy ARGS --resume --report`, asserting success; the table's report.
+fn resume(args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.json");
+    let out = ferry()
+        .arg("copy")
+        .args(args)
+        .args(["--resume", "-q", "--report"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    r["tables"][0].clone()
+}
+
+/// The target table holds exactly the source's rows: `ROWS` distinct ids 1..=ROWS, each with
+/// its own values, and no ferry table is left in the schema.
+fn assert_exact(c: &mut Client, schema: &str, what: &str) {
+    let row = c
+        .query_one(
+            &format!(
+                "SELECT count(*), count(DISTINCT id), min(id), max(id),
+                        bool_and(s = lpad(id::text, 50, '0') AND v = id * 3)
+                 FROM {schema}.t"
+            ),
+            &[],
+        )
+        .unwrap();
+    let (n, distinct, lo, hi, ok): (i64, i64, i64, i64, bool) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    assert_eq!(
+        (n, distinct, lo, hi, ok),
+        (ROWS, ROWS, 1, ROWS, true),
+        "{what}"
+    );
+    let left: Vec<String> = c
+        .query(
+            "SELECT relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind = 'r' AND relname <> 't'",
+            &[&schema],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(left.is_empty(), "{what}: left behind: {left:?}");
+}
+
+/// Kills the copy `from -> to` with `kill -9` at several points (early, maybe before any chunk
+/// is committed; once one is; once three are), resumes each, and checks the result.
+fn kill_and_resume(from: &str, c: &mut Client, schema: &str, extra: &[&str]) {
+    let (url, mut watch) = crate::postgres::pg().unwrap();
+    let to = format!("{url}?schema={schema}");
+    let mut args = vec![from, to.as_str(), "--table", "t", "--if-exists", "replace"];
+    args.extend_from_slice(extra);
+    for (trial, chunks) in [0i64, 1, 3].into_iter().enumerate() {
+        let started = std::time::Instant::now();
+        let (code, err) = killed_when(&args, "-KILL", || match chunks {
+            0 => started.elapsed() >= Duration::from_millis(300),
+            n => committed_chunks(&mut watch, schema) >= n,
+        });
+        assert_eq!(code, -9, "trial {trial}: killed mid-run: {err}");
+        let t = resume(&args);
+        let (parts, done) = (
+            t["partitions"].as_u64().unwrap(),
+            t["chunks_resumed"].as_u64().unwrap(),
+        );
+        assert!(done as i64 >= chunks && done < parts, "trial {trial}: {t}");
+        assert_eq!(t["rows"].as_u64(), Some(ROWS as u64), "{t}");
+        // The chunks not taken from the earlier run were read again, and only they.
+        assert_eq!(
+            t["rows_read"].as_u64().unwrap() + t["rows_resumed"].as_u64().unwrap(),
+            ROWS as u64,
+            "{t}"
+        );
+        assert_exact(
+            c,
+            schema,
+            &format!("{from} trial {trial} (killed after {chunks} chunks)"),
+        );
+    }
+}
+
+#[test]
+fn pg_to_pg_killed_runs_resume_exactly_once() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_pgsrc");
+    crate::postgres::fresh_schema(&mut c, "it_resume_pg");
+    c.batch_execute(&format!(
+        "CREATE TABLE it_resume_pgsrc.t (id bigint PRIMARY KEY, s text, v bigint);
+         INSERT INTO it_resume_pgsrc.t
+             SELECT i, lpad(i::text, 50, '0'), i * 3 FROM generate_series(1, {ROWS}) i;
+         ANALYZE it_resume_pgsrc.t"
+    ))
+    .unwrap();
+    let from = format!("{url}?schema=it_resume_pgsrc");
+    kill_and_resume(
+        &from,
+        &mut c,
+        "it_resume_pg",
+        &["--partitions", "8", "--jobs", "2"],
+    );
+}
+
+#[test]
+fn mariadb_to_pg_killed_runs_resume_exactly_once() {
+    use mysql::prelude::Queryable;
+    let Some((from, mut my)) = crate::mysql::fresh_db("it_resume_my") else {
+        return;
+    };
+    let Some((_, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_my");
+    my.query_drop(format!(
+        "CREATE TABLE t (id bigint PRIMARY KEY, s varchar(50), v bigint);
+         INSERT INTO t SELECT seq, LPAD(seq, 50, '0'), seq * 3 FROM seq_1_to_{ROWS};
+         ANALYZE TABLE t"
+    ))
+    .unwrap();
+    kill_and_resume(
+        &from,
+        &mut c,
+        "it_resume_my",
+        &["--partition-on", "id", "--partitions", "8", "--jobs", "2"],
+    );
+}
+
+#[test]
+fn sqlite_to_pg_killed_runs_resume_exactly_once() {
+    let Some((_, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_sq");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, v INTEGER);
+             WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {ROWS})
+             INSERT INTO t SELECT i, printf('%050d', i), i * 3 FROM g;"
+        ))
+        .unwrap();
+    let from = format!("{}?partition_rows=125000", sqlite_url(&db));
+    kill_and_resume(&from, &mut c, "it_resume_sq", &["--jobs", "2"]);
+}
+
+/// Ctrl-C: one line saying the target's tables are as they were and which chunks are kept;
+/// the table is unchanged until the resume completes it.
+#[test]
+fn ctrl_c_keeps_committed_chunks_and_resume_completes() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_int");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, v INTEGER);
+             WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {ROWS})
+             INSERT INTO t SELECT i, printf('%050d', i), i * 3 FROM g;"
+        ))
+        .unwrap();
+    c.batch_execute("CREATE TABLE it_resume_int.t (id bigint, s text, v bigint); INSERT INTO it_resume_int.t VALUES (0, 'old', 0)")
+        .unwrap();
+    let from = format!("{}?partition_rows=100000", sqlite_url(&db));
+    let to = format!("{url}?schema=it_resume_int");
+    let args = ["--table", "t", "--if-exists", "replace", "--jobs", "2"];
+    let all: Vec<&str> = [from.as_str(), to.as_str()]
+        .into_iter()
+        .chain(args)
+        .collect();
+    let mut watch = crate::postgres::pg().unwrap().1;
+    let (code, err) = killed_when(&all, "-INT", || {
+        committed_chunks(&mut watch, "it_resume_int") >= 2
+    });
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "interrupted: the target's tables are as they were; the chunks committed \
+                      are kept for --resume: \"it_resume_int\".\"t\" ("
+        ) && err.contains("run the same command with --resume to continue"),
+        "{err}"
+    );
+    assert!(!err.contains(":ferry@"), "no password: {err}");
+    let old: i64 = c
+        .query_one("SELECT count(*) FROM it_resume_int.t WHERE s = 'old'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 1, "the table is as it was");
+    let t = resume(&all);
+    assert!(t["chunks_resumed"].as_u64().unwrap() > 0, "{t}");
+    assert_exact(&mut c, "it_resume_int", "after Ctrl-C");
+}
+
+/// A resume of another plan (here: other partitions) is refused, naming the kept chunks; the
+/// run without --resume drops them and loads the table from the start; `--resume` into a
+/// target that keeps no chunks is refused before anything moves.
+#[test]
+fn resume_of_a_changed_plan_is_refused_and_a_plain_run_starts_again() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_plan");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("src.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, v INTEGER);
+             WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {ROWS})
+             INSERT INTO t SELECT i, printf('%050d', i), i * 3 FROM g;"
+        ))
+        .unwrap();
+    let to = format!("{url}?schema=it_resume_plan");
+    let from = format!("{}?partition_rows=100000", sqlite_url(&db));
+    let mut watch = crate::postgres::pg().unwrap().1;
+    let (code, err) = killed_when(&[&from, &to, "--table", "t", "--jobs", "2"], "-INT", || {
+        committed_chunks(&mut watch, "it_resume_plan") >= 1
+    });
+    assert_eq!(code, 130, "{err}");
+    assert!(err.contains("kept for --resume"), "{err}");
+    // Other partitions: another plan.
+    let other = format!("{}?partition_rows=50000", sqlite_url(&db));
+    let err = crate::support::stderr_of(&["copy", &other, &to, "--table", "t", "--resume"], 2);
+    assert!(
+        err.contains("cannot resume") && err.contains("are of another plan"),
+        "{err}"
+    );
+    // Without --resume: loaded from the start, nothing of the earlier run left.
+    ferry()
+        .args(["copy", &other, &to, "--table", "t", "-q"])
+        .assert()
+        .success();
+    assert_exact(&mut c, "it_resume_plan", "plain run after a kept run");
+    // A target that keeps no chunks.
+    let file = dir.path().join("t.sqlite");
+    let err = crate::support::stderr_of(
+        &[
+            "copy",
+            &from,
+            &sqlite_url(&file),
+            "--table",
+            "t",
+            "--resume",
+        ],
+        2,
+    );
+    assert!(
+        err.contains("--resume") && err.contains("keeps no resumable state"),
+        "{err}"
+    );
+    assert!(!file.exists());
+}
