@@ -839,25 +839,9 @@ fn unix_days(pg: i32) -> Option<i32> {
         .filter(|d| *d != temporal::DATE_INFINITY && *d != temporal::DATE_NEG_INFINITY)
 }
 
-/// Year, month and day of a day count since 1970-01-01 in the proleptic Gregorian calendar
-/// (H. Hinnant's `civil_from_days`), for any `i64` day count PostgreSQL can hold: chrono stops
-/// at year 262143, PostgreSQL's timestamps go to 294276.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// `YYYY-MM-DD`, or `YYYY-MM-DD BC` before year 1, as PostgreSQL prints a date.
 fn pg_civil_text(days: i64) -> (String, &'static str) {
-    let (y, m, d) = civil(days);
+    let (y, m, d) = temporal::civil_from_days(days);
     let (y, bc) = if y <= 0 { (1 - y, " BC") } else { (y, "") };
     (format!("{y:04}-{m:02}-{d:02}"), bc)
 }

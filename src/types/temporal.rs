@@ -196,10 +196,11 @@ pub fn shown_timestamp(v: i64, per_sec: i64, utc: bool) -> String {
     )
 }
 
-/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01, for any `i64`
-/// a date or timestamp holds (year 0 is 1 BC). Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = i128::from(days) + 719_468;
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01, for any day
+/// count a date or timestamp holds (year 0 is 1 BC; chrono stops at year 262143, PostgreSQL's
+/// timestamps go to 294276). Howard Hinnant's `civil_from_days`.
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -207,8 +208,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i128::from(m <= 2);
-    (y as i64, m, d)
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

@@ -155,6 +155,20 @@ fn kill_and_resume(from: &str, c: &mut Client, schema: &str, extra: &[&str]) {
     }
 }
 
+/// A SQLite database in `dir` with the table `t` of `ROWS` rows.
+fn sqlite_source(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("src.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, v INTEGER);
+             WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {ROWS})
+             INSERT INTO t SELECT i, printf('%050d', i), i * 3 FROM g;"
+        ))
+        .unwrap();
+    db
+}
+
 #[test]
 fn pg_to_pg_killed_runs_resume_exactly_once() {
     let Some((url, mut c)) = crate::postgres::pg() else {
@@ -209,15 +223,7 @@ fn sqlite_to_pg_killed_runs_resume_exactly_once() {
     };
     crate::postgres::fresh_schema(&mut c, "it_resume_sq");
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("src.sqlite");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(&format!(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, v INTEGER);
-             WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {ROWS})
-             INSERT INTO t SELECT i, printf('%050d', i), i * 3 FROM g;"
-        ))
-        .unwrap();
+    let db = sqlite_source(dir.path());
     let from = format!("{}?partition_rows=125000", sqlite_url(&db));
     kill_and_resume(&from, &mut c, "it_resume_sq", &["--jobs", "2"]);
 }
@@ -231,15 +237,7 @@ fn ctrl_c_keeps_committed_chunks_and_resume_completes() {
     };
     crate::postgres::fresh_schema(&mut c, "it_resume_int");
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("src.sqlite");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(&format!(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, v INTEGER);
-             WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {ROWS})
-             INSERT INTO t SELECT i, printf('%050d', i), i * 3 FROM g;"
-        ))
-        .unwrap();
+    let db = sqlite_source(dir.path());
     c.batch_execute("CREATE TABLE it_resume_int.t (id bigint, s text, v bigint); INSERT INTO it_resume_int.t VALUES (0, 'old', 0)")
         .unwrap();
     let from = format!("{}?partition_rows=100000", sqlite_url(&db));
@@ -283,15 +281,7 @@ fn resume_of_a_changed_plan_is_refused_and_a_plain_run_starts_again() {
     };
     crate::postgres::fresh_schema(&mut c, "it_resume_plan");
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("src.sqlite");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(&format!(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, v INTEGER);
-             WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < {ROWS})
-             INSERT INTO t SELECT i, printf('%050d', i), i * 3 FROM g;"
-        ))
-        .unwrap();
+    let db = sqlite_source(dir.path());
     let to = format!("{url}?schema=it_resume_plan");
     let from = format!("{}?partition_rows=100000", sqlite_url(&db));
     let mut watch = crate::postgres::pg().unwrap().1;

@@ -18,8 +18,8 @@ use arrow::record_batch::RecordBatch;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use postgres::Client;
 
-use super::copy_binary::{BatchEncoder, HEADER, TRAILER};
-use super::{copy_line_row, WorkerResult};
+use super::copy_binary::{BatchEncoder, HEADER};
+use super::{close_copy, WorkerResult};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::pg_error;
 use crate::source::Origin;
@@ -348,22 +348,7 @@ fn copy_chunk(
             }
         }
     };
-    if let Some((at, e)) = failed {
-        // The server's reason arrives when the COPY is closed.
-        return Err(match w.finish() {
-            Err(pe) => {
-                let row = copy_line_row(&pe, &stream);
-                pg_error(pe, format!("{what}: {}", row.unwrap_or(at)))
-            }
-            Ok(_) => Error::io(format!("{what}: {at}"), e),
-        });
-    }
-    w.write_all(TRAILER)
-        .map_err(|e| Error::io(format!("{what}: trailer"), e))?;
-    let confirmed = w.finish().map_err(|e| {
-        let row = copy_line_row(&e, &stream).unwrap_or_else(|| "COPY".into());
-        pg_error(e, format!("{what}: {row}"))
-    })?;
+    let confirmed = close_copy(w, failed, &stream, what)?;
     Ok((end.0, end.1, confirmed, bytes))
 }
 

@@ -753,26 +753,37 @@ fn spawn_worker(
                         format!("{what}: load aborted"),
                     ));
                 }
-                if let Some((at, e)) = failed {
-                    // The server's reason arrives when the COPY is closed.
-                    return Err(match w.finish() {
-                        Err(pe) => {
-                            let row = copy_line_row(&pe, &stream);
-                            pg_error(pe, format!("{what}: {}", row.unwrap_or(at)))
-                        }
-                        Ok(_) => Error::io(format!("{what}: {at}"), e),
-                    });
-                }
-                w.write_all(TRAILER)
-                    .map_err(|e| Error::io(format!("{what}: trailer"), e))?;
-                w.finish().map_err(|e| {
-                    let row = copy_line_row(&e, &stream).unwrap_or_else(|| "COPY".into());
-                    pg_error(e, format!("{what}: {row}"))
-                })?
+                close_copy(w, failed, &stream, &what)?
             };
             Ok((client, rows, bytes))
         })
         .map_err(|e| Error::io("cannot start a COPY thread", e))
+}
+
+/// Ends a COPY: with the trailer, or, when writing to it `failed`, with the server's reason
+/// (which arrives when the COPY is closed), naming the source row it names by its line in the
+/// stream (`stream`, see [`copy_line_row`]). The rows the server confirms.
+fn close_copy(
+    mut w: postgres::CopyInWriter<'_>,
+    failed: Option<(String, std::io::Error)>,
+    stream: &[(u64, Origin)],
+    what: &str,
+) -> Result<u64> {
+    if let Some((at, e)) = failed {
+        return Err(match w.finish() {
+            Err(pe) => {
+                let row = copy_line_row(&pe, stream);
+                pg_error(pe, format!("{what}: {}", row.unwrap_or(at)))
+            }
+            Ok(_) => Error::io(format!("{what}: {at}"), e),
+        });
+    }
+    w.write_all(TRAILER)
+        .map_err(|e| Error::io(format!("{what}: trailer"), e))?;
+    w.finish().map_err(|e| {
+        let row = copy_line_row(&e, stream).unwrap_or_else(|| "COPY".into());
+        pg_error(e, format!("{what}: {row}"))
+    })
 }
 
 /// The source row of the row a COPY error names by its line in one connection's stream
