@@ -16,6 +16,8 @@ DATA=${BENCH_DATA:-$ROOT/bench-data}
 RUNS=${RUNS:-3}
 PG=${FERRY_BENCH_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
 BENCH=pg
+# Target tables go to schema bench through the URL: a --target-table is one identifier.
+case $PG in *\?*) PGB="$PG&schema=bench" ;; *) PGB="$PG?schema=bench" ;; esac
 mkdir -p "$DATA"
 source benches/lib.sh
 need /usr/bin/time time
@@ -27,13 +29,13 @@ FERRY=$ROOT/target/release/ferry
 psql "$PG" -qc "CREATE SCHEMA IF NOT EXISTS bench"
 if [[ $(psql "$PG" -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'bench' AND tablename = 'lineitem'") == 0 ]]; then
     echo "loading bench.lineitem from $DATA/tpch-sf1.sqlite"
-    "$FERRY" copy "$DATA/tpch-sf1.sqlite" "$PG" --table lineitem --target-table bench.lineitem -q
+    "$FERRY" copy "$DATA/tpch-sf1.sqlite" "$PGB" --table lineitem -q
     psql "$PG" -qc "VACUUM ANALYZE bench.lineitem"
 fi
 ROWS=$(psql "$PG" -Atc "SELECT count(*) FROM bench.lineitem")
 # The floors' target: the table ferry creates (its DDL from --dry-run), without a key.
 ddl() {
-    "$FERRY" copy "$PG" "$PG" --table bench.lineitem --target-table "bench.$1" --dry-run |
+    "$FERRY" copy "$PG" "$PGB" --table bench.lineitem --target-table "$1" --dry-run |
         sed -n '/CREATE TABLE/,/^  );/p' | sed 's/^  //'
 }
 reset() { psql "$PG" -qc "DROP TABLE IF EXISTS bench.$1" && psql "$PG" -qc "$(ddl "$1")"; }
@@ -51,12 +53,12 @@ rm -f "$DATA"/pg-*.runs
 for _ in $(seq "$RUNS"); do
     psql "$PG" -qc "DROP TABLE IF EXISTS bench.floor_t"
     run floor_pg2pg bash -c floor_pg2pg
-    run ferry_pg2pg "$FERRY" copy "$PG" "$PG" --table bench.lineitem --target-table bench.ferry_t --if-exists replace -q
+    run ferry_pg2pg "$FERRY" copy "$PG" "$PGB" --table bench.lineitem --target-table ferry_t --if-exists replace -q
     run floor_read bash -c floor_read
     rm -rf "$DATA/out.parquet"
     run ferry_pg2pq "$FERRY" copy "$PG" "parquet://$DATA/out.parquet" --table bench.lineitem --target-table lineitem -q
     run floor_write bash -c floor_write
-    run ferry_pq2pg "$FERRY" copy "parquet://$DATA/pg-lineitem.parquet" "$PG" --target-table bench.ferry_t --if-exists replace -q
+    run ferry_pq2pg "$FERRY" copy "parquet://$DATA/pg-lineitem.parquet" "$PGB" --target-table ferry_t --if-exists replace -q
 done
 
 # route_row LABEL FERRY_CASE FLOOR: | label | ferry's median | the floor's | ratio | rows/s | RSS |
