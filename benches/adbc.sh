@@ -29,6 +29,8 @@ ROOT=$PWD
 DATA=${BENCH_DATA:-$ROOT/bench-data}
 RUNS=${RUNS:-3}
 PG=${FERRY_BENCH_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
+# Target tables go to schema bench through the URL: a --target-table is one identifier.
+case $PG in *\?*) PGB="$PG&schema=bench" ;; *) PGB="$PG?schema=bench" ;; esac
 ADBC_DIR=${FERRY_ADBC_DIR:-$ROOT/target/adbc-drivers}
 DUCKDB_VERSION=1.5.5
 BENCH=adbc
@@ -81,13 +83,13 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"   # no NOTICEs 
 psql "$PG" -qc "CREATE SCHEMA IF NOT EXISTS bench"
 if [[ $(psql "$PG" -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'bench' AND tablename = 'lineitem'") == 0 ]]; then
     echo "loading bench.lineitem from $DATA/tpch-sf1.sqlite"
-    "$FERRY" copy "$DATA/tpch-sf1.sqlite" "$PG" --table lineitem --target-table bench.lineitem -q
+    "$FERRY" copy "$DATA/tpch-sf1.sqlite" "$PGB" --table lineitem --target-table lineitem -q
     psql "$PG" -qc "VACUUM ANALYZE bench.lineitem"
 fi
 ROWS=$(psql "$PG" -Atc "SELECT count(*) FROM bench.lineitem")
 # The floor's target: the table ferry creates (its DDL from --dry-run), without a key.
 psql "$PG" -qc "DROP TABLE IF EXISTS bench.adbc_floor_t"
-FLOOR_DDL=$("$FERRY" copy "$PG" "$PG" --table bench.lineitem --target-table bench.adbc_floor_t --dry-run |
+FLOOR_DDL=$("$FERRY" copy "$PG" "$PGB" --table bench.lineitem --target-table adbc_floor_t --dry-run |
     sed -n '/CREATE TABLE/,/^  );/p' | sed 's/^  //')
 [[ -n $FLOOR_DDL ]] || { echo "no CREATE TABLE in ferry's --dry-run output" >&2; exit 1; }
 [[ -f $DATA/lineitem.pgcopy ]] || psql "$PG" -qc "COPY bench.lineitem TO STDOUT (FORMAT binary)" > "$DATA/lineitem.pgcopy"
@@ -110,7 +112,7 @@ for i in $(seq "$RUNS"); do
     echo "run $i of $RUNS: Parquet -> PG"
     run floor_write bash -c floor_write
     run adbc_pq2pg "$FERRY" copy "parquet://$PARQUET" "$ADBC_PG" --target-table bench.adbc_t --if-exists replace -q
-    run ferry_pq2pg "$FERRY" copy "parquet://$PARQUET" "$PG" --target-table bench.adbc_copy_t --if-exists replace -q
+    run ferry_pq2pg "$FERRY" copy "parquet://$PARQUET" "$PGB" --target-table adbc_copy_t --if-exists replace -q
     run duck_pq2pg "${DUCK[@]}" pq2pg "$PG" "$PARQUET" bench.adbc_duck_t
     echo "run $i of $RUNS: PG -> DuckDB"
     run floor_read bash -c floor_read

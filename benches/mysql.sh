@@ -21,6 +21,8 @@ ROOT=$PWD
 DATA=${BENCH_DATA:-$ROOT/bench-data}
 RUNS=${RUNS:-3}
 PG=${FERRY_BENCH_PG_URL:-postgres://ferry:ferry@127.0.0.1:5432/ferry_test}
+# Target tables go to schema bench through the URL: a --target-table is one identifier.
+case $PG in *\?*) PGB="$PG&schema=bench" ;; *) PGB="$PG?schema=bench" ;; esac
 MYURL=${FERRY_BENCH_MYSQL_URL:-mysql://ferry:ferry@127.0.0.1:3306/ferry_test}
 MYDB=ferry_bench
 BENCH=my
@@ -49,7 +51,7 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"   # no NOTICEs 
 psql "$PG" -qc "CREATE SCHEMA IF NOT EXISTS bench"
 if [[ $(psql "$PG" -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'bench' AND tablename = 'lineitem'") == 0 ]]; then
     echo "loading bench.lineitem from $DATA/tpch-sf1.sqlite"
-    "$FERRY" copy "$DATA/tpch-sf1.sqlite" "$PG" --table lineitem --target-table bench.lineitem -q
+    "$FERRY" copy "$DATA/tpch-sf1.sqlite" "$PGB" --table lineitem --target-table lineitem -q
     psql "$PG" -qc "VACUUM ANALYZE bench.lineitem"
 fi
 if [[ $(my -N "$MYDB" -e "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '$MYDB' AND TABLE_NAME = 'lineitem'") == 0 ]]; then
@@ -64,7 +66,7 @@ MYROWS=$(my -N "$MYDB" -e "SELECT count(*) FROM lineitem")
 # The floors' targets: the tables ferry creates (their DDL from --dry-run).
 psql "$PG" -qc "DROP TABLE IF EXISTS bench.floor_t"
 my "$MYDB" -e "DROP TABLE IF EXISTS floor_t"
-PG_DDL=$("$FERRY" copy "$MY" "$PG" --table lineitem --target-table bench.floor_t --dry-run |
+PG_DDL=$("$FERRY" copy "$MY" "$PGB" --table lineitem --target-table floor_t --dry-run |
     sed -n '/CREATE TABLE/,/^  );/p' | sed 's/^  //')
 MY_DDL=$("$FERRY" copy "$PG" "$MY" --table bench.lineitem --target-table floor_t --dry-run |
     sed -n '/CREATE TABLE/,/^  ) DEFAULT CHARACTER SET/p' | sed 's/^  //; s/;$//')
@@ -111,7 +113,7 @@ rm -f "$DATA"/my-*.runs
 for i in $(seq "$RUNS"); do
     echo "run $i of $RUNS: MariaDB -> PG"
     run floor_my2pg bash -c floor_my2pg
-    run ferry_my2pg "$FERRY" copy "$MY" "$PG" --table lineitem --target-table bench.my_lineitem --if-exists replace -q
+    run ferry_my2pg "$FERRY" copy "$MY" "$PGB" --table lineitem --target-table my_lineitem --if-exists replace -q
     run pgloader_my2pg bash -c pgloader_my2pg
     echo "run $i of $RUNS: PG -> MariaDB"
     run floor_pg2my bash -c floor_pg2my
