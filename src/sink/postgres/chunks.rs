@@ -9,7 +9,6 @@
 //! loading it at once.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -18,8 +17,8 @@ use arrow::record_batch::RecordBatch;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use postgres::Client;
 
-use super::copy_binary::{BatchEncoder, HEADER};
-use super::{close_copy, WorkerResult};
+use super::copy_binary::BatchEncoder;
+use super::{CopyStream, WorkerResult};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::pg_error;
 use crate::source::Origin;
@@ -90,8 +89,9 @@ impl Progress {
     /// Records a chunk (`$1`) of `$2` rows as committed, in the connection's transaction.
     pub fn record_sql(&self) -> String {
         format!(
-            "INSERT INTO {} (chunk, fingerprint, row_count) VALUES ($1, '{}', $2)",
-            self.table, self.fingerprint
+            "INSERT INTO {} (chunk, fingerprint, row_count) VALUES ($1, {}, $2)",
+            self.table,
+            crate::types::quote_literal(&self.fingerprint)
         )
     }
 
@@ -295,15 +295,7 @@ fn copy_chunk(
     let mut w = client
         .copy_in(copy)
         .map_err(|e| pg_error(e, what.to_string()))?;
-    let mut buf = Vec::with_capacity(1 << 20);
-    // (rows of this COPY before the batch, where the batch was read): the server names a bad
-    // row by its line in this stream, an error names the source's.
-    let mut stream: Vec<(u64, Origin)> = Vec::new();
-    let (mut streamed, mut bytes) = (0u64, 0u64);
-    let mut failed: Option<(String, std::io::Error)> = None;
-    if let Err(e) = w.write_all(HEADER) {
-        failed = Some(("header".into(), e));
-    }
+    let mut stream = CopyStream::start(&mut w);
     let mut next = Some(ChunkMsg::Batch(first.0, first.1, first.2));
     let end = loop {
         let msg = match next.take() {
@@ -327,28 +319,16 @@ fn copy_chunk(
         }
         match msg {
             ChunkMsg::End(chunk, sent) => break (chunk, sent),
-            ChunkMsg::Batch(idx, batch, origin) => {
-                if failed.is_some() {
-                    continue;
-                }
-                buf.clear();
-                encoder.encode(&batch, &mut buf).map_err(|e| {
-                    e.context(format!(
-                        "{what}: batch {} (from {})",
-                        idx + 1,
-                        origin.row(0)
-                    ))
-                })?;
-                stream.push((streamed, origin));
-                streamed += batch.num_rows() as u64;
-                bytes += buf.len() as u64;
-                if let Err(e) = w.write_all(&buf) {
-                    failed = Some((format!("batch {}", idx + 1), e));
-                }
+            // After a failed write, the rest of the chunk is only waited out: the server's
+            // reason comes with the close.
+            ChunkMsg::Batch(idx, batch, origin) if stream.failed.is_none() => {
+                stream.push(&mut w, encoder, idx, &batch, origin, what)?;
             }
+            ChunkMsg::Batch(..) => {}
         }
     };
-    let confirmed = close_copy(w, failed, &stream, what)?;
+    let bytes = stream.bytes;
+    let confirmed = stream.close(w, what)?;
     Ok((end.0, end.1, confirmed, bytes))
 }
 

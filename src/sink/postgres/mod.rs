@@ -710,41 +710,16 @@ fn spawn_worker(
             client
                 .batch_execute(&begin)
                 .map_err(|e| pg_error(e, what.clone()))?;
-            let mut bytes = 0u64;
-            let rows = {
+            let (rows, bytes) = {
                 let mut w = client
                     .copy_in(copy.as_str())
                     .map_err(|e| pg_error(e, what.clone()))?;
-                let mut buf = Vec::with_capacity(1 << 20);
-                let mut failed: Option<(String, std::io::Error)> = None;
-                // (rows of this COPY before the batch, where the batch was read): the server
-                // names a bad row by its line in this stream, an error names the source's.
-                let mut stream: Vec<(u64, Origin)> = Vec::new();
-                let mut streamed = 0u64;
-                if let Err(e) = w.write_all(HEADER) {
-                    failed = Some(("header".into(), e));
-                }
-                if failed.is_none() {
-                    for (idx, batch, origin) in rx.iter() {
-                        if abort.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        buf.clear();
-                        encoder.encode(&batch, &mut buf).map_err(|e| {
-                            e.context(format!(
-                                "{what}: batch {} (from {})",
-                                idx + 1,
-                                origin.row(0)
-                            ))
-                        })?;
-                        stream.push((streamed, origin));
-                        streamed += batch.num_rows() as u64;
-                        bytes += buf.len() as u64;
-                        if let Err(e) = w.write_all(&buf) {
-                            failed = Some((format!("batch {}", idx + 1), e));
-                            break;
-                        }
+                let mut stream = CopyStream::start(&mut w);
+                for (idx, batch, origin) in rx.iter() {
+                    if abort.load(Ordering::Relaxed) || stream.failed.is_some() {
+                        break;
                     }
+                    stream.push(&mut w, &encoder, idx, &batch, origin, &what)?;
                 }
                 if abort.load(Ordering::Relaxed) {
                     // Dropping the writer unfinished aborts the COPY.
@@ -753,11 +728,71 @@ fn spawn_worker(
                         format!("{what}: load aborted"),
                     ));
                 }
-                close_copy(w, failed, &stream, &what)?
+                let bytes = stream.bytes;
+                (stream.close(w, &what)?, bytes)
             };
             Ok((client, rows, bytes))
         })
         .map_err(|e| Error::io("cannot start a COPY thread", e))
+}
+
+/// One COPY stream being written (binary format): the batches in it, where each was read (the
+/// server names a bad row by its line in this stream, an error names the source's: see
+/// [`copy_line_row`]), and the first write that failed (the server's reason arrives when the
+/// COPY is closed).
+struct CopyStream {
+    buf: Vec<u8>,
+    /// (rows of this COPY before the batch, where the batch was read).
+    stream: Vec<(u64, Origin)>,
+    rows: u64,
+    bytes: u64,
+    failed: Option<(String, std::io::Error)>,
+}
+
+impl CopyStream {
+    /// Starts the stream with its header.
+    fn start(w: &mut impl Write) -> CopyStream {
+        CopyStream {
+            buf: Vec::with_capacity(1 << 20),
+            stream: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            failed: w.write_all(HEADER).err().map(|e| ("header".into(), e)),
+        }
+    }
+
+    /// Encodes batch `idx` (read from `origin`) and writes it; an encoding error names the
+    /// batch and its source row, a write error is kept for [`CopyStream::close`].
+    fn push(
+        &mut self,
+        w: &mut impl Write,
+        encoder: &BatchEncoder,
+        idx: usize,
+        batch: &RecordBatch,
+        origin: Origin,
+        what: &str,
+    ) -> Result<()> {
+        self.buf.clear();
+        encoder.encode(batch, &mut self.buf).map_err(|e| {
+            e.context(format!(
+                "{what}: batch {} (from {})",
+                idx + 1,
+                origin.row(0)
+            ))
+        })?;
+        self.stream.push((self.rows, origin));
+        self.rows += batch.num_rows() as u64;
+        self.bytes += self.buf.len() as u64;
+        if let Err(e) = w.write_all(&self.buf) {
+            self.failed = Some((format!("batch {}", idx + 1), e));
+        }
+        Ok(())
+    }
+
+    /// Ends the COPY: the rows the server confirms, or its reason for failing.
+    fn close(self, w: postgres::CopyInWriter<'_>, what: &str) -> Result<u64> {
+        close_copy(w, self.failed, &self.stream, what)
+    }
 }
 
 /// Ends a COPY: with the trailer, or, when writing to it `failed`, with the server's reason
@@ -1108,10 +1143,8 @@ impl PgWriter<'_> {
         }
         let (copy, progress, encoder) = (&load.copy, &load.progress, &load.encoder);
         let i = load.router.route(chunk, |k| {
-            let mut client = sink.connect()?;
-            client
-                .batch_execute(SESSION)
-                .map_err(|e| pg_error(e, what.clone()))?;
+            // `connect` sets the session.
+            let client = sink.connect()?;
             chunks::spawn_chunk_worker(
                 k,
                 client,
