@@ -64,6 +64,9 @@ pub struct Error {
     message: String,
     #[source]
     source: Option<Cause>,
+    /// A connection lost or refused, a server shutting down or restarting, a deadlock: the
+    /// same work may succeed if tried again ([`Error::is_transient`]).
+    transient: bool,
 }
 
 impl fmt::Display for Error {
@@ -82,6 +85,7 @@ impl Error {
             kind,
             message: message.into(),
             source: None,
+            transient: false,
         }
     }
 
@@ -95,7 +99,21 @@ impl Error {
             kind,
             message: message.into(),
             source: Some(source.into()),
+            transient: false,
         }
+    }
+
+    /// `self`, marked as a failure that may not happen again: a lost or refused connection,
+    /// a server shutting down or restarting, a deadlock or serialization failure.
+    pub fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+
+    /// Whether the failure may not happen again (see [`Error::transient`]): a run that failed
+    /// with it left its target as it was (or resumable), so it can be tried again.
+    pub fn is_transient(&self) -> bool {
+        self.transient
     }
 
     /// The kind of the innermost ferry error in the chain, so a context layer keeps the
@@ -126,6 +144,7 @@ impl Error {
         Error {
             kind: self.kind,
             message: message.into(),
+            transient: self.transient,
             source: Some(Box::new(self)),
         }
     }
@@ -152,7 +171,13 @@ impl Error {
             std::io::ErrorKind::AlreadyExists => ErrorKind::AlreadyExists,
             _ => ErrorKind::Io,
         };
-        Error::with_source(kind, message, source)
+        let transient = io_transient(&source);
+        let e = Error::with_source(kind, message, source);
+        if transient {
+            e.transient()
+        } else {
+            e
+        }
     }
     pub fn arrow(message: impl Into<String>, source: arrow::error::ArrowError) -> Self {
         let kind = match &source {
@@ -185,6 +210,25 @@ impl Error {
 /// `err`'s chain, with the result of the certificate check when the layer above the stack shows
 /// one after the stack's text (native-tls writes `STACK (RESULT)`, postgres-openssl
 /// `STACK: RESULT`); `None` when the chain holds no OpenSSL error.
+/// Whether an I/O error is a lost, reset or refused connection (or carries a database error
+/// that is: a PostgreSQL COPY stream reports the server's error through `std::io::Error`).
+pub(crate) fn io_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::ConnectionReset
+        | K::ConnectionAborted
+        | K::ConnectionRefused
+        | K::NotConnected
+        | K::BrokenPipe
+        | K::UnexpectedEof
+        | K::TimedOut => true,
+        _ => e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<postgres::Error>())
+            .is_some_and(crate::pg::pg_transient),
+    }
+}
+
 pub(crate) fn openssl_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut above: Option<String> = None;
     let mut cur = Some(err);
@@ -237,6 +281,34 @@ mod tests {
         assert_eq!(e.to_string(), "source sqlite://a.db");
         let chain = format!("{:#}", anyhow::Error::new(e));
         assert_eq!(chain, "source sqlite://a.db: table \"x\" not found");
+    }
+
+    #[test]
+    fn lost_connections_are_transient_and_context_keeps_it() {
+        use std::io::{Error as Io, ErrorKind as K};
+        for k in [
+            K::ConnectionReset,
+            K::BrokenPipe,
+            K::UnexpectedEof,
+            K::ConnectionRefused,
+        ] {
+            let e = Error::io("reading", Io::from(k)).context("table \"t\"");
+            assert!(e.is_transient(), "{k:?}");
+            assert_eq!(e.kind(), ErrorKind::Io);
+        }
+        for k in [
+            K::PermissionDenied,
+            K::NotFound,
+            K::InvalidData,
+            K::StorageFull,
+        ] {
+            assert!(!Error::io("writing", Io::from(k)).is_transient(), "{k:?}");
+        }
+        assert!(!Error::invalid_data("value").context("t").is_transient());
+        assert!(Error::invalid_data("x")
+            .transient()
+            .context("t")
+            .is_transient());
     }
 
     /// A layer over an OpenSSL error stack that shows it and a check's result, as native-tls

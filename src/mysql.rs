@@ -245,9 +245,42 @@ impl MySettings {
     }
 }
 
+/// Whether a MySQL/MariaDB error may not happen again: the connection was lost, killed or
+/// refused, the server is shutting down or has too many connections, a network read or write
+/// failed, or the statement lost a deadlock or a lock wait. A refused value is not.
+pub fn my_transient(e: &mysql::Error) -> bool {
+    match e {
+        mysql::Error::MySqlError(m) => matches!(
+            m.code,
+            1040 | 1053 | 1158..=1161 | 1205 | 1213 | 1927 | 2002 | 2003 | 2006 | 2013 | 4031
+        ),
+        // The driver reports a lost connection as an I/O error of any kind (an unexpected EOF
+        // inside a codec error); ferry's own stream refuses a file with PermissionDenied.
+        mysql::Error::IoError(io) => io.kind() != std::io::ErrorKind::PermissionDenied,
+        mysql::Error::CodecError(_) => true,
+        mysql::Error::DriverError(d) => matches!(
+            d,
+            mysql::DriverError::CouldNotConnect(_)
+                | mysql::DriverError::ConnectTimeout
+                | mysql::DriverError::Timeout
+                | mysql::DriverError::PacketOutOfSync
+        ),
+        _ => false,
+    }
+}
+
 /// A MySQL error as one readable message under `context`, its kind from the server's code.
 pub fn my_error(e: mysql::Error, context: impl Into<String>) -> Error {
-    let context = context.into();
+    let transient = my_transient(&e);
+    let e = my_message(e, context.into());
+    if transient {
+        e.transient()
+    } else {
+        e
+    }
+}
+
+fn my_message(e: mysql::Error, context: String) -> Error {
     match e {
         mysql::Error::MySqlError(m) => {
             let kind = match m.code {
@@ -274,8 +307,15 @@ pub fn my_error(e: mysql::Error, context: impl Into<String>) -> Error {
             ErrorKind::Io,
             format!("{context}: the server does not offer TLS, which ssl-mode requires"),
         ),
+        other @ (mysql::Error::IoError(_) | mysql::Error::CodecError(_)) => Error::new(
+            ErrorKind::Io,
+            format!(
+                "{context}: the connection to the server was lost ({})",
+                driver_text(&other.to_string())
+            ),
+        ),
         other => {
-            let mut msg = format!("{context}: {other}");
+            let mut msg = format!("{context}: {}", driver_text(&other.to_string()));
             let mut cause = std::error::Error::source(&other);
             while let Some(c) = cause {
                 msg.push_str(&format!(": {c}"));
@@ -284,6 +324,25 @@ pub fn my_error(e: mysql::Error, context: impl Into<String>) -> Error {
             Error::new(ErrorKind::Io, msg)
         }
     }
+}
+
+/// The driver's text without its wrappers: `IoError { CodecError { IO error: `unexpected
+/// EOF' } }` reads `unexpected EOF`.
+fn driver_text(text: &str) -> String {
+    let mut t = text.trim();
+    while let Some(open) = t.find(" { ") {
+        let head = &t[..open];
+        if head.is_empty() || !head.chars().all(|c| c.is_ascii_alphanumeric()) || !t.ends_with(" }")
+        {
+            break;
+        }
+        t = t[open + 3..t.len() - 2].trim();
+    }
+    let t = t.strip_prefix("IO error: ").unwrap_or(t);
+    t.strip_prefix('`')
+        .and_then(|u| u.strip_suffix('\''))
+        .unwrap_or(t)
+        .to_string()
 }
 
 /// Runs one statement, its error under `context`.
@@ -349,6 +408,49 @@ pub fn literal_safe(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lost_killed_or_refused_connections_are_transient_refused_values_are_not() {
+        let server = |code| {
+            mysql::Error::MySqlError(mysql::MySqlError {
+                state: "HY000".into(),
+                message: "m".into(),
+                code,
+            })
+        };
+        for code in [1040, 1053, 1158, 1161, 1205, 1213, 1927, 2006, 2013, 4031] {
+            assert!(my_transient(&server(code)), "{code}");
+            assert!(my_error(server(code), "x").is_transient(), "{code}");
+        }
+        for code in [1045, 1062, 1146, 1264, 1366, 1406, 1064] {
+            assert!(!my_transient(&server(code)), "{code}");
+        }
+        let lost = mysql::Error::IoError(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
+        assert!(my_transient(&lost));
+        let e = my_error(lost, "mysql://u@h/db: `db`.`t`: batch 3");
+        assert!(
+            e.message()
+                .ends_with("the connection to the server was lost (unexpected end of file)"),
+            "{}",
+            e.message()
+        );
+        let refused =
+            mysql::Error::IoError(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(!my_transient(&refused));
+    }
+
+    #[test]
+    fn driver_text_drops_the_wrappers() {
+        assert_eq!(
+            driver_text("IoError { CodecError { IO error: `unexpected EOF' } }"),
+            "unexpected EOF"
+        );
+        assert_eq!(
+            driver_text("DriverError { Could not connect to address `h:1' }"),
+            "Could not connect to address `h:1'"
+        );
+        assert_eq!(driver_text("plain text"), "plain text");
+    }
 
     #[test]
     fn settings_from_url_hide_the_password() {

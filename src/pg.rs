@@ -306,10 +306,34 @@ impl PgSettings {
     }
 }
 
+/// Whether a PostgreSQL error may not happen again: the connection was lost or closed, the
+/// server is shutting down, restarting or refusing connections for now (SQLSTATE class 08,
+/// 57P01–57P03, 53300), or the transaction lost a deadlock or serialization race (40P01,
+/// 40001). A wrong password, a refused value or a missing table is not.
+pub fn pg_transient(e: &postgres::Error) -> bool {
+    match e.as_db_error() {
+        None => !e.to_string().contains("password authentication failed"),
+        Some(db) => {
+            let c = db.code().code();
+            c.starts_with("08")
+                || matches!(c, "57P01" | "57P02" | "57P03" | "53300" | "40P01" | "40001")
+        }
+    }
+}
+
 /// A PostgreSQL error as one readable message under `context`: the server's message, detail,
 /// hint, SQLSTATE and constraint when the server sent them; the kind from the SQLSTATE class.
 pub fn pg_error(e: postgres::Error, context: impl Into<String>) -> Error {
-    let context = context.into();
+    let transient = pg_transient(&e);
+    let e = pg_message(e, context.into());
+    if transient {
+        e.transient()
+    } else {
+        e
+    }
+}
+
+fn pg_message(e: postgres::Error, context: String) -> Error {
     let Some(db) = e.as_db_error() else {
         let text = e.to_string();
         let kind = if text.contains("password authentication failed") {

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::error::{Error, ErrorKind, Result};
 use crate::progress::Progress;
 use crate::report::{peak_rss_bytes, RunReport, TableReport};
-use crate::sink::{IfExists, Sink, TargetKeys};
+use crate::sink::{IfExists, Resume, Sink, TargetKeys};
 use crate::source::{
     BatchLimits, NotCopied, Origin, Partition, Source, TableKeys, TablePlan, TableRef,
 };
@@ -114,8 +114,9 @@ pub struct CopyOptions {
     pub limits: BatchLimits,
     /// Build the source's primary and foreign keys in the target (`--with-keys`).
     pub with_keys: bool,
-    /// Continue an interrupted run of the same plan from the chunks it committed (`--resume`).
-    pub resume: bool,
+    /// Continue an interrupted run of the same plan from the chunks it committed (`--resume`,
+    /// or a retry after a lost connection).
+    pub resume: Resume,
 }
 
 impl CopyOptions {
@@ -132,7 +133,7 @@ impl Default for CopyOptions {
                 .unwrap_or(2),
             limits: BatchLimits::default(),
             with_keys: false,
-            resume: false,
+            resume: Resume::No,
         }
     }
 }
@@ -319,10 +320,11 @@ impl<'a> Pipeline<'a> {
     /// Runs the plan. The report is filled as tables finish, so a failed run still tells what
     /// was done before the error.
     pub fn run(&self, plan: &CopyPlan, report: &mut RunReport) -> Result<()> {
-        if plan.options.resume && !plan.sink.resumes() {
+        if plan.options.resume == Resume::Yes && !plan.sink.resumes() {
             return Err(Error::invalid_args(format!(
-                "--resume: {} keeps no resumable state (PostgreSQL targets do); a failed run \
-                 left it as it was, so run the copy again without --resume",
+                "--resume: {} keeps no resumable state (PostgreSQL targets and Parquet snapshot \
+                 directories do); a failed run left it as it was, so run the copy again without \
+                 --resume",
                 plan.target_name
             )));
         }

@@ -66,6 +66,9 @@ pub struct RunReport {
     /// Relations of the source a run of all its tables leaves out (views, materialized views,
     /// foreign tables); `--table` copies one's rows.
     pub not_copied: Vec<NotCopied>,
+    /// The transient failures (lost connections, server restarts, deadlocks) after which the
+    /// run was tried again (`--retries`), in order; the figures are those of the last attempt.
+    pub retried_after: Vec<String>,
     /// `copy --verify`: the verdict of comparing the copied tables with their sources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<crate::verify::VerifyReport>,
@@ -231,6 +234,13 @@ impl RunReport {
         );
         if let Some(line) = not_copied_line(&self.not_copied) {
             let _ = writeln!(out, "{line}");
+        }
+        if let Some(last) = self.retried_after.last() {
+            let _ = writeln!(
+                out,
+                "retried {} time(s) after a transient failure; the last: {last}",
+                self.retried_after.len()
+            );
         }
         out
     }

@@ -16,13 +16,16 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::sink::IfExists;
+use crate::sink::{IfExists, Resume};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "_ferry_manifest.json";
 /// Present while a new snapshot is being written; removed when the manifest is published.
 pub const INCOMPLETE: &str = "_ferry_incomplete";
 const STAGING: &str = ".ferry-staging";
+/// Under [`STAGING`]: the chunks committed by chunked loads, `chunks/<table>/<plan>/`, kept
+/// across runs for `--resume` until the manifest that lists them is published.
+const CHUNKS: &str = "chunks";
 const FORMAT: &str = "ferry-snapshot";
 /// The longest name ferry gives a table's file or directory: file systems take 255 bytes, and a
 /// part file's `.parquet` or a staging suffix must still fit.
@@ -293,6 +296,100 @@ impl Write for HashingWriter {
     }
 }
 
+/// One committed chunk of a chunked table load: a source partition's files. Its record file
+/// (`<digest of the label>.json`, written, synced and renamed into place after the files are
+/// synced) is the chunk's commit: a file no record lists is an open chunk's, removed on resume.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkRecord {
+    pub chunk: String,
+    pub fingerprint: String,
+    pub rows: u64,
+    /// File names in the chunk directory, with their sizes and SHA-256.
+    pub files: Vec<FileEntry>,
+}
+
+/// Where a chunked load of one table keeps its committed chunks: a directory per plan
+/// (fingerprint), inside the snapshot's staging directory.
+#[derive(Debug)]
+pub struct ChunkStore {
+    pub dir: PathBuf,
+    pub fingerprint: String,
+    /// The chunks an earlier run of the plan committed (when resuming).
+    pub committed: Vec<ChunkRecord>,
+}
+
+fn digest16(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..8])
+}
+
+impl ChunkStore {
+    /// The file name of a chunk's `k`-th file.
+    pub fn file_name(&self, chunk: &str, k: usize, ext: &str) -> String {
+        format!("{}-{k:03}.{ext}", digest16(chunk))
+    }
+
+    /// Commits `record` (its files written and synced): its record file, synced, renamed into
+    /// place, the directory synced.
+    pub fn commit(&self, record: &ChunkRecord) -> Result<()> {
+        let name = format!("{}.json", digest16(&record.chunk));
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let io_err = |e| {
+            Error::io(
+                format!("cannot commit a chunk in {}", self.dir.display()),
+                e,
+            )
+        };
+        let text = serde_json::to_vec(record)
+            .map_err(|e| Error::with_source(ErrorKind::Internal, "chunk record", e))?;
+        {
+            let mut f = File::create(&tmp).map_err(io_err)?;
+            f.write_all(&text).map_err(io_err)?;
+            f.sync_all().map_err(io_err)?;
+        }
+        fs::rename(&tmp, self.dir.join(name)).map_err(io_err)?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err)?;
+        Ok(())
+    }
+
+    /// The records in `dir`, and the files no record lists (an open chunk's).
+    fn read(dir: &Path) -> Result<(Vec<ChunkRecord>, Vec<PathBuf>)> {
+        let io_err = |e| Error::io(format!("cannot read {}", dir.display()), e);
+        let mut records = Vec::new();
+        let mut others = Vec::new();
+        for e in fs::read_dir(dir).map_err(io_err)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") {
+                let text = fs::read(e.path()).map_err(io_err)?;
+                let r: ChunkRecord = serde_json::from_slice(&text).map_err(|err| {
+                    Error::with_source(
+                        ErrorKind::Integrity,
+                        format!("{} is not a chunk record", e.path().display()),
+                        err,
+                    )
+                })?;
+                records.push(r);
+            } else {
+                others.push(e.path());
+            }
+        }
+        let listed: std::collections::HashSet<&str> = records
+            .iter()
+            .flat_map(|r| r.files.iter().map(|f| f.path.as_str()))
+            .collect();
+        let loose = others
+            .into_iter()
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| listed.contains(n.to_string_lossy().as_ref()))
+            })
+            .collect();
+        records.sort_by(|a, b| a.chunk.cmp(&b.chunk));
+        Ok((records, loose))
+    }
+}
+
 /// A table staged by a finished writer, waiting for the commit step.
 struct Staged {
     table: String,
@@ -310,6 +407,9 @@ pub struct SnapshotDir {
     created_root: bool,
     staged: Mutex<Vec<Staged>>,
     committed: Mutex<bool>,
+    /// What a failed run keeps for `--resume` (chunks committed), one line per table; while
+    /// any is kept, an aborted run leaves the staging directory (and a new root) in place.
+    kept: Mutex<Vec<String>>,
     /// The snapshot's lock file, locked while this run writes (released by the kernel when the
     /// process ends, however it ends).
     _lock: File,
@@ -352,7 +452,7 @@ impl SnapshotDir {
                 .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
         }
         // Created here, or found: of two runs creating one snapshot, one creates it.
-        let created_root = match fs::create_dir(root) {
+        let mut created_root = match fs::create_dir(root) {
             Ok(()) => true,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
             Err(e) => return Err(Error::io(format!("cannot create {}", root.display()), e)),
@@ -362,6 +462,11 @@ impl SnapshotDir {
         } else {
             None
         };
+        // A snapshot whose first write was killed (the marker, no manifest) never held a
+        // table: this run writes it as new, from the chunks kept for --resume if any.
+        if !created_root && root.join(INCOMPLETE).exists() && !root.join(MANIFEST).exists() {
+            created_root = true;
+        }
         if created_root {
             fs::write(root.join(INCOMPLETE), b"")
                 .map_err(|e| Error::io(format!("cannot write in {}", root.display()), e))?;
@@ -380,6 +485,7 @@ impl SnapshotDir {
             created_root,
             staged: Mutex::new(Vec::new()),
             committed: Mutex::new(false),
+            kept: Mutex::new(Vec::new()),
             _lock: lock.ok_or_else(|| Error::internal("a snapshot without its lock"))?,
         };
         if !dir.created_root {
@@ -406,6 +512,68 @@ impl SnapshotDir {
             .current_manifest()?
             .is_some_and(|m| m.tables.iter().any(|t| t.name == table));
         Ok(in_manifest || self.root.join(table_file_name(table)).exists())
+    }
+
+    /// The chunk store of a chunked load of `table` with the plan `fingerprint`. Resuming, it
+    /// holds the chunks an earlier run of the plan committed (an open chunk's files removed);
+    /// else it starts empty. Another plan's chunks for the table are a refusal under
+    /// `--resume` ([`Resume::Yes`]) and are removed otherwise.
+    pub fn chunks(&self, table: &str, fingerprint: &str, resume: Resume) -> Result<ChunkStore> {
+        let base = self
+            .root
+            .join(STAGING)
+            .join(CHUNKS)
+            .join(table_file_name(table));
+        let plan = fingerprint.chars().take(16).collect::<String>();
+        let dir = base.join(&plan);
+        let io_err = |e, p: &Path| Error::io(format!("cannot clear {}", p.display()), e);
+        if let Ok(entries) = fs::read_dir(&base) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy() == plan {
+                    continue;
+                }
+                let (records, _) = ChunkStore::read(&e.path())?;
+                if resume == Resume::Yes && !records.is_empty() {
+                    return Err(Error::invalid_args(format!(
+                        "{}: table \"{table}\": cannot resume: the {} chunk(s) an earlier run \
+                         committed (in {}) are of another plan: the source's schema or size, \
+                         the steps or the options changed since; run without --resume to write \
+                         the table again from the start",
+                        self.root.display(),
+                        records.len(),
+                        e.path().display()
+                    )));
+                }
+                fs::remove_dir_all(e.path()).map_err(|err| io_err(err, &e.path()))?;
+            }
+        }
+        if resume == Resume::No && dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| io_err(e, &dir))?;
+        }
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let (mut committed, loose) = ChunkStore::read(&dir)?;
+        for p in loose {
+            fs::remove_file(&p).map_err(|e| io_err(e, &p))?;
+        }
+        committed.retain(|r| r.fingerprint == fingerprint);
+        Ok(ChunkStore {
+            dir,
+            fingerprint: fingerprint.to_string(),
+            committed,
+        })
+    }
+
+    /// Notes that a failed run keeps `line`'s chunks for `--resume`.
+    pub fn keep(&self, line: String) {
+        if let Ok(mut k) = self.kept.lock() {
+            k.push(line);
+        }
+    }
+
+    /// What a failed run kept for `--resume`, one line per table.
+    pub fn kept(&self) -> Vec<String> {
+        self.kept.lock().map(|k| k.clone()).unwrap_or_default()
     }
 
     /// A fresh staging directory for `table`.
@@ -639,7 +807,11 @@ impl Drop for SnapshotDir {
         if committed {
             return;
         }
-        // Aborted: leave the target as it was.
+        // Aborted: leave the target as it was, but for the chunks kept for --resume.
+        if !self.kept().is_empty() {
+            let _ = fs::remove_dir_all(self.root.join(STAGING).join("new"));
+            return;
+        }
         if self.created_root {
             let _ = fs::remove_dir_all(&self.root);
         } else {

@@ -15,7 +15,7 @@ Exit codes:
   4    already exists (target table with --if-exists fail)
   5    invalid data (a value that cannot be carried exactly)
   6    integrity (snapshot file differs from its manifest, constraint violation)
-  7    I/O error
+  7    I/O error (a lost connection, after --retries retries)
   8    authentication failed
   9    unsupported type or feature
   10   busy (another run is writing the same target table or snapshot)
@@ -90,6 +90,8 @@ Examples:
   # the same copy, killed or cancelled part-way: continue from the chunks it committed
   ferry copy mysql://ferry@127.0.0.1/shop postgres://ferry@127.0.0.1/shop --jobs 4 \\
       --zero-dates null --resume
+  # fail at the first lost connection instead of trying again (3 retries by default)
+  ferry copy postgres://ferry@db1/shop postgres://ferry@db2/shop --retries 0
   # a snapshot holding NaN and -0.0 into SQLite: NaN as NULL, -0.0 as 0.0, counted per column
   ferry copy parquet://snap sqlite://copy.sqlite --float-loss replace --report run.json
   # the tables of a migration and their steps, from one reviewed file
@@ -176,12 +178,19 @@ pub struct CopyArgs {
     #[arg(long)]
     pub reload: bool,
     /// Continue a run that was killed, cancelled or failed, from the chunks it committed.
-    /// A database target commits each source partition (about 64 MiB) into the table's
-    /// staging table with a progress row in `_ferry_progress`; the same command with --resume
-    /// reads only the partitions not committed, and refuses if the plan changed (source schema
-    /// or size, steps, options). Without --resume an earlier run's chunks are dropped.
+    /// A PostgreSQL target commits each source partition (about 64 MiB) into the table's
+    /// staging table with a progress row beside it (`<staging>_p`), a Parquet snapshot into
+    /// files of its own with a record (`.ferry-staging/chunks/`); the same command with
+    /// --resume reads only the partitions not committed, and refuses if the plan changed (source
+    /// schema or size, steps, options). Without --resume an earlier run's chunks are dropped.
     #[arg(long)]
     pub resume: bool,
+    /// Times to try the run again after a lost connection, a server restart or a deadlock,
+    /// waiting 1 s, 2 s, 4 s, ... (at most 30 s) in between. A failed run leaves its target as
+    /// it was, so a retry is exact; into PostgreSQL it continues from the chunks committed, as
+    /// --resume does. 0: fail at the first such error. A refused value is never retried.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
     /// Print the plan (tables, partitions, steps, target definitions) and touch nothing.
     #[arg(long)]
     pub dry_run: bool,

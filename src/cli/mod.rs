@@ -16,6 +16,7 @@ use args::{Cli, Command, CopyArgs, InspectArgs, OutputArgs};
 use ferry::pipeline::Pipeline;
 use ferry::progress::Progress;
 use ferry::report::RunReport;
+use ferry::sink::Resume;
 use ferry::source::{BatchLimits, ReadOptions, TableRef};
 
 /// Runs the parsed command line.
@@ -85,7 +86,8 @@ fn copy(args: CopyArgs) -> Result<()> {
         )
         .into());
     }
-    let plan = plan::copy_plan(&args)?;
+    let first = if args.resume { Resume::Yes } else { Resume::No };
+    let mut plan = plan::copy_plan(&args, first)?;
     if args.verify {
         if let Some(t) = plan
             .tables
@@ -121,19 +123,63 @@ fn copy(args: CopyArgs) -> Result<()> {
         ..Default::default()
     };
     tracing::info!(source = %plan.source_name, target = %plan.target_name, tables = plan.tables.len(), "copy starts");
-    let result = Pipeline::new(&progress)
-        .with_cancel(cancel)
-        .run(&plan, &mut report);
-    progress.finish();
-    // A failed run's tables are as they were; chunks it committed into staging tables are
-    // kept for --resume, and the error says so.
-    let result = match result {
-        Err(e) => {
-            let kept = plan.sink.abandon();
-            Err(with_kept_state(e, &kept))
+    let mut retry = 0u32;
+    let result = loop {
+        report.tables.clear();
+        let result = Pipeline::new(&progress)
+            .with_cancel(cancel.clone())
+            .run(&plan, &mut report);
+        let Err(e) = result else { break Ok(()) };
+        // A failed run's tables are as they were; chunks it committed into staging tables
+        // are kept for --resume (and for a retry), and the error says so.
+        let kept = plan.sink.abandon();
+        if !e.is_transient() || retry >= args.retries || cancelled(&cancel) {
+            break Err(with_kept_state(gave_up(e, retry), &kept));
         }
-        ok => ok,
+        drop(plan);
+        // A transient failure (a lost connection, a server restart): the run is tried again
+        // after a wait, from the chunks committed; so is planning it again, in a new session.
+        let mut failure = e;
+        plan = loop {
+            retry += 1;
+            let wait = backoff(retry);
+            if !args.output.quiet {
+                eprintln!(
+                    "ferry: {}; trying again in {} s (retry {retry} of {}){}",
+                    failure.chain(),
+                    wait.as_secs(),
+                    args.retries,
+                    if kept.is_empty() {
+                        ""
+                    } else {
+                        ", from the chunks committed"
+                    }
+                );
+            }
+            report.retried_after.push(failure.chain());
+            if !sleep_unless_cancelled(wait, &cancel) {
+                break Err(with_kept_state(
+                    ferry::Error::new(
+                        ferry::ErrorKind::Cancelled,
+                        format!(
+                            "interrupted while waiting to try again after: {}",
+                            failure.chain()
+                        ),
+                    ),
+                    &kept,
+                ));
+            }
+            match plan::copy_plan(&args, Resume::Retry) {
+                Ok(p) => break Ok(p),
+                Err(e) => match e.downcast::<ferry::Error>() {
+                    Ok(fe) if fe.is_transient() && retry < args.retries => failure = fe,
+                    Ok(fe) => break Err(with_kept_state(gave_up(fe, retry), &kept)),
+                    Err(other) => return Err(other),
+                },
+            }
+        }?;
     };
+    progress.finish();
     drop(plan);
     report.total(started.elapsed().as_secs_f64());
     match &result {
@@ -164,6 +210,38 @@ fn copy(args: CopyArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn cancelled(cancel: &std::sync::atomic::AtomicBool) -> bool {
+    cancel.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The wait before retry `n` (from 1): 1 s, 2 s, 4 s, ..., at most 30 s.
+fn backoff(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs((1u64 << n.saturating_sub(1).min(5)).min(30))
+}
+
+/// Sleeps `wait`, waking early when the run is cancelled; whether it was not.
+fn sleep_unless_cancelled(
+    wait: std::time::Duration,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> bool {
+    let until = Instant::now() + wait;
+    while Instant::now() < until {
+        if cancelled(cancel) {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    !cancelled(cancel)
+}
+
+/// `e`, saying how many retries came before it when there were any.
+fn gave_up(e: ferry::Error, retries: u32) -> ferry::Error {
+    if retries == 0 || !e.is_transient() {
+        return e;
+    }
+    e.context(format!("after {retries} retries"))
 }
 
 fn write_json(path: &std::path::Path, value: &impl Serialize) -> Result<()> {

@@ -24,7 +24,7 @@ pub fn endpoint(s: &str) -> Result<Endpoint, ferry::Error> {
 }
 
 /// Builds the plan of `ferry copy`.
-pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
+pub fn copy_plan(args: &CopyArgs, resume: ferry::sink::Resume) -> Result<CopyPlan> {
     let from = endpoint(&args.from)?;
     let to = endpoint(&args.to)?;
     if args.batch_rows == 0 || args.batch_bytes == 0 {
@@ -123,7 +123,7 @@ pub fn copy_plan(args: &CopyArgs) -> Result<CopyPlan> {
         jobs,
         limits,
         with_keys: args.with_keys,
-        resume: args.resume,
+        resume,
     };
     let tables: Vec<TableSpec> = match job_tables {
         // --transform steps run after the job's own.

@@ -95,9 +95,23 @@ pub struct ChunkPlan {
     /// partitions, mode and target ([`crate::pipeline`] computes it). A resume of another
     /// plan is refused.
     pub fingerprint: String,
-    /// Continue from the chunks an earlier run of this plan committed (`--resume`); without
-    /// it, an earlier run's chunks are dropped and the table is loaded from the start.
-    pub resume: bool,
+    /// Whether to continue from the chunks an earlier run of this plan committed.
+    pub resume: Resume,
+}
+
+/// Whether a chunked load continues from the chunks an earlier run committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resume {
+    /// The table is loaded from the start: an earlier run's chunks are dropped.
+    #[default]
+    No,
+    /// `--resume`: continue from this plan's chunks; chunks of another plan are a refusal
+    /// (the source or the options changed since they were committed).
+    Yes,
+    /// A retry within one command after a lost connection: continue from this plan's chunks,
+    /// and load the table from the start if the plan changed (the earlier attempt's chunks
+    /// are dropped, as a run without `--resume` drops them).
+    Retry,
 }
 
 /// The suffix of the table beside a chunked load's staging table that holds its progress, one

@@ -1,9 +1,13 @@
 //! Parquet sink: zstd by default, a configurable row-group size, a new file past a size. A
 //! directory target is a snapshot (see [`crate::snapshot`]); a `.parquet` file target holds one
-//! table, written under a temporary name and renamed at the end.
+//! table, written under a temporary name and renamed at the end. Into a snapshot, a table is
+//! written chunk by chunk (one source partition's files, then its record, see
+//! [`crate::snapshot::ChunkStore`]), so a killed run is continued by `--resume`.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -11,10 +15,11 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::{IfExists, Sink, TableWriter, WriteStats};
+use super::{ChunkPlan, IfExists, Sink, TableWriter, WriteStats};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::snapshot::{FileTarget, HashingWriter, WrittenFile};
+use crate::snapshot::{ChunkRecord, ChunkStore, FileEntry, FileTarget, HashingWriter, WrittenFile};
+use crate::source::Origin;
 
 /// Options of the Parquet sink, from the URL's
 /// `?compression=&row_group_rows=&file_bytes=&dictionary_bytes=`.
@@ -137,12 +142,98 @@ impl Sink for ParquetSink {
             current: None,
             done: Vec::new(),
             rows: 0,
+            chunked: None,
         }))
+    }
+
+    fn prepare_chunked(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        chunks: &ChunkPlan,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let Some(snapshot) = self.target.snapshot() else {
+            return self.prepare(table, schema, mode);
+        };
+        let (dir, single) = self.target.start(&self.name, table, mode)?;
+        let store = snapshot.chunks(table, &chunks.fingerprint, chunks.resume)?;
+        Ok(Box::new(ParquetTableWriter {
+            sink: self,
+            table: table.to_string(),
+            schema: schema.clone(),
+            mode,
+            dir,
+            single,
+            current: None,
+            done: Vec::new(),
+            rows: 0,
+            chunked: Some(Chunked {
+                store,
+                open: HashMap::new(),
+                new: Vec::new(),
+            }),
+        }))
+    }
+
+    /// A snapshot keeps the chunks a failed run committed; a single file does not.
+    fn resumes(&self) -> bool {
+        self.target.snapshot().is_some()
+    }
+
+    fn abandon(&self) -> Vec<String> {
+        self.target.snapshot().map(|s| s.kept()).unwrap_or_default()
     }
 
     fn commit(&self) -> Result<()> {
         self.target.commit(&self.name)
     }
+}
+
+/// A chunked table write: the chunks open (a partition's files so far) and committed.
+struct Chunked {
+    store: ChunkStore,
+    open: HashMap<Arc<str>, ChunkFiles>,
+    /// The chunks this run committed.
+    new: Vec<ChunkRecord>,
+}
+
+#[derive(Default)]
+struct ChunkFiles {
+    done: Vec<WrittenFile>,
+    current: Option<OpenFile>,
+    rows: u64,
+}
+
+impl Chunked {
+    fn records(&self) -> impl Iterator<Item = &ChunkRecord> {
+        self.store.committed.iter().chain(&self.new)
+    }
+}
+
+fn new_file(
+    path: PathBuf,
+    schema: &SchemaRef,
+    options: &ParquetOptions,
+    ctx: &str,
+) -> Result<OpenFile> {
+    let out = HashingWriter::create(&path)?;
+    let writer = ArrowWriter::try_new(out, schema.clone(), Some(options.properties()))
+        .map_err(|e| Error::parquet(ctx.to_string(), e))?;
+    Ok(OpenFile {
+        path,
+        writer,
+        rows: 0,
+    })
+}
+
+fn close_file(f: OpenFile, ctx: &str) -> Result<WrittenFile> {
+    let out = f
+        .writer
+        .into_inner()
+        .map_err(|e| Error::parquet(ctx.to_string(), e))?;
+    let (bytes, sha) = out.close().map_err(|e| Error::io(ctx.to_string(), e))?;
+    Ok((f.path, bytes, sha, f.rows))
 }
 
 struct OpenFile {
@@ -162,6 +253,8 @@ struct ParquetTableWriter<'a> {
     /// Closed files: path, size, sha256, rows.
     done: Vec<WrittenFile>,
     rows: u64,
+    /// Into a snapshot: written chunk by chunk, each committed at its end.
+    chunked: Option<Chunked>,
 }
 
 impl ParquetTableWriter<'_> {
@@ -177,18 +270,12 @@ impl ParquetTableWriter<'_> {
                     .dir
                     .join(format!("part-{:05}.parquet", self.done.len())),
             };
-            let out = HashingWriter::create(&path)?;
-            let writer = ArrowWriter::try_new(
-                out,
-                self.schema.clone(),
-                Some(self.sink.options.properties()),
-            )
-            .map_err(|e| Error::parquet(self.ctx(), e))?;
-            self.current = Some(OpenFile {
+            self.current = Some(new_file(
                 path,
-                writer,
-                rows: 0,
-            });
+                &self.schema,
+                &self.sink.options,
+                &self.ctx(),
+            )?);
         }
         self.current
             .as_mut()
@@ -197,19 +284,117 @@ impl ParquetTableWriter<'_> {
 
     fn close_file(&mut self) -> Result<()> {
         if let Some(f) = self.current.take() {
-            let ctx = self.ctx();
-            let out = f
-                .writer
-                .into_inner()
-                .map_err(|e| Error::parquet(ctx.clone(), e))?;
-            let (bytes, sha) = out.close().map_err(|e| Error::io(ctx, e))?;
-            self.done.push((f.path, bytes, sha, f.rows));
+            let written = close_file(f, &self.ctx())?;
+            self.done.push(written);
         }
         Ok(())
+    }
+
+    /// Notes the committed chunks with the snapshot, for a failed run's message.
+    fn keep_chunks(&self) {
+        let (Some(c), Some(s)) = (&self.chunked, self.sink.target.snapshot()) else {
+            return;
+        };
+        let (chunks, rows) = c.records().fold((0, 0), |(n, r), c| (n + 1, r + c.rows));
+        if chunks > 0 {
+            s.keep(format!(
+                "table \"{}\" ({chunks} chunk(s), {rows} rows, in {})",
+                self.table,
+                c.store.dir.display()
+            ));
+        }
     }
 }
 
 impl TableWriter for ParquetTableWriter<'_> {
+    fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
+        let ctx = self.ctx();
+        let Some(c) = self.chunked.as_mut() else {
+            return self.write(batch);
+        };
+        let chunk = c.open.entry(origin.partition.clone()).or_default();
+        let f = match &mut chunk.current {
+            Some(f) => f,
+            None => {
+                let name = c
+                    .store
+                    .file_name(&origin.partition, chunk.done.len(), "parquet");
+                chunk.current.insert(new_file(
+                    c.store.dir.join(name),
+                    &self.schema,
+                    &self.sink.options,
+                    &ctx,
+                )?)
+            }
+        };
+        f.writer
+            .write(batch)
+            .map_err(|e| Error::parquet(ctx.clone(), e))?;
+        f.rows += batch.num_rows() as u64;
+        chunk.rows += batch.num_rows() as u64;
+        self.rows += batch.num_rows() as u64;
+        let size = f.writer.bytes_written() as u64 + f.writer.in_progress_size() as u64;
+        if size >= self.sink.options.file_bytes {
+            if let Some(f) = chunk.current.take() {
+                chunk.done.push(close_file(f, &ctx)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn committed_chunks(&mut self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .chunked
+            .as_ref()
+            .map(|c| {
+                c.store
+                    .committed
+                    .iter()
+                    .map(|r| (r.chunk.clone(), r.rows))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Closes the chunk's files (synced) and commits its record.
+    fn end_chunk(&mut self, chunk: &str, rows: u64) -> Result<()> {
+        let ctx = self.ctx();
+        let Some(c) = self.chunked.as_mut() else {
+            return Ok(());
+        };
+        let mut files = c.open.remove(chunk).unwrap_or_default();
+        if files.rows != rows {
+            return Err(Error::internal(format!(
+                "{ctx}: chunk \"{chunk}\": {} rows written of {rows}",
+                files.rows
+            )));
+        }
+        if let Some(f) = files.current.take() {
+            files.done.push(close_file(f, &ctx)?);
+        }
+        let record = ChunkRecord {
+            chunk: chunk.to_string(),
+            fingerprint: c.store.fingerprint.clone(),
+            rows,
+            files: files
+                .done
+                .iter()
+                .map(|(path, bytes, sha256, rows)| FileEntry {
+                    path: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    rows: *rows,
+                    bytes: *bytes,
+                    sha256: sha256.clone(),
+                })
+                .collect(),
+        };
+        c.store.commit(&record)?;
+        c.new.push(record);
+        Ok(())
+    }
+
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let limit = self.sink.options.file_bytes;
         let single = self.single.is_some();
@@ -226,6 +411,24 @@ impl TableWriter for ParquetTableWriter<'_> {
     }
 
     fn finish(mut self: Box<Self>) -> Result<WriteStats> {
+        if let Some(c) = &self.chunked {
+            if let Some(open) = c.open.keys().next() {
+                return Err(Error::internal(format!(
+                    "{}: chunk \"{open}\" was not ended",
+                    self.ctx()
+                )));
+            }
+            let files: Vec<WrittenFile> = c
+                .records()
+                .flat_map(|r| {
+                    r.files
+                        .iter()
+                        .map(|f| (c.store.dir.join(&f.path), f.bytes, f.sha256.clone(), f.rows))
+                })
+                .collect();
+            self.rows = c.records().map(|r| r.rows).sum();
+            self.done.extend(files);
+        }
         if self.current.is_none() && self.done.is_empty() {
             // An empty table still gets a file, so its schema travels.
             self.open_file()?;
@@ -251,7 +454,23 @@ impl TableWriter for ParquetTableWriter<'_> {
 
 impl Drop for ParquetTableWriter<'_> {
     fn drop(&mut self) {
-        // Not finished: remove what was written.
+        // Not finished: remove what was written, but for the chunks committed.
+        // (Also after `finish`: a later failure, of another table or of the commit, keeps
+        // the chunks for --resume, and the message lists them.)
+        if let Some(c) = self.chunked.as_mut() {
+            for (_, open) in c.open.drain() {
+                let files = open.current.map(|f| f.path).into_iter();
+                for path in files.chain(open.done.into_iter().map(|f| f.0)) {
+                    let _ = fs::remove_file(path);
+                }
+            }
+            let committed: std::collections::HashSet<PathBuf> = c
+                .records()
+                .flat_map(|r| r.files.iter().map(|f| c.store.dir.join(&f.path)))
+                .collect();
+            self.done.retain(|f| !committed.contains(&f.0));
+        }
+        self.keep_chunks();
         if let Some(f) = self.current.take() {
             let _ = fs::remove_file(&f.path);
         }

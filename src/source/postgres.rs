@@ -619,7 +619,7 @@ impl Source for PgSource {
             .map_err(|e| pg_error(e, format!("{settings}: cannot join the run's snapshot")))?;
             let stream = rt
                 .block_on(client.copy_out(sql.as_str()))
-                .map_err(|e| pg_error(e, format!("{settings}: {table}")))?;
+                .map_err(|e| pg_error(e, format!("{table}: reading the COPY stream")))?;
             let mut decoder = Decoder::new(schema, limits, &table);
             let mut wire = Wire::new(CopyReader::new(&rt, stream, connection));
             decoder.read_header(&mut wire)?;
@@ -630,7 +630,7 @@ impl Source for PgSource {
             }
             drop(wire);
             rt.block_on(client.batch_execute("COMMIT"))
-                .map_err(|e| pg_error(e, format!("{settings}: {table}")))
+                .map_err(|e| pg_error(e, format!("{table}: ending the read")))
         })
     }
 }

@@ -18,6 +18,7 @@ mod postgres;
 mod relations;
 mod reload;
 mod resume;
+mod retry;
 mod roundtrip;
 mod support;
 mod tls;

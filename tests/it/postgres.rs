@@ -594,7 +594,17 @@ fn killed_reader_fails_the_copy_naming_table_and_partition_and_leaves_no_file() 
     let app = "ferry_it_killread";
     let own = with_application_name(&url, app);
     let target = format!("parquet://{}", file.display());
-    let args = ["copy", &own, &target, "--table", "it_killread.big", "-q"];
+    // Without retries (tests/it/retry.rs has them): the first lost connection ends the run.
+    let args = [
+        "copy",
+        &own,
+        &target,
+        "--table",
+        "it_killread.big",
+        "-q",
+        "--retries",
+        "0",
+    ];
     // One of ferry's reading COPYs.
     let out = kill_midway(&mut c, &args, app, "COPY %TO STDOUT%");
     assert_eq!(out.status.code(), Some(7), "an I/O failure");
@@ -637,6 +647,8 @@ fn killed_replace_leaves_the_old_table() {
         "--if-exists",
         "replace",
         "-q",
+        "--retries",
+        "0",
     ];
     // ferry's COPY into the staging table.
     let out = kill_midway(&mut c, &args, app, "COPY %FROM STDIN%");

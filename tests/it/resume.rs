@@ -11,11 +11,32 @@ use postgres::Client;
 
 use crate::support::{ferry, sqlite_url};
 
-const ROWS: i64 = 1_000_000;
+pub(crate) const ROWS: i64 = 1_000_000;
 
 /// Starts `ferry copy ARGS`, sends `signal` once `ready` (polled every 10 ms) says so, and
 /// returns its exit code and stderr (its own code when it finished first).
-fn killed_when(args: &[&str], signal: &str, mut ready: impl FnMut() -> bool) -> (i32, String) {
+fn killed_when(args: &[&str], signal: &str, ready: impl FnMut() -> bool) -> (i32, String) {
+    let pid = std::cell::Cell::new(0);
+    acted_when(
+        args,
+        |id| pid.set(id),
+        ready,
+        || {
+            let _ = Command::new("kill")
+                .args([signal, &pid.get().to_string()])
+                .status();
+        },
+    )
+}
+
+/// Starts `ferry copy ARGS` (its pid given to `started`), runs `act` once `ready` (polled every
+/// 10 ms) says so, and returns its exit code and stderr (its own code when it finished first).
+pub(crate) fn acted_when(
+    args: &[&str],
+    mut started_as: impl FnMut(u32),
+    mut ready: impl FnMut() -> bool,
+    mut act: impl FnMut(),
+) -> (i32, String) {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("ferry"))
         .arg("copy")
         .args(args)
@@ -24,12 +45,11 @@ fn killed_when(args: &[&str], signal: &str, mut ready: impl FnMut() -> bool) -> 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    started_as(child.id());
     let started = std::time::Instant::now();
     while child.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(120) {
         if ready() {
-            let _ = Command::new("kill")
-                .args([signal, &child.id().to_string()])
-                .status();
+            act();
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -42,7 +62,7 @@ fn killed_when(args: &[&str], signal: &str, mut ready: impl FnMut() -> bool) -> 
 }
 
 /// The chunks committed so far into the staging tables of `schema` (their progress tables).
-fn committed_chunks(c: &mut Client, schema: &str) -> i64 {
+pub(crate) fn committed_chunks(c: &mut Client, schema: &str) -> i64 {
     let tables: Vec<String> = c
         .query(
             "SELECT relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -67,7 +87,7 @@ fn committed_chunks(c: &mut Client, schema: &str) -> i64 {
 }
 
 /// Runs `ferry copy ARGS --resume --report`, asserting success; the table's report.
-fn resume(args: &[&str]) -> serde_json::Value {
+pub(crate) fn resume(args: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");
     let out = ferry()
@@ -89,7 +109,7 @@ fn resume(args: &[&str]) -> serde_json::Value {
 
 /// The target table holds exactly the source's rows: `ROWS` distinct ids 1..=ROWS, each with
 /// its own values, and no ferry table is left in the schema.
-fn assert_exact(c: &mut Client, schema: &str, what: &str) {
+pub(crate) fn assert_exact(c: &mut Client, schema: &str, what: &str) {
     let row = c
         .query_one(
             &format!(
@@ -321,4 +341,133 @@ fn resume_of_a_changed_plan_is_refused_and_a_plain_run_starts_again() {
         "{err}"
     );
     assert!(!file.exists());
+}
+
+/// The chunks committed so far into the snapshot `root` (their records).
+fn snapshot_chunks(root: &std::path::Path) -> usize {
+    let Ok(plans) = std::fs::read_dir(root.join(".ferry-staging/chunks/t")) else {
+        return 0;
+    };
+    plans
+        .flatten()
+        .filter_map(|p| std::fs::read_dir(p.path()).ok())
+        .flat_map(|files| files.flatten())
+        .filter(|f| f.file_name().to_string_lossy().ends_with(".json"))
+        .count()
+}
+
+/// The snapshot's table `t`, read with the parquet crate from the files its manifest lists:
+/// every row of the source once, and (when `settled`) nothing of ferry's staging left.
+fn assert_snapshot_exact(root: &std::path::Path, settled: bool, what: &str) {
+    use arrow::array::{Array, Int64Array, StringArray};
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("_ferry_manifest.json")).unwrap())
+            .unwrap();
+    let table = &manifest["tables"][0];
+    assert_eq!(table["rows"].as_i64(), Some(ROWS), "{what}");
+    let mut seen = vec![false; ROWS as usize + 1];
+    for f in table["files"].as_array().unwrap() {
+        let file = std::fs::File::open(root.join(f["path"].as_str().unwrap())).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let id = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
+            let s = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            let v = batch
+                .column(2)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
+            for i in 0..batch.num_rows() {
+                let k = id.value(i);
+                assert!(!seen[k as usize], "{what}: id {k} twice");
+                seen[k as usize] = true;
+                assert_eq!(s.value(i), format!("{k:050}"), "{what}");
+                assert_eq!(v.value(i), k * 3, "{what}");
+                assert!(!s.is_null(i));
+            }
+        }
+    }
+    assert!(seen[1..].iter().all(|&b| b), "{what}: a row is missing");
+    if !settled {
+        return;
+    }
+    assert!(
+        !root.join(".ferry-staging").exists(),
+        "{what}: staging left"
+    );
+    assert!(!root.join("_ferry_incomplete").exists(), "{what}");
+}
+
+/// SQLite into a new Parquet snapshot, killed with `kill -9` early, after one chunk and after
+/// three: each chunk's files and record are committed in the snapshot's staging directory,
+/// and `--resume` writes only the others; the manifest, published once, lists every row once.
+#[test]
+fn sqlite_to_parquet_killed_runs_resume_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_source(dir.path());
+    let from = format!("{}?partition_rows=100000", sqlite_url(&db));
+    for (trial, chunks) in [0usize, 1, 3].into_iter().enumerate() {
+        let root = dir.path().join(format!("snap{trial}"));
+        let to = format!("parquet://{}", root.display());
+        let args = [from.as_str(), to.as_str(), "--table", "t", "--jobs", "2"];
+        let started = std::time::Instant::now();
+        let (code, err) = killed_when(&args, "-KILL", || match chunks {
+            0 => started.elapsed() >= Duration::from_millis(300),
+            n => snapshot_chunks(&root) >= n,
+        });
+        assert_eq!(code, -9, "trial {trial}: killed mid-run: {err}");
+        assert!(
+            !root.join("_ferry_manifest.json").exists(),
+            "trial {trial}: not published"
+        );
+        let t = resume(&args);
+        let done = t["chunks_resumed"].as_u64().unwrap();
+        assert!(done as usize >= chunks && done < 10, "trial {trial}: {t}");
+        assert_eq!(
+            t["rows_read"].as_u64().unwrap() + t["rows_resumed"].as_u64().unwrap(),
+            ROWS as u64,
+            "{t}"
+        );
+        assert_snapshot_exact(
+            &root,
+            true,
+            &format!("trial {trial} (killed after {chunks} chunks)"),
+        );
+    }
+    // Ctrl-C: the one line names the chunks kept; the snapshot's old table stays loadable.
+    let root = dir.path().join("snap0");
+    let to = format!("parquet://{}", root.display());
+    let args = [
+        from.as_str(),
+        to.as_str(),
+        "--table",
+        "t",
+        "--jobs",
+        "2",
+        "--if-exists",
+        "replace",
+    ];
+    let (code, err) = killed_when(&args, "-INT", || snapshot_chunks(&root) >= 2);
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the chunks committed are kept for --resume: table \"t\" ("),
+        "{err}"
+    );
+    assert_snapshot_exact(&root, false, "the old table, after Ctrl-C");
+    let t = resume(&args);
+    assert!(t["chunks_resumed"].as_u64().unwrap() >= 2, "{t}");
+    assert_snapshot_exact(&root, true, "replaced after Ctrl-C");
 }

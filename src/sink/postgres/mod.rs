@@ -29,8 +29,8 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use postgres::Client;
 
 use super::{
-    foreign_key_name, ChunkPlan, IfExists, LoadRecord, Sink, TableWriter, TargetKeys, WriteOptions,
-    WriteStats, LOADS_TABLE,
+    foreign_key_name, ChunkPlan, IfExists, LoadRecord, Resume, Sink, TableWriter, TargetKeys,
+    WriteOptions, WriteStats, LOADS_TABLE,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -152,7 +152,7 @@ impl PgSink {
                 c.fingerprint.clone(),
             )
         });
-        let resume = chunks.is_some_and(|c| c.resume);
+        let resume = chunks.map_or(Resume::No, |c| c.resume);
         let mut control = self.connect()?;
         if mode == IfExists::Append {
             // Appends share the target's lock: any number at once, but not beside a run that
@@ -169,7 +169,8 @@ impl PgSink {
                 &schema_name,
                 &qualified,
                 &name,
-                progress.as_ref().filter(|_| resume),
+                progress.as_ref().filter(|_| resume != Resume::No),
+                resume == Resume::Yes,
             )?;
         }
         let exists: bool = control
@@ -278,7 +279,7 @@ impl PgSink {
                     &sname,
                     &what,
                 )?;
-                if kept && resume {
+                if kept && resume != Resume::No {
                     (committed, built) = p.committed(&mut control, &what)?;
                     create.clear();
                 } else {
@@ -620,7 +621,8 @@ fn lock_target(c: &mut Client, settings: &PgSettings, qualified: &str, shared: b
 /// Drops the staging tables of `qualified` that killed runs left behind, with their progress
 /// rows. Called with the target's lock held, so no live run is loading any of them. When
 /// `resuming`, its own staging table is kept, and one that holds another plan's committed
-/// chunks is a refusal: the plan changed since they were committed.
+/// chunks is a refusal (when `strict`: `--resume`) or dropped (a retry): the plan changed
+/// since they were committed.
 fn drop_leftover_staging(
     c: &mut Client,
     settings: &PgSettings,
@@ -628,6 +630,7 @@ fn drop_leftover_staging(
     qualified: &str,
     name: &str,
     resuming: Option<&chunks::Progress>,
+    strict: bool,
 ) -> Result<()> {
     let prefix = super::staging_prefix(qualified, name);
     let ctx = |e| {
@@ -668,7 +671,7 @@ fn drop_leftover_staging(
         } else {
             0
         };
-        if resuming.is_some() && chunks > 0 {
+        if strict && chunks > 0 {
             return Err(Error::invalid_args(format!(
                 "{settings}: {qualified}: cannot resume: the {chunks} chunk(s) an earlier run \
                  committed (in {}.{}) are of another plan: the source's schema or size, the \
@@ -1059,6 +1062,12 @@ impl Drop for Publication {
         if let Some((_, sq)) = self.staging.take() {
             let _ = self.control.batch_execute("ROLLBACK");
             if let Some(p) = &self.progress {
+                // The run's connection may be what was lost: then a new one asks.
+                if self.control.is_closed() {
+                    if let Ok(c) = self.settings.connect() {
+                        self.control = c;
+                    }
+                }
                 let held = p
                     .committed(&mut self.control, &self.qualified)
                     .map(|(c, built)| (c.len(), c.iter().map(|(_, r)| r).sum::<u64>(), built));
