@@ -33,6 +33,11 @@ pub(crate) fn fresh_db(name: &str) -> Option<(String, Conn)> {
     Some((url, conn))
 }
 
+/// Another connection to the database of `url` (from [`fresh_db`]).
+pub(crate) fn fresh_db_conn(url: &str) -> Conn {
+    Conn::new(url).unwrap()
+}
+
 pub(crate) fn with_db(url: &str, db: &str) -> String {
     let mut u = url::Url::parse(url).unwrap();
     u.set_path(&format!("/{db}"));

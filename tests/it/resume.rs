@@ -1,4 +1,4 @@
-//! Resume, exactly once: a copy into PostgreSQL killed (`kill -9`, Ctrl-C) at any point is
+//! Resume, exactly once: a copy into PostgreSQL, MariaDB or a Parquet snapshot killed (`kill -9`, Ctrl-C) at any point is
 //! continued by the same command with `--resume`, which reads only the partitions (chunks) not
 //! committed; the result equals the source row for row, with no duplicate key, and the report
 //! counts the chunks taken from the earlier run. A resume of a changed plan is refused; a run
@@ -145,13 +145,31 @@ pub(crate) fn assert_exact(c: &mut Client, schema: &str, what: &str) {
 fn kill_and_resume(from: &str, c: &mut Client, schema: &str, extra: &[&str]) {
     let (url, mut watch) = crate::postgres::pg().unwrap();
     let to = format!("{url}?schema={schema}");
-    let mut args = vec![from, to.as_str(), "--table", "t", "--if-exists", "replace"];
+    kill_and_resume_into(
+        from,
+        &to,
+        extra,
+        &mut || committed_chunks(&mut watch, schema),
+        &mut |what| assert_exact(c, schema, what),
+    );
+}
+
+/// [`kill_and_resume`] into any target: `committed` counts the chunks committed there so far,
+/// `exact` asserts the target table equals the source.
+fn kill_and_resume_into(
+    from: &str,
+    to: &str,
+    extra: &[&str],
+    committed: &mut dyn FnMut() -> i64,
+    exact: &mut dyn FnMut(&str),
+) {
+    let mut args = vec![from, to, "--table", "t", "--if-exists", "replace"];
     args.extend_from_slice(extra);
     for (trial, chunks) in [0i64, 1, 3].into_iter().enumerate() {
         let started = std::time::Instant::now();
         let (code, err) = killed_when(&args, "-KILL", || match chunks {
             0 => started.elapsed() >= Duration::from_millis(300),
-            n => committed_chunks(&mut watch, schema) >= n,
+            n => committed() >= n,
         });
         assert_eq!(code, -9, "trial {trial}: killed mid-run: {err}");
         let t = resume(&args);
@@ -167,11 +185,9 @@ fn kill_and_resume(from: &str, c: &mut Client, schema: &str, extra: &[&str]) {
             ROWS as u64,
             "{t}"
         );
-        assert_exact(
-            c,
-            schema,
-            &format!("{from} trial {trial} (killed after {chunks} chunks)"),
-        );
+        exact(&format!(
+            "{from} trial {trial} (killed after {chunks} chunks)"
+        ));
     }
 }
 
@@ -234,6 +250,115 @@ fn mariadb_to_pg_killed_runs_resume_exactly_once() {
         "it_resume_my",
         &["--partition-on", "id", "--partitions", "8", "--jobs", "2"],
     );
+}
+
+/// The chunks committed so far into the staging tables of the MariaDB database of `my`.
+fn committed_chunks_my(my: &mut mysql::Conn) -> i64 {
+    use mysql::prelude::Queryable;
+    let tables: Vec<String> = my
+        .query(
+            "SELECT TABLE_NAME FROM information_schema.TABLES
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_ferry\\_%\\_p'",
+        )
+        .unwrap();
+    tables
+        .iter()
+        .map(|t| {
+            my.query_first::<i64, _>(format!("SELECT COUNT(*) FROM `{t}`"))
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// The MariaDB table `t` holds exactly the source's rows, and no ferry table is left beside it.
+fn assert_exact_my(my: &mut mysql::Conn, what: &str) {
+    use mysql::prelude::Queryable;
+    let row: (i64, i64, i64, i64, i64) = my
+        .query_first(
+            "SELECT COUNT(*), COUNT(DISTINCT id), MIN(id), MAX(id),
+                    SUM(s = LPAD(id, 50, '0') AND v = id * 3) FROM t",
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(row, (ROWS, ROWS, 1, ROWS, ROWS), "{what}");
+    let left: Vec<String> = my
+        .query(
+            "SELECT TABLE_NAME FROM information_schema.TABLES
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME <> 't'",
+        )
+        .unwrap();
+    assert!(left.is_empty(), "{what}: left behind: {left:?}");
+}
+
+#[test]
+fn pg_to_mariadb_killed_runs_resume_exactly_once() {
+    let Some((to, mut my)) = crate::mysql::fresh_db("it_resume_tomy") else {
+        return;
+    };
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_tomysrc");
+    c.batch_execute(&format!(
+        "CREATE TABLE it_resume_tomysrc.t (id bigint PRIMARY KEY, s text, v bigint);
+         INSERT INTO it_resume_tomysrc.t
+             SELECT i, lpad(i::text, 50, '0'), i * 3 FROM generate_series(1, {ROWS}) i;
+         ANALYZE it_resume_tomysrc.t"
+    ))
+    .unwrap();
+    let from = format!("{url}?schema=it_resume_tomysrc");
+    let mut watch = crate::mysql::fresh_db_conn(&to);
+    kill_and_resume_into(
+        &from,
+        &to,
+        &["--partitions", "8", "--jobs", "2"],
+        &mut || committed_chunks_my(&mut watch),
+        &mut |what| assert_exact_my(&mut my, what),
+    );
+}
+
+/// Ctrl-C into MariaDB: the one line names the kept chunks, the old table is as it was, and
+/// the resume completes it exactly.
+#[test]
+fn ctrl_c_into_mariadb_keeps_committed_chunks_and_resume_completes() {
+    use mysql::prelude::Queryable;
+    let Some((to, mut my)) = crate::mysql::fresh_db("it_resume_intmy") else {
+        return;
+    };
+    my.query_drop(
+        "CREATE TABLE t (id bigint, s text, v bigint); INSERT INTO t VALUES (0, 'old', 0)",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_source(dir.path());
+    let from = format!("{}?partition_rows=100000", sqlite_url(&db));
+    let all = [
+        from.as_str(),
+        to.as_str(),
+        "--table",
+        "t",
+        "--if-exists",
+        "replace",
+        "--jobs",
+        "2",
+    ];
+    let mut watch = crate::mysql::fresh_db_conn(&to);
+    let (code, err) = killed_when(&all, "-INT", || committed_chunks_my(&mut watch) >= 2);
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the chunks committed are kept for --resume: `it_resume_intmy`.`t` (")
+            && err.contains("run the same command with --resume to continue"),
+        "{err}"
+    );
+    assert!(!err.contains(":ferry@"), "no password: {err}");
+    let old: Vec<(i64, String)> = my.query("SELECT id, s FROM t").unwrap();
+    assert_eq!(old, vec![(0, "old".to_string())], "the table is as it was");
+    let t = resume(&all);
+    assert!(t["chunks_resumed"].as_u64().unwrap() >= 2, "{t}");
+    assert_exact_my(&mut my, "after Ctrl-C");
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //! connections at once, fed by ferry's own text encoder ([`load_data`]).
 //!
 //! A new or replaced table is loaded into a staging table (`_ferry_<table>_<hash>`) by `--jobs`
-//! connections; `finish()` swaps it in with one atomic `RENAME TABLE`. Appending to (or
-//! truncating) an existing table is one connection in one transaction, committed by `finish()`.
+//! connections, or chunk by chunk ([`chunks`]: each source partition committed with a progress
+//! row, so a killed run is continued by `--resume`); the run's end swaps every staging table in
+//! with one atomic `RENAME TABLE`. Appending to (or truncating) an existing table is one
+//! connection in one transaction, committed with the run's other tables.
 //!
 //! `LOAD DATA LOCAL` turns data errors into warnings whatever the `sql_mode` (a value too long is
 //! cut, an out-of-range number clamped, a bad date zeroed), so every batch is its own statement:
@@ -11,6 +13,7 @@
 //! `SHOW WARNINGS`, and fails on the first warning or note, naming the column, the row and the
 //! value it sent. Nothing is silently changed, in strict and in non-strict mode alike.
 
+mod chunks;
 mod foreign_keys;
 pub mod load_data;
 
@@ -27,8 +30,8 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, LocalInfileHandler};
 
 use super::{
-    foreign_key_name, key_columns, staging_name, IfExists, LoadRecord, Sink, TableWriter,
-    TargetKeys, WriteOptions, WriteStats, LOADS_TABLE,
+    foreign_key_name, key_columns, staging_name, ChunkPlan, IfExists, LoadRecord, Resume, Sink,
+    TableWriter, TargetKeys, WriteOptions, WriteStats, LOADS_TABLE,
 };
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
@@ -59,6 +62,8 @@ pub struct MySink {
     float_loss: super::FloatLoss,
     /// `--reload`: append a snapshot table that the target table holds already.
     reload: bool,
+    /// What a failed or cancelled run kept for `--resume`, one line per table.
+    kept: Arc<Mutex<Vec<String>>>,
 }
 
 /// A target column: its type and how its values travel.
@@ -185,6 +190,7 @@ impl MySink {
             run: Default::default(),
             float_loss: options.float_loss,
             reload: options.reload,
+            kept: Default::default(),
         })
     }
 
@@ -228,31 +234,73 @@ fn lock_target(c: &mut Conn, qualified: &str, what: &str) -> Result<()> {
     ))
 }
 
-/// Drops the staging tables of `qualified` that killed runs left behind; called with the
-/// target's lock held, so no live run is loading any of them.
+/// Drops the staging tables of `qualified` that killed runs left behind, with their progress
+/// tables; called with the target's lock held, so no live run is loading any of them. When
+/// `resuming`, its own staging table is kept, and one that holds another plan's committed
+/// chunks is a refusal (when `strict`: `--resume`) or dropped (a retry): the plan changed
+/// since they were committed.
 fn drop_leftover_staging(
     c: &mut Conn,
     db: &str,
     qualified: &str,
     name: &str,
+    resuming: Option<&chunks::Progress>,
+    strict: bool,
     what: &str,
 ) -> Result<()> {
     let prefix = super::staging_prefix(qualified, name);
-    let leftovers: Vec<String> = c
+    let ctx = |e| my_error(e, format!("{what}: leftover staging tables"));
+    let names: Vec<String> = c
         .exec(
             "SELECT TABLE_NAME FROM information_schema.TABLES
              WHERE TABLE_SCHEMA = ? AND LEFT(TABLE_NAME, CHAR_LENGTH(?)) = ?",
             (db, &prefix, &prefix),
         )
-        .map_err(|e| my_error(e, format!("{what}: leftover staging tables")))?;
-    for t in leftovers {
+        .map_err(ctx)?;
+    let progress_of = |staging: &str| format!("{staging}{}", super::PROGRESS_SUFFIX);
+    for t in &names {
+        if resuming.is_some_and(|p| p.staging == *t || progress_of(&p.staging) == *t) {
+            continue;
+        }
+        // A progress table goes with its staging table (below), or alone if that is gone.
+        if t.ends_with(super::PROGRESS_SUFFIX) && names.iter().any(|s| progress_of(s) == *t) {
+            continue;
+        }
+        let progress = progress_of(t);
+        let chunks: Option<u64> = if strict && names.contains(&progress) {
+            c.query_first(format!(
+                "SELECT COUNT(*) FROM {}.{}",
+                quote_ident(db),
+                quote_ident(&progress)
+            ))
+            .map_err(ctx)?
+        } else {
+            None
+        };
+        if let Some(n) = chunks.filter(|n| *n > 0) {
+            return Err(Error::invalid_args(format!(
+                "{what}: cannot resume: the {n} chunk(s) an earlier run committed (in {}.{}) \
+                 are of another plan: the source's schema or size, the steps or the options \
+                 changed since; run without --resume to load the table again from the start",
+                quote_ident(db),
+                quote_ident(t)
+            )));
+        }
         tracing::info!(table = %t, "dropping a staging table a killed run left behind");
-        let sql = format!(
-            "DROP TABLE IF EXISTS {}.{}",
-            quote_ident(db),
-            quote_ident(&t)
-        );
-        exec(c, &sql, || format!("{what}: leftover staging tables"))?;
+        for sql in [
+            format!(
+                "DROP TABLE IF EXISTS {}.{}",
+                quote_ident(db),
+                quote_ident(t)
+            ),
+            format!(
+                "DROP TABLE IF EXISTS {}.{}",
+                quote_ident(db),
+                quote_ident(&progress)
+            ),
+        ] {
+            exec(c, &sql, || format!("{what}: leftover staging tables"))?;
+        }
     }
     Ok(())
 }
@@ -443,14 +491,106 @@ impl Sink for MySink {
         schema: &SchemaRef,
         mode: IfExists,
     ) -> Result<Box<dyn TableWriter + '_>> {
+        self.prepare_with(table, schema, mode, None)
+    }
+
+    fn prepare_chunked(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        chunks: &ChunkPlan,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        self.prepare_with(table, schema, mode, Some(chunks))
+    }
+
+    fn resumes(&self) -> bool {
+        true
+    }
+
+    fn abandon(&self) -> Vec<String> {
+        // Dropping what was to be published drops its staging tables, or keeps those that
+        // hold committed chunks (see `Publication`'s drop).
+        if let Ok(mut run) = self.run.lock() {
+            run.pending.clear();
+        }
+        self.kept.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    fn commit(&self) -> Result<()> {
+        let mut run = self.run.lock().map_err(|_| Error::internal("run state"))?;
+        let mut pending = std::mem::take(&mut run.pending);
+        // Dropped on return: the locks are released, and what was not published is undone.
+        self.publish_all(&mut pending)
+    }
+
+    fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
+        let mut conn = None;
+        let what = self.settings.to_string();
+        for t in tables {
+            let (db, table, _) = self.target(&t.table);
+            for fk in &t.keys.foreign_keys {
+                let (ref_db, ref_table, _) = self.target(&fk.table);
+                let def = ForeignKeyDef {
+                    name: foreign_key_name(&table, &fk.columns, foreign_keys::MAX_NAME_BYTES),
+                    db: db.clone(),
+                    table: table.clone(),
+                    columns: fk.columns.clone(),
+                    ref_db,
+                    ref_table,
+                    referenced: fk.referenced.clone(),
+                    rules: String::new(),
+                };
+                let conn = match &mut conn {
+                    Some(c) => c,
+                    None => conn.insert(self.connect()?),
+                };
+                if !table_exists(conn, &def.ref_db, &def.ref_table, &what)? {
+                    tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: the referenced table is neither copied in this run nor in the target", def.name);
+                } else if !foreign_keys::exists(conn, &def, &what)? {
+                    foreign_keys::add(conn, &def, &what)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl MySink {
+    /// Starts writing `table`; with `chunks`, a new or replaced table is loaded chunk by chunk
+    /// ([`chunks`]).
+    fn prepare_with(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        chunks: Option<&ChunkPlan>,
+    ) -> Result<Box<dyn TableWriter + '_>> {
         let (db, name, qualified) = self.target(table);
         let what = format!("{}: {qualified}", self.settings);
+        // A chunked load's staging table and progress rows, named by the plan.
+        let progress = chunks.map(|c| {
+            chunks::Progress::new(
+                &db,
+                super::chunked_staging_name(&qualified, &name, &c.fingerprint),
+                c.fingerprint.clone(),
+            )
+        });
+        let resume = chunks.map_or(Resume::No, |c| c.resume);
         let mut control = self.connect()?;
         if mode != IfExists::Append {
             // One run at a time creates, replaces or truncates a table: `control` holds the
             // lock until the writer is done (a killed run's ends with its connection).
             lock_target(&mut control, &qualified, &what)?;
-            drop_leftover_staging(&mut control, &db, &qualified, &name, &what)?;
+            drop_leftover_staging(
+                &mut control,
+                &db,
+                &qualified,
+                &name,
+                progress.as_ref().filter(|_| resume != Resume::No),
+                resume == Resume::Yes,
+                &what,
+            )?;
         }
         let exists = table_exists(&mut control, &db, &name, &what)?;
         if exists && mode == IfExists::Fail {
@@ -514,17 +654,55 @@ impl Sink for MySink {
                     .collect(),
             ),
         );
+        // Chunks commit into a staging table of the run's own: a new or replaced table.
+        let mut progress = progress.filter(|_| !appending);
+        let mut committed = Vec::new();
         let (load_into, staging, workers) = if appending {
             // One connection, one transaction: finish() commits it, a failure rolls it back.
             (qualified.clone(), None, 1)
         } else {
-            let sname = staging_name(&qualified, &name, "");
+            let sname = match &progress {
+                Some(p) => p.staging.clone(),
+                None => staging_name(&qualified, &name, ""),
+            };
             let sq = format!("{}.{}", quote_ident(&db), quote_ident(&sname));
-            let create = create_sql(&sq, &cols, &key_columns(schema), self.collation)
-                .map_err(|e| e.context(what.clone()))?;
-            exec(&mut control, &create, || {
-                format!("{what}: creating the staging table")
-            })?;
+            let creating = || format!("{what}: creating the staging table");
+            let kept = match &progress {
+                Some(p) if resume != Resume::No => {
+                    let progress_table = format!("{sname}{}", super::PROGRESS_SUFFIX);
+                    (chunks::transactional(&mut control, &db, &sname, &what)?
+                        && table_exists(&mut control, &db, &progress_table, &what)?)
+                    .then(|| p.clone())
+                }
+                _ => None,
+            };
+            match kept {
+                Some(p) => committed = p.committed(&mut control, &what)?,
+                None => {
+                    if let Some(p) = &progress {
+                        // Not resuming: this plan's earlier chunks are loaded again.
+                        exec(
+                            &mut control,
+                            &format!("DROP TABLE IF EXISTS {sq}"),
+                            creating,
+                        )?;
+                        exec(&mut control, &p.forget_sql(), creating)?;
+                    }
+                    let create = create_sql(&sq, &cols, &key_columns(schema), self.collation)
+                        .map_err(|e| e.context(what.clone()))?;
+                    exec(&mut control, &create, creating)?;
+                    if let Some(p) = &progress {
+                        if chunks::transactional(&mut control, &db, &sname, &what)? {
+                            exec(&mut control, &p.create_sql(), creating)?;
+                        } else {
+                            // Chunks of a table that is not InnoDB cannot commit with their
+                            // progress rows: the table is loaded whole, without any.
+                            tracing::warn!(table = %qualified, "the staging table is not InnoDB: loaded without resumable chunks");
+                            progress = None;
+                        }
+                    }
+                }
+            }
             (sq.clone(), Some(sq), self.jobs)
         };
         let sql = load_sql(&load_into, &cols);
@@ -542,6 +720,7 @@ impl Sink for MySink {
             sink: self,
             bounds,
             publication: Some(Publication {
+                settings: self.settings.clone(),
                 control,
                 qualified: qualified.clone(),
                 db,
@@ -550,16 +729,27 @@ impl Sink for MySink {
                 staging,
                 open: Vec::new(),
                 load,
+                progress: progress.clone(),
+                kept: self.kept.clone(),
             }),
             appending,
+            chunked: progress.map(|p| ChunkedLoad {
+                router: chunks::Router::new(),
+                progress: p,
+                sql: sql.clone(),
+                committed,
+            }),
             tx: Some(tx),
             handles: Vec::new(),
             abort: Arc::new(AtomicBool::new(false)),
             batches: 0,
             bytes: 0,
+            rows_sent: 0,
             finished: false,
             encoder: encoder.clone(),
         });
+        // A chunked load opens its connections as chunks arrive.
+        let workers = if writer.chunked.is_some() { 0 } else { workers };
         for k in 0..workers {
             let mut conn = self.connect()?;
             if appending {
@@ -583,44 +773,6 @@ impl Sink for MySink {
         }
         Ok(writer)
     }
-
-    fn commit(&self) -> Result<()> {
-        let mut run = self.run.lock().map_err(|_| Error::internal("run state"))?;
-        let mut pending = std::mem::take(&mut run.pending);
-        // Dropped on return: the locks are released, and what was not published is undone.
-        self.publish_all(&mut pending)
-    }
-
-    fn add_foreign_keys(&self, tables: &[TargetKeys]) -> Result<()> {
-        let mut conn = None;
-        let what = self.settings.to_string();
-        for t in tables {
-            let (db, table, _) = self.target(&t.table);
-            for fk in &t.keys.foreign_keys {
-                let (ref_db, ref_table, _) = self.target(&fk.table);
-                let def = ForeignKeyDef {
-                    name: foreign_key_name(&table, &fk.columns, foreign_keys::MAX_NAME_BYTES),
-                    db: db.clone(),
-                    table: table.clone(),
-                    columns: fk.columns.clone(),
-                    ref_db,
-                    ref_table,
-                    referenced: fk.referenced.clone(),
-                    rules: String::new(),
-                };
-                let conn = match &mut conn {
-                    Some(c) => c,
-                    None => conn.insert(self.connect()?),
-                };
-                if !table_exists(conn, &def.ref_db, &def.ref_table, &what)? {
-                    tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: the referenced table is neither copied in this run nor in the target", def.name);
-                } else if !foreign_keys::exists(conn, &def, &what)? {
-                    foreign_keys::add(conn, &def, &what)?;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 type WorkerResult = Result<(Conn, u64, u64)>;
@@ -639,25 +791,7 @@ fn spawn_worker(
     std::thread::Builder::new()
         .name(format!("ferry-mysql-load-{k}"))
         .spawn(move || {
-            let buf = Arc::new(Mutex::new(Vec::<u8>::with_capacity(1 << 20)));
-            let served = buf.clone();
-            conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |name, w| {
-                // Serve ferry's own stream only: a server asking for another file gets nothing.
-                if name != STREAM_NAME.as_bytes() {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::PermissionDenied,
-                        format!(
-                            "the server asked for {:?}; ferry serves only its own stream",
-                            String::from_utf8_lossy(name)
-                        ),
-                    ));
-                }
-                let data = served
-                    .lock()
-                    .map_err(|_| std::io::Error::other("stream buffer poisoned"))?;
-                w.write_all(&data)?;
-                w.flush()
-            })));
+            let stream = Stream::serve(&mut conn);
             let (mut rows, mut bytes) = (0u64, 0u64);
             for (idx, batch, origin) in rx.iter() {
                 if abort.load(Ordering::Relaxed) {
@@ -667,23 +801,71 @@ fn spawn_worker(
                     ));
                 }
                 let at = format!("{what}: batch {} (from {})", idx + 1, origin.row(0));
-                {
-                    let mut b = buf
-                        .lock()
-                        .map_err(|_| Error::internal("stream buffer poisoned"))?;
-                    b.clear();
-                    encoder
-                        .encode(&batch, &mut b)
-                        .map_err(|e| e.context(at.clone()))?;
-                    bytes += b.len() as u64;
-                }
-                conn.query_drop(&sql).map_err(|e| my_error(e, at.clone()))?;
-                check_load(&mut conn, &batch, &origin, &at)?;
+                bytes += stream.load(&mut conn, &sql, &encoder, &batch, &origin, &at)?;
                 rows += batch.num_rows() as u64;
             }
             Ok((conn, rows, bytes))
         })
         .map_err(|e| Error::io("cannot start a LOAD DATA thread", e))
+}
+
+/// What a connection's `LOAD DATA LOCAL` reads: ferry's stream, one encoded batch, from memory.
+struct Stream {
+    buf: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Stream {
+    /// Makes `conn` serve ferry's stream (and nothing else) to `LOAD DATA LOCAL`.
+    fn serve(conn: &mut Conn) -> Stream {
+        let buf = Arc::new(Mutex::new(Vec::<u8>::with_capacity(1 << 20)));
+        let served = buf.clone();
+        conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |name, w| {
+            // Serve ferry's own stream only: a server asking for another file gets nothing.
+            if name != STREAM_NAME.as_bytes() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!(
+                        "the server asked for {:?}; ferry serves only its own stream",
+                        String::from_utf8_lossy(name)
+                    ),
+                ));
+            }
+            let data = served
+                .lock()
+                .map_err(|_| std::io::Error::other("stream buffer poisoned"))?;
+            w.write_all(&data)?;
+            w.flush()
+        })));
+        Stream { buf }
+    }
+
+    /// Loads `batch` with one `sql` (`LOAD DATA`) and checks that the server took it exactly;
+    /// `at` names the batch in an error. The bytes sent.
+    fn load(
+        &self,
+        conn: &mut Conn,
+        sql: &str,
+        encoder: &TextEncoder,
+        batch: &RecordBatch,
+        origin: &Origin,
+        at: &str,
+    ) -> Result<u64> {
+        let bytes = {
+            let mut b = self
+                .buf
+                .lock()
+                .map_err(|_| Error::internal("stream buffer poisoned"))?;
+            b.clear();
+            encoder
+                .encode(batch, &mut b)
+                .map_err(|e| e.context(at.to_string()))?;
+            b.len() as u64
+        };
+        conn.query_drop(sql)
+            .map_err(|e| my_error(e, at.to_string()))?;
+        check_load(conn, batch, origin, at)?;
+        Ok(bytes)
+    }
 }
 
 /// Fails if the server did not take every row of `batch` exactly: fewer rows than sent, or any
@@ -762,6 +944,7 @@ struct RunState {
 
 /// A finished table's load, made visible by [`MySink::commit`] with the run's other tables.
 struct Publication {
+    settings: MySettings,
     /// Holds the target's lock until the run ends, and drops the staging table if the run
     /// does not commit.
     control: Conn,
@@ -775,14 +958,47 @@ struct Publication {
     open: Vec<Conn>,
     /// The snapshot table the rows come from, recorded in [`LOADS_TABLE`] with the run.
     load: Option<LoadRecord>,
+    /// A chunked load's progress rows: dropped after the swap; while chunks are committed, a
+    /// failed run keeps the staging table with them for `--resume`.
+    progress: Option<chunks::Progress>,
+    /// Where a failed run's kept staging tables are listed.
+    kept: Arc<Mutex<Vec<String>>>,
 }
 
 impl Drop for Publication {
     fn drop(&mut self) {
         // Not published: the open transactions roll back as their connections close, and the
-        // staging table goes.
+        // staging table goes, unless it holds committed chunks, which `--resume` continues
+        // from.
         self.open.clear();
         if let Some(sq) = self.staging.take() {
+            if let Some(p) = &self.progress {
+                // The lost connection may be this one: then a new one asks.
+                if self.control.ping().is_err() {
+                    if let Ok(c) = connect(&self.settings) {
+                        self.control = c;
+                    }
+                }
+                match p.committed(&mut self.control, &self.qualified) {
+                    Ok(chunks) if !chunks.is_empty() => {
+                        let rows: u64 = chunks.iter().map(|(_, r)| r).sum();
+                        if let Ok(mut kept) = self.kept.lock() {
+                            kept.push(format!(
+                                "{} ({} chunk(s), {rows} rows, in {sq})",
+                                self.qualified,
+                                chunks.len()
+                            ));
+                        }
+                        return;
+                    }
+                    Ok(_) => {
+                        let _ = self.control.query_drop(p.forget_sql());
+                    }
+                    // The server is gone: nothing can be dropped either; the next run of the
+                    // plan finds what is there.
+                    Err(_) => return,
+                }
+            }
             if let Err(e) = self
                 .control
                 .query_drop(format!("DROP TABLE IF EXISTS {sq}"))
@@ -898,6 +1114,17 @@ impl MySink {
             }
             p.staging = None;
         }
+        // The swapped-in tables' progress rows have done their work.
+        for p in pending.iter_mut() {
+            if let Some(progress) = p.progress.take() {
+                exec(&mut c, &progress.forget_sql(), || {
+                    format!(
+                        "{}: {}: dropping the load's progress",
+                        self.settings, p.qualified
+                    )
+                })?;
+            }
+        }
         // Appends commit after the swap: a connection lost in between is named.
         for p in pending.iter_mut() {
             for mut conn in p.open.drain(..) {
@@ -948,17 +1175,59 @@ struct MyWriter<'a> {
     /// What `finish()` hands to the sink (taken then).
     publication: Option<Publication>,
     appending: bool,
+    /// A load chunk by chunk (`tx` and `handles` unused then).
+    chunked: Option<ChunkedLoad>,
     tx: Option<Sender<(usize, RecordBatch, Origin)>>,
     handles: Vec<JoinHandle<WorkerResult>>,
     abort: Arc<AtomicBool>,
     batches: usize,
     bytes: u64,
+    /// Rows handed to the loading connections, checked against the rows the server took.
+    rows_sent: u64,
     finished: bool,
     /// Counts the floats it replaced (`--float-loss replace`), shared with the workers' copies.
     encoder: Arc<TextEncoder>,
 }
 
+/// A chunked load's connections, and what earlier runs committed.
+struct ChunkedLoad {
+    router: chunks::Router<Conn>,
+    progress: chunks::Progress,
+    /// The `LOAD DATA` statement.
+    sql: String,
+    committed: Vec<(String, u64)>,
+}
+
 impl MyWriter<'_> {
+    /// Hands `msg` for `chunk` to its connection (starting one if needed).
+    fn send_chunk(&mut self, chunk: &Arc<str>, msg: chunks::ChunkMsg) -> Result<()> {
+        let sink = self.sink;
+        let what = format!("{}: {}", sink.settings, self.qualified());
+        let (abort, encoder) = (self.abort.clone(), self.encoder.clone());
+        let load = self.chunked.as_mut().expect("a chunked load");
+        if let Some(e) = load.router.failure() {
+            return Err(e);
+        }
+        let (sql, progress) = (&load.sql, &load.progress);
+        let i = load.router.route(chunk, |k| {
+            chunks::spawn_chunk_worker(
+                k,
+                sink.connect()?,
+                sql.clone(),
+                progress.clone(),
+                encoder,
+                abort,
+                what.clone(),
+            )
+        })?;
+        if !load.router.send(i, msg) {
+            return Err(load.router.join().err().unwrap_or_else(|| {
+                Error::internal(format!("{what}: the LOAD DATA connections stopped"))
+            }));
+        }
+        Ok(())
+    }
+
     /// The first failure of a loading connection that stopped early.
     fn worker_failure(&mut self) -> Option<Error> {
         let done = self.handles.iter().position(|h| h.is_finished())?;
@@ -1020,6 +1289,11 @@ impl TableWriter for MyWriter<'_> {
         let idx = self.batches;
         self.batches += 1;
         self.bytes += crate::pipeline::data_bytes(batch) as u64;
+        self.rows_sent += batch.num_rows() as u64;
+        if self.chunked.is_some() {
+            let msg = chunks::ChunkMsg::Batch(idx, batch.clone(), origin.clone());
+            return self.send_chunk(&origin.partition, msg);
+        }
         let sent = match &self.tx {
             Some(tx) => tx.send((idx, batch.clone(), origin.clone())).is_ok(),
             None => false,
@@ -1035,8 +1309,43 @@ impl TableWriter for MyWriter<'_> {
         Ok(())
     }
 
+    fn committed_chunks(&mut self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .chunked
+            .as_ref()
+            .map(|c| c.committed.clone())
+            .unwrap_or_default())
+    }
+
+    fn end_chunk(&mut self, chunk: &str, rows: u64) -> Result<()> {
+        if self.chunked.is_none() {
+            return Ok(());
+        }
+        let chunk: Arc<str> = chunk.into();
+        self.send_chunk(&chunk, chunks::ChunkMsg::End(chunk.clone(), rows))?;
+        if let Some(c) = self.chunked.as_mut() {
+            c.router.release(&chunk);
+        }
+        Ok(())
+    }
+
     fn finish(mut self: Box<Self>) -> Result<WriteStats> {
-        let (conns, rows) = self.join_all()?;
+        let (conns, rows) = match self.chunked.as_mut() {
+            // Every chunk committed on its own connection.
+            Some(c) => (Vec::new(), c.router.join()?),
+            None => self.join_all()?,
+        };
+        if rows != self.rows_sent {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "{}: {}: the server took {rows} rows, ferry sent {}; nothing was published",
+                    self.sink.settings,
+                    self.qualified(),
+                    self.rows_sent
+                ),
+            ));
+        }
         if let Some(mut p) = self.publication.take() {
             if let Some(load) = &mut p.load {
                 load.rows = rows;
@@ -1067,6 +1376,10 @@ impl Drop for MyWriter<'_> {
         if !self.finished {
             self.abort.store(true, Ordering::Relaxed);
             self.tx = None;
+            if let Some(c) = self.chunked.as_mut() {
+                // Open chunks roll back with their connections; committed ones stay.
+                let _ = c.router.join();
+            }
             // A loading connection dropped unfinished rolls its transaction back.
             for h in self.handles.drain(..) {
                 let _ = h.join();

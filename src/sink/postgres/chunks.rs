@@ -8,19 +8,18 @@
 //! so the next run of the same plan finds it; the target's advisory lock keeps two runs from
 //! loading it at once.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use arrow::record_batch::RecordBatch;
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::{bounded, Receiver};
 use postgres::Client;
 
 use super::copy_binary::BatchEncoder;
-use super::{CopyStream, WorkerResult};
+use super::CopyStream;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::pg_error;
+pub(super) use crate::sink::chunks::{ChunkMsg, ChunkWorker, Router};
 use crate::source::Origin;
 use crate::types::quote_ident;
 
@@ -101,107 +100,6 @@ impl Progress {
     }
 }
 
-/// What a chunk's connection is handed.
-pub(super) enum ChunkMsg {
-    Batch(usize, RecordBatch, Origin),
-    /// The chunk's end and the rows the pipeline sent for it.
-    End(Arc<str>, u64),
-}
-
-/// One loading connection of a chunked load.
-pub(super) struct ChunkWorker {
-    pub tx: Option<Sender<ChunkMsg>>,
-    pub handle: Option<JoinHandle<WorkerResult>>,
-}
-
-/// Routes each chunk's batches to one connection: a chunk takes a free connection at its first
-/// batch (a new one when none is free: no more than the partitions read at once) and gives it
-/// back at its end.
-pub(super) struct Router {
-    pub workers: Vec<ChunkWorker>,
-    busy: HashMap<Arc<str>, usize>,
-    free: Vec<usize>,
-}
-
-impl Router {
-    pub fn new() -> Router {
-        Router {
-            workers: Vec::new(),
-            busy: HashMap::new(),
-            free: Vec::new(),
-        }
-    }
-
-    /// The connection loading `chunk`, taking one (`spawn` starts a new one) if it has none.
-    pub fn route(
-        &mut self,
-        chunk: &Arc<str>,
-        spawn: impl FnOnce(usize) -> Result<ChunkWorker>,
-    ) -> Result<usize> {
-        if let Some(&i) = self.busy.get(chunk) {
-            return Ok(i);
-        }
-        let i = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                let k = self.workers.len();
-                self.workers.push(spawn(k)?);
-                k
-            }
-        };
-        self.busy.insert(chunk.clone(), i);
-        Ok(i)
-    }
-
-    /// `chunk` has ended: its connection is free for the next.
-    pub fn release(&mut self, chunk: &str) {
-        if let Some(i) = self.busy.remove(chunk) {
-            self.free.push(i);
-        }
-    }
-
-    /// The first failure of a connection that stopped early.
-    pub fn failure(&mut self) -> Option<Error> {
-        for w in &mut self.workers {
-            if w.handle.as_ref().is_some_and(|h| h.is_finished()) {
-                match w.handle.take().map(|h| h.join()) {
-                    Some(Ok(Err(e))) => return Some(e),
-                    Some(Err(_)) => {
-                        return Some(Error::internal("a COPY thread failed unexpectedly"))
-                    }
-                    _ => {}
-                }
-            }
-        }
-        None
-    }
-
-    /// Closes every connection's channel and waits for them: the rows they loaded.
-    pub fn join(&mut self) -> Result<u64> {
-        for w in &mut self.workers {
-            w.tx = None;
-        }
-        let mut rows = 0;
-        let mut first = None;
-        for w in &mut self.workers {
-            match w.handle.take().map(|h| h.join()) {
-                Some(Ok(Ok((_, r, _)))) => rows += r,
-                Some(Ok(Err(e))) => {
-                    first.get_or_insert(e);
-                }
-                Some(Err(_)) => {
-                    first.get_or_insert(Error::internal("a COPY thread failed unexpectedly"));
-                }
-                None => {}
-            }
-        }
-        match first {
-            Some(e) => Err(e),
-            None => Ok(rows),
-        }
-    }
-}
-
 /// Starts connection `k` of a chunked load: for each chunk it is handed, `BEGIN`, one COPY of
 /// the chunk's batches, its progress row, `COMMIT`. A chunk without rows gets its progress row
 /// alone.
@@ -213,11 +111,11 @@ pub(super) fn spawn_chunk_worker(
     encoder: Arc<BatchEncoder>,
     abort: Arc<AtomicBool>,
     what: String,
-) -> Result<ChunkWorker> {
+) -> Result<ChunkWorker<Client>> {
     let (tx, rx) = bounded::<ChunkMsg>(2);
     let handle = std::thread::Builder::new()
         .name(format!("ferry-pg-chunk-{k}"))
-        .spawn(move || -> WorkerResult {
+        .spawn(move || -> super::WorkerResult {
             let (mut rows, mut bytes) = (0u64, 0u64);
             let record = progress.record_sql();
             while let Ok(msg) = rx.recv() {

@@ -1133,7 +1133,7 @@ struct PgWriter<'a> {
 
 /// A chunked load's connections, and what earlier runs committed.
 struct ChunkedLoad {
-    router: chunks::Router,
+    router: chunks::Router<Client>,
     progress: chunks::Progress,
     copy: String,
     encoder: Arc<BatchEncoder>,
@@ -1164,11 +1164,7 @@ impl PgWriter<'_> {
                 what.clone(),
             )
         })?;
-        let sent = load.router.workers[i]
-            .tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(msg).is_ok());
-        if !sent {
+        if !load.router.send(i, msg) {
             return Err(load.router.join().err().unwrap_or_else(|| {
                 Error::internal(format!("{what}: the COPY connections stopped"))
             }));
