@@ -117,6 +117,9 @@ pub struct CopyOptions {
     /// Continue an interrupted run of the same plan from the chunks it committed (`--resume`,
     /// or a retry after a lost connection).
     pub resume: Resume,
+    /// Commit each partition as a chunk with a progress row where the sink can (the default),
+    /// so a failed run can be resumed; `--no-chunks` loads each table in one piece.
+    pub chunks: bool,
 }
 
 impl CopyOptions {
@@ -134,6 +137,7 @@ impl Default for CopyOptions {
             limits: BatchLimits::default(),
             with_keys: false,
             resume: Resume::No,
+            chunks: true,
         }
     }
 }
@@ -377,7 +381,8 @@ impl<'a> Pipeline<'a> {
             .iter()
             .map(|p| p.label.as_str())
             .collect();
-        let chunked = plan.sink.resumes() && labels.len() == job.plan.partitions.len();
+        let chunked =
+            plan.options.chunks && plan.sink.resumes() && labels.len() == job.plan.partitions.len();
         let mut writer = if chunked {
             let chunks = crate::sink::ChunkPlan {
                 fingerprint: fingerprint(plan, job),

@@ -178,17 +178,25 @@ pub struct CopyArgs {
     #[arg(long)]
     pub reload: bool,
     /// Continue a run that was killed, cancelled or failed, from the chunks it committed.
-    /// A PostgreSQL target commits each source partition (about 64 MiB) into the table's
-    /// staging table with a progress row beside it (`<staging>_p`), a Parquet snapshot into
-    /// files of its own with a record (`.ferry-staging/chunks/`); the same command with
-    /// --resume reads only the partitions not committed, and refuses if the plan changed (source
-    /// schema or size, steps, options). Without --resume an earlier run's chunks are dropped.
-    #[arg(long)]
+    /// A PostgreSQL or MySQL/MariaDB target commits each source partition (about 64 MiB)
+    /// into the table's staging table with a progress row beside it (`<staging>_p`), a Parquet
+    /// snapshot into files of its own with a record (`.ferry-staging/chunks/`); the same
+    /// command with --resume reads only the partitions not committed, and refuses if the plan
+    /// changed (source schema or size, steps, options). Without --resume an earlier run's
+    /// chunks are dropped.
+    #[arg(long, conflicts_with = "no_chunks")]
     pub resume: bool,
+    /// Load each table in one piece, without committing its partitions as chunks with progress
+    /// rows: a failed run then keeps nothing for --resume (and a retry starts the table
+    /// again). For measuring what the chunks cost; the default commits chunks where the target
+    /// can (PostgreSQL, MySQL/MariaDB, Parquet snapshot directories).
+    #[arg(long)]
+    pub no_chunks: bool,
     /// Times to try the run again after a lost connection, a server restart or a deadlock,
     /// waiting 1 s, 2 s, 4 s, ... (at most 30 s) in between. A failed run leaves its target as
-    /// it was, so a retry is exact; into PostgreSQL it continues from the chunks committed, as
-    /// --resume does. 0: fail at the first such error. A refused value is never retried.
+    /// it was, so a retry is exact; where chunks are committed (PostgreSQL, MySQL/MariaDB,
+    /// Parquet snapshot directories) it continues from them, as --resume does. 0: fail at the
+    /// first such error. A refused value is never retried.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
     /// Print the plan (tables, partitions, steps, target definitions) and touch nothing.

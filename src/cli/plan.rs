@@ -124,6 +124,7 @@ pub fn copy_plan(args: &CopyArgs, resume: ferry::sink::Resume) -> Result<CopyPla
         limits,
         with_keys: args.with_keys,
         resume,
+        chunks: !args.no_chunks,
     };
     let tables: Vec<TableSpec> = match job_tables {
         // --transform steps run after the job's own.

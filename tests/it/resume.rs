@@ -416,6 +416,71 @@ fn ctrl_c_keeps_committed_chunks_and_resume_completes() {
     assert_exact(&mut c, "it_resume_int", "after Ctrl-C");
 }
 
+/// `--no-chunks`: the table is loaded in one piece; Ctrl-C keeps nothing, and `--resume` with it
+/// is a usage error.
+#[test]
+fn no_chunks_loads_in_one_piece_and_keeps_nothing() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_whole");
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_source(dir.path());
+    let from = format!("{}?partition_rows=100000", sqlite_url(&db));
+    let to = format!("{url}?schema=it_resume_whole");
+    let args = [
+        from.as_str(),
+        to.as_str(),
+        "--table",
+        "t",
+        "--jobs",
+        "2",
+        "--no-chunks",
+    ];
+    let mut watch = crate::postgres::pg().unwrap().1;
+    let staged = |c: &mut Client| -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'it_resume_whole' AND relname LIKE '\\_ferry\\_%'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    let started = std::time::Instant::now();
+    let (code, err) = killed_when(&args, "-INT", || {
+        staged(&mut watch) > 0 && started.elapsed() > Duration::from_millis(500)
+    });
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("nothing was committed") && !err.contains("--resume"),
+        "{err}"
+    );
+    assert_eq!(committed_chunks(&mut c, "it_resume_whole"), 0);
+    assert_eq!(staged(&mut c), 0, "no staging table left");
+    let out = ferry()
+        .args([
+            "copy",
+            args[0],
+            args[1],
+            "--table",
+            "t",
+            "--no-chunks",
+            "--resume",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--no-chunks") && err.contains("--resume"),
+        "{err}"
+    );
+    ferry().arg("copy").args(args).arg("-q").assert().success();
+    assert_exact(&mut c, "it_resume_whole", "--no-chunks");
+}
+
 /// A resume of another plan (here: other partitions) is refused, naming the kept chunks; the
 /// run without --resume drops them and loads the table from the start; `--resume` into a
 /// target that keeps no chunks is refused before anything moves.
