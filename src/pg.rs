@@ -253,6 +253,45 @@ impl PgSettings {
         }
     }
 
+    /// Runs `f` on `client`; should `cancel` be set meanwhile, the statement `f` waits on (a
+    /// lock wait included) is cancelled through the server, so `f` fails soon after.
+    pub fn unless_cancelled<T>(
+        &self,
+        client: &mut Client,
+        cancel: &std::sync::atomic::AtomicBool,
+        f: impl FnOnce(&mut Client) -> Result<T>,
+    ) -> Result<T> {
+        use crossbeam_channel::RecvTimeoutError;
+        let token = client.cancel_token();
+        let (done, watch) = crossbeam_channel::bounded::<()>(0);
+        std::thread::scope(|s| {
+            s.spawn(move || loop {
+                match watch.recv_timeout(std::time::Duration::from_millis(50)) {
+                    Err(RecvTimeoutError::Timeout) => {
+                        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                            let sent = match self.sslmode {
+                                SslMode::Disable => token.cancel_query(NoTls),
+                                _ => match self.tls() {
+                                    Ok(tls) => token.cancel_query(tls),
+                                    Err(_) => return,
+                                },
+                            };
+                            if let Err(e) = sent {
+                                tracing::warn!("{self}: cannot cancel the statement: {e}");
+                            }
+                            return;
+                        }
+                    }
+                    // `f` is done.
+                    _ => return,
+                }
+            });
+            let r = f(client);
+            drop(done);
+            r
+        })
+    }
+
     /// Opens a connection; TLS as `sslmode` says, never downgraded when it is required.
     pub fn connect(&self) -> Result<Client> {
         let mut config = self.config();

@@ -349,9 +349,13 @@ impl<'a> Pipeline<'a> {
         if let Some(e) = self.cancelled() {
             return Err(e);
         }
-        plan.sink
-            .commit()
-            .map_err(|e| e.context(format!("{}: commit", plan.target_name)))?;
+        if let Err(e) = plan.sink.commit_unless_cancelled(&self.cancel) {
+            // A Ctrl-C while the commit waited (on a lock, say) cancelled it: nothing is
+            // published.
+            return Err(self
+                .cancelled()
+                .unwrap_or_else(|| e.context(format!("{}: commit", plan.target_name))));
+        }
         if plan.options.with_keys {
             let started = Instant::now();
             plan.sink

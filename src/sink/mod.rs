@@ -176,6 +176,12 @@ pub trait Sink: Send + Sync {
     fn commit(&self) -> Result<()> {
         Ok(())
     }
+    /// [`Sink::commit`], given up when `cancel` is set while it waits (on a lock the
+    /// publishing statements need, say): then nothing is published. By default as `commit`.
+    fn commit_unless_cancelled(&self, cancel: &std::sync::atomic::AtomicBool) -> Result<()> {
+        let _ = cancel;
+        self.commit()
+    }
     /// Adds the foreign keys `--with-keys` asks for, once every table of the run is committed
     /// (a foreign key needs the primary key it references, which each table got with its load;
     /// `ferry.primary_key` in the field metadata). Called once per run; foreign keys name target

@@ -551,7 +551,7 @@ fn enum_types_missing_in_the_target_are_created_from_the_snapshot() {
 
 /// `url` with an application name of its own: a test then kills only its own ferry's
 /// connections, not another test's.
-fn with_application_name(url: &str, app: &str) -> String {
+pub(crate) fn with_application_name(url: &str, app: &str) -> String {
     let sep = if url.contains('?') { '&' } else { '?' };
     format!("{url}{sep}application_name={app}")
 }

@@ -416,6 +416,68 @@ fn ctrl_c_keeps_committed_chunks_and_resume_completes() {
     assert_exact(&mut c, "it_resume_int", "after Ctrl-C");
 }
 
+/// SIGTERM while the swap waits on a lock another session holds on the target table: the wait
+/// is cancelled, the run stops with the one line (exit 130), the old table is as it was and the
+/// chunks are kept; once the lock is gone, the resume completes it.
+#[test]
+fn sigterm_while_the_swap_waits_on_a_lock_stops_the_run() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_lock");
+    c.batch_execute("CREATE TABLE it_resume_lock.t (id bigint, s text, v bigint); INSERT INTO it_resume_lock.t VALUES (0, 'old', 0)")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_source(dir.path());
+    let from = format!("{}?partition_rows=250000", sqlite_url(&db));
+    let app = "ferry_it_lockwait";
+    let to = crate::postgres::with_application_name(&format!("{url}?schema=it_resume_lock"), app);
+    let all = [
+        from.as_str(),
+        to.as_str(),
+        "--table",
+        "t",
+        "--if-exists",
+        "replace",
+    ];
+    // A reader of the old table, its transaction open: the swap waits for it.
+    let mut reader = crate::postgres::pg().unwrap().1;
+    reader
+        .batch_execute("BEGIN; SELECT count(*) FROM it_resume_lock.t")
+        .unwrap();
+    let mut watch = crate::postgres::pg().unwrap().1;
+    let (code, err) = killed_when(&all, "-TERM", || {
+        watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+                 AND wait_event_type = 'Lock' AND query LIKE '%RENAME TO%'",
+                &[&app],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            > 0
+    });
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("kept for --resume"),
+        "{err}"
+    );
+    let old: i64 = reader
+        .query_one("SELECT count(*) FROM it_resume_lock.t WHERE s = 'old'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 1, "the table is as it was");
+    reader.batch_execute("COMMIT").unwrap();
+    let t = resume(&all);
+    assert_eq!(
+        t["rows_read"].as_u64(),
+        Some(0),
+        "every chunk was kept: {t}"
+    );
+    assert_exact(&mut c, "it_resume_lock", "after SIGTERM in the swap");
+}
+
 /// `--no-chunks`: the table is loaded in one piece; Ctrl-C keeps nothing, and `--resume` with it
 /// is a usage error.
 #[test]

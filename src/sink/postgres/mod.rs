@@ -495,6 +495,10 @@ impl Sink for PgSink {
     /// inserts the appended staging rows and swaps every staging table in. A failure rolls it
     /// all back; the staging tables are dropped with the sink.
     fn commit(&self) -> Result<()> {
+        self.commit_unless_cancelled(&std::sync::atomic::AtomicBool::new(false))
+    }
+
+    fn commit_unless_cancelled(&self, cancel: &AtomicBool) -> Result<()> {
         let mut run = self.run.lock().map_err(|_| Error::internal("run state"))?;
         if run
             .pending
@@ -510,27 +514,29 @@ impl Sink for PgSink {
             None => self.begin_run()?,
         };
         let what = format!("{}: commit", self.settings);
-        let done = (|| {
-            for p in &run.pending {
-                p.convert_enums(&mut client)?;
-            }
-            for p in &run.pending {
-                p.publish(&mut client)?;
-            }
-            for p in &run.pending {
-                if let Some(load) = &p.load {
-                    let loads = format!("{}.{}", p.schema, quote_ident(LOADS_TABLE));
-                    let mut sql = vec![LoadRecord::create_sql(&loads, "text")];
-                    sql.extend(load.record_sql(&loads, crate::types::quote_literal));
-                    client
-                        .batch_execute(&sql.join("; "))
-                        .map_err(|e| pg_error(e, format!("{what}: {LOADS_TABLE}")))?;
+        let done = self
+            .settings
+            .unless_cancelled(&mut client, cancel, |client| {
+                for p in &run.pending {
+                    p.convert_enums(client)?;
                 }
-            }
-            client
-                .batch_execute("COMMIT")
-                .map_err(|e| pg_error(e, what.clone()))
-        })();
+                for p in &run.pending {
+                    p.publish(client)?;
+                }
+                for p in &run.pending {
+                    if let Some(load) = &p.load {
+                        let loads = format!("{}.{}", p.schema, quote_ident(LOADS_TABLE));
+                        let mut sql = vec![LoadRecord::create_sql(&loads, "text")];
+                        sql.extend(load.record_sql(&loads, crate::types::quote_literal));
+                        client
+                            .batch_execute(&sql.join("; "))
+                            .map_err(|e| pg_error(e, format!("{what}: {LOADS_TABLE}")))?;
+                    }
+                }
+                client
+                    .batch_execute("COMMIT")
+                    .map_err(|e| pg_error(e, what.clone()))
+            });
         if let Err(e) = done {
             let _ = client.batch_execute("ROLLBACK");
             return Err(e.context(format!(
