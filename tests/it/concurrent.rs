@@ -180,3 +180,84 @@ fn concurrent_replaces_into_a_snapshot_leave_it_loadable_with_one_whole_load() {
         judge(outcome, ROWS, rows[0].clone());
     }
 }
+
+/// MySQL's named locks have no shared mode: an append holds the target's lock like any run, so
+/// a replace started while it loads is refused (exit 10), and the append's rows are all there
+/// afterwards (without the lock, the replace would swap the table out from under the append,
+/// whose rows would go with the old table while it exits 0).
+#[test]
+fn a_replace_beside_a_mariadb_append_is_refused_and_the_append_keeps_its_rows() {
+    use mysql::prelude::Queryable;
+    let Some((target, mut my)) = crate::mysql::fresh_db("it_race_append") else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let (big, small) = (
+        source(dir.path(), "a", 400_000),
+        source(dir.path(), "b", 1_000),
+    );
+    ferry()
+        .args(["copy", &small, &target, "--table", "t", "-q"])
+        .assert()
+        .success();
+    let append = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .args([
+            "copy",
+            &big,
+            &target,
+            "--table",
+            "t",
+            "--if-exists",
+            "append",
+        ])
+        .args(["--batch-rows", "2000", "-q"])
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let loading = |my: &mut mysql::Conn| -> bool {
+        my.query_first::<i64, _>(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+             WHERE DB = 'it_race_append' AND INFO LIKE 'LOAD DATA%'",
+        )
+        .unwrap()
+        .unwrap_or(0)
+            > 0
+    };
+    while !loading(&mut my) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the append never loaded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = ferry()
+        .args([
+            "copy",
+            &small,
+            &target,
+            "--table",
+            "t",
+            "--if-exists",
+            "replace",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{err}");
+    assert!(
+        err.contains("is being written by another ferry run"),
+        "{err}"
+    );
+    let appended = append.wait_with_output().unwrap();
+    assert!(
+        appended.status.success(),
+        "{}",
+        String::from_utf8_lossy(&appended.stderr)
+    );
+    let rows: Vec<(String, i64)> = my
+        .query("SELECT tag, COUNT(*) FROM t GROUP BY tag ORDER BY tag")
+        .unwrap();
+    assert_eq!(rows, vec![("a".into(), 400_000), ("b".into(), 1_000)]);
+}

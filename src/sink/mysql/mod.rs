@@ -578,10 +578,12 @@ impl MySink {
         });
         let resume = chunks.map_or(Resume::No, |c| c.resume);
         let mut control = self.connect()?;
+        // One run at a time writes a table: `control` holds the lock until the run ends (a
+        // killed run's ends with its connection). Appends too: MySQL's named locks have no
+        // shared mode, and an append's transaction would otherwise commit into the old table
+        // of a replace that swapped a new one in meanwhile, its rows dropped with it.
+        lock_target(&mut control, &qualified, &what)?;
         if mode != IfExists::Append {
-            // One run at a time creates, replaces or truncates a table: `control` holds the
-            // lock until the writer is done (a killed run's ends with its connection).
-            lock_target(&mut control, &qualified, &what)?;
             drop_leftover_staging(
                 &mut control,
                 &db,
