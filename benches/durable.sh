@@ -53,16 +53,15 @@ floor_read() { bash -c "psql '$PG' -qc 'COPY bench.lineitem TO STDOUT (FORMAT bi
 export -f floor_read
 export PG
 
-copy() { "$FERRY" copy "$@" --if-exists replace -q; }
 rm -f "$DATA"/durable-*.runs
 for i in $(seq "$RUNS"); do
     echo "run $i of $RUNS"
-    run pg2pg_whole copy "$PG" "$PGB" --table bench.lineitem --target-table durable_t --no-chunks
-    run pg2pg copy "$PG" "$PGB" --table bench.lineitem --target-table durable_t
-    run pg2my_whole copy "$PG" "$MY" --table bench.lineitem --target-table durable_t --no-chunks
-    run pg2my copy "$PG" "$MY" --table bench.lineitem --target-table durable_t
-    run sq2pq_whole copy "$SQLITE" "parquet://$DATA/durable-snap" --table lineitem --no-chunks
-    run sq2pq copy "$SQLITE" "parquet://$DATA/durable-snap" --table lineitem
+    run pg2pg_whole "$FERRY" copy "$PG" "$PGB" --table bench.lineitem --target-table durable_t --if-exists replace -q --no-chunks
+    run pg2pg "$FERRY" copy "$PG" "$PGB" --table bench.lineitem --target-table durable_t --if-exists replace -q
+    run pg2my_whole "$FERRY" copy "$PG" "$MY" --table bench.lineitem --target-table durable_t --if-exists replace -q --no-chunks
+    run pg2my "$FERRY" copy "$PG" "$MY" --table bench.lineitem --target-table durable_t --if-exists replace -q
+    run sq2pq_whole "$FERRY" copy "$SQLITE" "parquet://$DATA/durable-snap" --table lineitem --if-exists replace -q --no-chunks
+    run sq2pq "$FERRY" copy "$SQLITE" "parquet://$DATA/durable-snap" --table lineitem --if-exists replace -q
     run floor_read bash -c floor_read
     run verify "$FERRY" verify "$PG" "$PGB" --table bench.lineitem --target-table durable_t -q
     rm -rf "$DATA/durable-read.parquet"
