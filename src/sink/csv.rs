@@ -138,6 +138,101 @@ impl Encoder {
     }
 }
 
+/// The text forms the writer gives dates, times and timestamps (see [`writer_builder`]).
+const DATE_FORMAT: &str = "%Y-%m-%d";
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f";
+const TIMESTAMP_TZ_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.f%:z";
+const TIME_FORMAT: &str = "%H:%M:%S%.f";
+
+/// A date, timestamp or time column holding PostgreSQL's special values, which chrono cannot
+/// format (±infinity as ferry's sentinels, `24:00:00` as the end of the day), as the text the
+/// writer gives every other value of it and `infinity`, `-infinity` and `24:00:00` for those,
+/// which the CSV source reads back as the same values; any other column as it is.
+fn specials_as_text(column: ArrayRef) -> std::result::Result<ArrayRef, arrow::error::ArrowError> {
+    use crate::types::temporal;
+    use arrow::datatypes::{
+        Date32Type, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
+    };
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let special: Box<dyn Fn(usize) -> Option<&'static str>> = match column.data_type() {
+        DataType::Date32 => {
+            let a = column.as_primitive::<Date32Type>().clone();
+            Box::new(move |r| match a.value(r) {
+                temporal::DATE_INFINITY => Some("infinity"),
+                temporal::DATE_NEG_INFINITY => Some("-infinity"),
+                _ => None,
+            })
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            let a = column.as_primitive::<TimestampMicrosecondType>().clone();
+            Box::new(move |r| match a.value(r) {
+                temporal::TS_INFINITY => Some("infinity"),
+                temporal::TS_NEG_INFINITY => Some("-infinity"),
+                _ => None,
+            })
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            let a = column.as_primitive::<Time64MicrosecondType>().clone();
+            Box::new(move |r| (a.value(r) == 86_400_000_000).then_some("24:00:00"))
+        }
+        DataType::Time64(TimeUnit::Nanosecond) => {
+            let a = column.as_primitive::<Time64NanosecondType>().clone();
+            Box::new(move |r| (a.value(r) == 86_400_000_000_000).then_some("24:00:00"))
+        }
+        _ => return Ok(column),
+    };
+    let valid = |r: &usize| column.is_valid(*r);
+    if !(0..column.len())
+        .filter(valid)
+        .any(|r| special(r).is_some())
+    {
+        return Ok(column);
+    }
+    let options = FormatOptions::default()
+        .with_date_format(Some(DATE_FORMAT))
+        .with_timestamp_format(Some(TIMESTAMP_FORMAT))
+        .with_timestamp_tz_format(Some(TIMESTAMP_TZ_FORMAT))
+        .with_time_format(Some(TIME_FORMAT));
+    let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+    let mut text = Vec::with_capacity(column.len());
+    for r in 0..column.len() {
+        text.push(match (column.is_valid(r), special(r)) {
+            (false, _) => None,
+            (true, Some(s)) => Some(s.to_string()),
+            (true, None) => match formatter.value(r).try_to_string() {
+                Ok(s) => Some(s),
+                // A finite value chrono cannot format: the writer fails on it, and
+                // `unwritable` names it.
+                Err(_) => return Ok(column.clone()),
+            },
+        });
+    }
+    Ok(Arc::new(StringArray::from(text)))
+}
+
+/// Whether row `r` of `column` holds a special value [`specials_as_text`] writes as text.
+fn is_special(column: &dyn Array, r: usize) -> bool {
+    use crate::types::temporal;
+    use arrow::datatypes::{
+        Date32Type, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
+    };
+    match column.data_type() {
+        DataType::Date32 => [temporal::DATE_INFINITY, temporal::DATE_NEG_INFINITY]
+            .contains(&column.as_primitive::<Date32Type>().value(r)),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            [temporal::TS_INFINITY, temporal::TS_NEG_INFINITY]
+                .contains(&column.as_primitive::<TimestampMicrosecondType>().value(r))
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            column.as_primitive::<Time64MicrosecondType>().value(r) == 86_400_000_000
+        }
+        DataType::Time64(TimeUnit::Nanosecond) => {
+            column.as_primitive::<Time64NanosecondType>().value(r) == 86_400_000_000_000
+        }
+        _ => false,
+    }
+}
+
 fn writer_builder(format: &CsvFormat) -> WriterBuilder {
     // Explicit forms, each parsed back exactly by the CSV source: `%.f` prints as many
     // fractional digits as the value needs (none, 3, 6 or 9), and zoned values carry their offset.
@@ -145,11 +240,11 @@ fn writer_builder(format: &CsvFormat) -> WriterBuilder {
         .with_delimiter(format.delimiter)
         .with_quote(format.quote)
         .with_null(format.null.clone())
-        .with_date_format("%Y-%m-%d".into())
-        .with_datetime_format("%Y-%m-%dT%H:%M:%S%.f".into())
-        .with_timestamp_format("%Y-%m-%dT%H:%M:%S%.f".into())
-        .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.f%:z".into())
-        .with_time_format("%H:%M:%S%.f".into())
+        .with_date_format(DATE_FORMAT.into())
+        .with_datetime_format(TIMESTAMP_FORMAT.into())
+        .with_timestamp_format(TIMESTAMP_FORMAT.into())
+        .with_timestamp_tz_format(TIMESTAMP_TZ_FORMAT.into())
+        .with_time_format(TIME_FORMAT.into())
 }
 
 impl Sink for CsvSink {
@@ -394,10 +489,16 @@ impl CsvTableWriter<'_> {
                     ),
                 ));
             }
-            columns.push(text);
+            columns.push(specials_as_text(text).map_err(|e| Error::arrow(self.ctx(), e))?);
         }
-        RecordBatch::try_new(self.text_schema.clone(), columns)
-            .map_err(|e| Error::arrow(self.ctx(), e))
+        // A column with special values is text in this batch only; the header is the same.
+        let fields = self.text_schema.fields().iter().zip(&columns);
+        let schema = Schema::new(
+            fields
+                .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+                .collect::<Vec<_>>(),
+        );
+        RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| Error::arrow(self.ctx(), e))
     }
 
     fn open_file(&mut self) -> Result<&mut OpenFile> {
@@ -449,10 +550,10 @@ impl CsvTableWriter<'_> {
 }
 
 impl CsvTableWriter<'_> {
-    /// After arrow-csv failed to write `text`: the cell it could not format (a date, time or
-    /// timestamp outside what chrono formats: ±infinity as ferry reads it from PostgreSQL,
-    /// years past 262143, `24:00:00`), as an error naming the column, the source row and the
-    /// value; `None` if no cell fails to format.
+    /// After arrow-csv failed to write `text`: the cell it could not format (a date or
+    /// timestamp in a year past 262143, where chrono stops; the special values are written as
+    /// text), as an error naming the column, the source row and the value; `None` if no cell
+    /// fails to format.
     fn unwritable(&self, text: &RecordBatch, origin: &crate::source::Origin) -> Option<Error> {
         use arrow::util::display::{ArrayFormatter, FormatOptions};
         let options = FormatOptions::default();
@@ -464,14 +565,14 @@ impl CsvTableWriter<'_> {
                 continue;
             };
             for r in (0..col.len()).filter(|&r| col.is_valid(r)) {
-                if formatter.value(r).try_to_string().is_ok() {
+                if is_special(col.as_ref(), r) || formatter.value(r).try_to_string().is_ok() {
                     continue;
                 }
                 let value = crate::transform::describe_value(col.as_ref(), r);
                 return Some(Error::invalid_data(format!(
                     "{}, column \"{}\", {}: the value {value} has no CSV text: a date, time or \
-                     timestamp beyond what the CSV writer formats (±infinity, years past \
-                     262143, 24:00:00); write this table to Parquet, SQLite or a database, \
+                     timestamp beyond what the CSV writer formats (years past 262143); \
+                     write this table to Parquet, SQLite or a database, \
                      which keep it",
                     self.ctx(),
                     field.name(),
@@ -1053,6 +1154,82 @@ mod tests {
         assert!(!snap.join(crate::snapshot::INCOMPLETE).exists());
         let got = read(&snap, "", "hard").unwrap();
         let want = concat_batches(&batch.schema(), &[batch.clone(), batch.slice(2, 3)]).unwrap();
+        assert_same(&want, &got);
+    }
+
+    /// PostgreSQL's special values (±infinity dates and timestamps, `24:00:00`) are written as
+    /// PostgreSQL's text, next to ordinary values written as every other value, and read back
+    /// as the same values; a batch without them keeps arrow's native forms.
+    #[test]
+    fn special_values_round_trip_as_postgresql_text() {
+        use crate::types::temporal::*;
+        let us = TimeUnit::Microsecond;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("d", DataType::Date32, true),
+            Field::new("ts", DataType::Timestamp(us, None), true),
+            Field::new("tsz", DataType::Timestamp(us, Some("+00:00".into())), true),
+            Field::new("t", DataType::Time64(us), true),
+            Field::new("tn", DataType::Time64(TimeUnit::Nanosecond), true),
+        ]));
+        let specials = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Date32Array::from(vec![
+                    Some(DATE_INFINITY),
+                    Some(DATE_NEG_INFINITY),
+                    None,
+                    Some(-719_162),
+                ])),
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(TS_NEG_INFINITY),
+                    None,
+                    Some(1_500_000),
+                    Some(TS_INFINITY),
+                ])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![
+                        Some(TS_INFINITY),
+                        Some(-1),
+                        Some(TS_NEG_INFINITY),
+                        None,
+                    ])
+                    .with_timezone("+00:00"),
+                ),
+                Arc::new(Time64MicrosecondArray::from(vec![
+                    Some(86_400_000_000),
+                    Some(0),
+                    None,
+                    Some(86_399_999_999),
+                ])),
+                Arc::new(Time64NanosecondArray::from(vec![
+                    None,
+                    Some(86_400_000_000_000),
+                    Some(1),
+                    Some(0),
+                ])),
+            ],
+        )
+        .unwrap();
+        let plain = specials.slice(2, 2);
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("snap");
+        write(&snap, "", "s", &[specials.clone(), plain.clone()]).unwrap();
+        let text = fs::read_to_string(snap.join("s/part-00000.csv")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "d,ts,tsz,t,tn",
+                "infinity,-infinity,infinity,24:00:00,\\N",
+                "-infinity,\\N,1969-12-31T23:59:59.999999+00:00,00:00:00,24:00:00",
+                "\\N,1970-01-01T00:00:01.500,-infinity,\\N,00:00:00.000000001",
+                "0001-01-01,infinity,\\N,23:59:59.999999,00:00:00",
+                "\\N,1970-01-01T00:00:01.500,-infinity,\\N,00:00:00.000000001",
+                "0001-01-01,infinity,\\N,23:59:59.999999,00:00:00",
+            ]
+        );
+        let got = read(&snap, "", "s").unwrap();
+        let want = concat_batches(&schema, &[specials, plain]).unwrap();
         assert_same(&want, &got);
     }
 

@@ -34,7 +34,7 @@ use super::{BatchLimits, BatchStream, Partition, PartitionSpec, Source, TablePla
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::snapshot::Manifest;
-use crate::types::decimal;
+use crate::types::{decimal, temporal};
 
 /// Schema-metadata key prefix under which the CSV sink records the dialect of a snapshot table.
 pub const META_DIALECT_PREFIX: &str = "ferry.csv.";
@@ -422,7 +422,11 @@ where
     T::Native: TryFrom<i64>,
 {
     let parse = |s: &str| {
-        let n = string_to_time_nanoseconds(s).ok();
+        // 24:00:00, the end of the day, is a time in PostgreSQL: the CSV sink writes it so.
+        let n = match s {
+            "24:00:00" => Some(86_400_000_000_000),
+            _ => string_to_time_nanoseconds(s).ok(),
+        };
         let v = n.and_then(|n| in_unit(n, unit)?.try_into().ok());
         v.ok_or_else(|| invalid(s, format!("time with {unit:?} precision")))
     };
@@ -431,6 +435,12 @@ where
 
 fn instants<Z: TimeZone>(text: &StringArray, zone: &Z, unit: &TimeUnit) -> Decoded<Int64Array> {
     let parse = |s: &str| {
+        // ±infinity, written so by the CSV sink, are the microsecond sentinels every sink knows.
+        match (s, unit) {
+            ("infinity", TimeUnit::Microsecond) => return Ok(temporal::TS_INFINITY),
+            ("-infinity", TimeUnit::Microsecond) => return Ok(temporal::TS_NEG_INFINITY),
+            _ => {}
+        }
         let t = string_to_datetime(zone, s).ok();
         let v = t.and_then(|t| {
             let sub = in_unit(i64::from(t.timestamp_subsec_nanos()), unit)?;
@@ -523,6 +533,11 @@ pub fn decode_column(text: &StringArray, data_type: &DataType) -> Decoded {
         }
         // arrow's date parser also takes a timestamp and drops its time: only a date is a date.
         Date32 => Arc::new(each::<_, Date32Array>(text, |s| {
+            match s {
+                "infinity" => return Ok(temporal::DATE_INFINITY),
+                "-infinity" => return Ok(temporal::DATE_NEG_INFINITY),
+                _ => {}
+            }
             let date = (s.len() <= 10 || s.starts_with(['+', '-'])).then(|| Date32Type::parse(s));
             date.flatten()
                 .ok_or_else(|| invalid(s, "date (YYYY-MM-DD)"))

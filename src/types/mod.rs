@@ -616,14 +616,13 @@ fn fidelity(target: Target, t: &DataType) -> &'static str {
         }
         (Duckdb, D::Date32 | D::Timestamp(_, _)) if !ns => "exact; ±infinity as DuckDB's own",
         (Csv, D::Date32) => {
-            "exact: `YYYY-MM-DD`; ±infinity and years past 262143 refused (`the value infinity has \
-             no CSV text`)"
+            "exact: `YYYY-MM-DD`, ±infinity as `infinity` / `-infinity`; years past 262143 \
+             refused (`the value 300000-01-01 has no CSV text`)"
         }
         (Sqlite, D::Time64(_)) if !ns => "exact: `HH:MM:SS[.fff or .ffffff]` text, `24:00:00` too",
         (Postgres | Mysql | Duckdb, D::Time64(_)) if !ns => "exact, `24:00:00` too",
         (Csv, D::Time64(_)) if !ns => {
-            "exact: `HH:MM:SS[.fraction]`; `24:00:00` refused (`the value 24:00:00 has no \
-             CSV text`)"
+            "exact: `HH:MM:SS[.fraction]`, `24:00:00` too"
         }
         (Sqlite, D::Timestamp(_, None)) if !ns => {
             "exact: `YYYY-MM-DD HH:MM:SS[.fff or .ffffff]` text, ±infinity as `infinity` / \
@@ -644,8 +643,8 @@ fn fidelity(target: Target, t: &DataType) -> &'static str {
             "exact, in UTC, for years 0000 to 9999; others refused (`is out of MySQL's range`)"
         }
         (Csv, D::Timestamp(..)) if !ns => {
-            "exact: `YYYY-MM-DDTHH:MM:SS[.fraction]`, `+00:00` when zoned; ±infinity and years \
-             past 262143 refused (`has no CSV text`)"
+            "exact: `YYYY-MM-DDTHH:MM:SS[.fraction]`, `+00:00` when zoned, ±infinity as \
+             `infinity` / `-infinity`; years past 262143 refused (`has no CSV text`)"
         }
         (Sqlite, D::Duration(_)) => {
             "exact: `[-]HH:MM:SS[.ffffff]` text, nine digits for nanoseconds"

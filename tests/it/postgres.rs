@@ -224,6 +224,68 @@ fn hard_types_pg_to_pg_and_through_parquet() {
     assert_eq!(staging_tables(&mut c, "it_hard_dst"), 0);
 }
 
+/// PostgreSQL's special values go through a CSV snapshot and back unchanged: ±infinity dates
+/// and timestamps, and the end of the day, next to ordinary values and NULLs.
+#[test]
+fn special_values_go_through_a_csv_snapshot_and_back() {
+    let Some((url, mut c)) = pg() else { return };
+    fresh_schema(&mut c, "it_csv_special");
+    c.batch_execute(
+        "CREATE TABLE it_csv_special.s (id int PRIMARY KEY, d date, ts timestamp, tz timestamptz,
+           t time, t3 time(3));
+         INSERT INTO it_csv_special.s VALUES
+           (1, 'infinity', '-infinity', 'infinity', '24:00:00', '24:00:00'),
+           (2, '-infinity', 'infinity', '-infinity', '00:00:00', '23:59:59.999'),
+           (3, '4713-01-01 BC', '0001-01-01 00:00:00', '1969-12-31 23:59:59.999999+00',
+              '23:59:59.999999', NULL),
+           (4, NULL, NULL, NULL, NULL, '12:00:00.5')",
+    )
+    .unwrap();
+    let dir = TempDir::new().unwrap();
+    let snap = format!("csv://{}", dir.path().join("snap").display());
+    let src = format!("{url}?schema=it_csv_special");
+    copy(&["copy", &src, &snap, "--table", "s"]);
+    let text = std::fs::read_to_string(dir.path().join("snap/s/part-00000.csv")).unwrap();
+    assert!(
+        text.contains("1,infinity,-infinity,infinity,24:00:00,24:00:00"),
+        "{text}"
+    );
+    copy(&[
+        "copy",
+        &snap,
+        &src,
+        "--table",
+        "s",
+        "--target-table",
+        "back",
+    ]);
+    assert_eq!(
+        cells(&mut c, "it_csv_special.back"),
+        cells(&mut c, "it_csv_special.s")
+    );
+    let declared: Vec<String> = c
+        .query(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+             WHERE attrelid = 'it_csv_special.back'::regclass AND attnum > 0 ORDER BY attnum",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            "integer",
+            "date",
+            "timestamp without time zone",
+            "timestamp with time zone",
+            "time without time zone",
+            "time(3) without time zone"
+        ]
+    );
+}
+
 /// Staging tables ferry left in `schema` (tests run in parallel: other schemas may have theirs).
 fn staging_tables(c: &mut Client, schema: &str) -> i64 {
     c.query_one(
