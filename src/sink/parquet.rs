@@ -9,7 +9,8 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::ArrayRef;
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -135,7 +136,7 @@ impl Sink for ParquetSink {
         Ok(Box::new(ParquetTableWriter {
             sink: self,
             table: table.to_string(),
-            schema: schema.clone(),
+            schema: written_schema(schema),
             mode,
             dir,
             single,
@@ -161,7 +162,7 @@ impl Sink for ParquetSink {
         Ok(Box::new(ParquetTableWriter {
             sink: self,
             table: table.to_string(),
-            schema: schema.clone(),
+            schema: written_schema(schema),
             mode,
             dir,
             single,
@@ -209,6 +210,68 @@ impl Chunked {
     fn records(&self) -> impl Iterator<Item = &ChunkRecord> {
         self.store.committed.iter().chain(&self.new)
     }
+}
+
+/// The Arrow type a column is written as: Parquet has no unit of seconds, and arrow-rs writes
+/// `Timestamp(Second)` and `Time32(Second)` as plain integers, which every other reader takes
+/// for numbers; they are written in milliseconds (the same instants and times, exactly), which
+/// every Parquet reader knows as timestamps and times.
+fn written_type(t: &DataType) -> Option<DataType> {
+    match t {
+        DataType::Timestamp(TimeUnit::Second, tz) => {
+            Some(DataType::Timestamp(TimeUnit::Millisecond, tz.clone()))
+        }
+        DataType::Time32(TimeUnit::Second) => Some(DataType::Time32(TimeUnit::Millisecond)),
+        _ => None,
+    }
+}
+
+fn written_schema(schema: &SchemaRef) -> SchemaRef {
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| written_type(f.data_type()).is_some())
+    {
+        return schema.clone();
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match written_type(f.data_type()) {
+            Some(t) => f.as_ref().clone().with_data_type(t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// A batch in the written schema ([`written_type`]); a value past the milliseconds' range
+/// fails, naming its column.
+fn written_batch(batch: &RecordBatch, schema: &SchemaRef, ctx: &str) -> Result<RecordBatch> {
+    let same = |(c, f): (&ArrayRef, &FieldRef)| c.data_type() == f.data_type();
+    if batch.columns().iter().zip(schema.fields()).all(same) {
+        return Ok(batch.clone());
+    }
+    let strict = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (col, f) in batch.columns().iter().zip(schema.fields()) {
+        if col.data_type() == f.data_type() {
+            columns.push(col.clone());
+            continue;
+        }
+        let cast = arrow::compute::cast_with_options(col, f.data_type(), &strict).map_err(|e| {
+            Error::invalid_data(format!(
+                "{ctx}, column \"{}\": a value has no {} in Parquet: {e}",
+                f.name(),
+                f.data_type()
+            ))
+        })?;
+        columns.push(cast);
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::arrow(ctx.to_string(), e))
 }
 
 fn new_file(
@@ -309,6 +372,10 @@ impl ParquetTableWriter<'_> {
 impl TableWriter for ParquetTableWriter<'_> {
     fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
         let ctx = self.ctx();
+        if self.chunked.is_none() {
+            return self.write(batch);
+        }
+        let batch = &written_batch(batch, &self.schema, &ctx)?;
         let Some(c) = self.chunked.as_mut() else {
             return self.write(batch);
         };
@@ -399,6 +466,7 @@ impl TableWriter for ParquetTableWriter<'_> {
         let limit = self.sink.options.file_bytes;
         let single = self.single.is_some();
         let ctx = self.ctx();
+        let batch = &written_batch(batch, &self.schema, &ctx)?;
         let f = self.open_file()?;
         f.writer.write(batch).map_err(|e| Error::parquet(ctx, e))?;
         f.rows += batch.num_rows() as u64;
