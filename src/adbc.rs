@@ -196,6 +196,18 @@ impl AdbcSettings {
         })
     }
 
+    /// Opens a `duckdb://` file read-only, as a source: any number of runs can read it at once
+    /// (DuckDB lets one process open a file for writing and refuses every other), and a file
+    /// that does not exist is an error instead of a new empty database.
+    pub fn read_only(&mut self) {
+        if self.dialect == Some(Dialect::Duckdb)
+            && !self.options.iter().any(|(k, _)| k == "access_mode")
+        {
+            self.options
+                .push(("access_mode".into(), "READ_ONLY".into()));
+        }
+    }
+
     /// The secrets the options hold (passwords, tokens, a URI's password), for scrubbing.
     fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();

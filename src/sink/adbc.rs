@@ -196,6 +196,15 @@ fn pg_direct(declared: &str, data_type: &DataType) -> bool {
     )
 }
 
+/// Whether DuckDB's driver appends what ferry sends into a column declared `declared`: its
+/// appender takes only the Arrow type of the column's own type, and a 128-bit integer comes as
+/// a wider decimal or its text ([`ingest_type`]), a UUID and an enum's label as their text;
+/// those go through a side
+/// table and a `CAST`.
+fn duckdb_direct(declared: &str) -> bool {
+    !matches!(declared, "HUGEINT" | "UHUGEINT" | "UUID") && !declared.starts_with("ENUM(")
+}
+
 impl Sink for AdbcSink {
     fn commit(&self) -> Result<()> {
         let conn = self
@@ -331,12 +340,14 @@ impl Sink for AdbcSink {
                     }
                     table.to_string()
                 };
-                let direct = dialect != Dialect::Postgres
-                    || schema.fields().iter().all(|f| {
-                        Self::column_type(dialect, f)
-                            .map(|t| pg_direct(&t, f.data_type()))
-                            .unwrap_or(false)
-                    });
+                let direct = schema.fields().iter().all(|f| {
+                    let t = Self::column_type(dialect, f);
+                    match dialect {
+                        Dialect::Postgres => t.is_ok_and(|t| pg_direct(&t, f.data_type())),
+                        Dialect::Duckdb => t.is_ok_and(|t| duckdb_direct(&t)),
+                        Dialect::Sqlite => true,
+                    }
+                });
                 if direct {
                     plan.ingest_schema = schema_name.map(str::to_string);
                     plan.ingest_table = load_into.clone();

@@ -22,7 +22,8 @@ use super::{
 use crate::adbc::{query_text, quote_ident, quote_literal, AdbcDatabase, AdbcSettings, Dialect};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::types::adbc::{convert_batch, plan_fields, Convert, Declared};
+use crate::types::adbc::{convert_batch, plan_fields_from, Convert, Declared};
+use crate::types::duckdb;
 
 /// Reads through an ADBC driver.
 pub struct AdbcSource {
@@ -36,7 +37,8 @@ pub struct AdbcSource {
 
 impl AdbcSource {
     pub fn try_new(endpoint: &Endpoint, options: &super::ReadOptions) -> Result<Self> {
-        let settings = AdbcSettings::from_endpoint(endpoint)?;
+        let mut settings = AdbcSettings::from_endpoint(endpoint)?;
+        settings.read_only();
         Ok(AdbcSource {
             db: settings.open()?,
             limits: options.limits,
@@ -117,6 +119,35 @@ impl AdbcSource {
                 _ => None,
             })
             .collect())
+    }
+
+    /// The types of a query's result columns where the driver can say them (DuckDB's
+    /// `DESCRIBE`), so that a query's columns are read as a table's are; none otherwise, or if
+    /// the driver cannot describe it (the query then fails or runs as it is).
+    fn declared_of_query(&self, query: &str) -> HashMap<String, Declared> {
+        if self.settings().dialect != Some(Dialect::Duckdb) {
+            return HashMap::new();
+        }
+        let sql = format!("DESCRIBE {}", query.trim().trim_end_matches(';'));
+        let Ok(mut conn) = self.db.connect() else {
+            return HashMap::new();
+        };
+        let Ok(rows) = query_text(self.settings(), &mut conn, &sql) else {
+            return HashMap::new();
+        };
+        rows.into_iter()
+            .filter_map(|r| match r.as_slice() {
+                [Some(c), Some(t), ..] => Some((
+                    c.clone(),
+                    Declared {
+                        dialect: duckdb::DIALECT,
+                        sql_type: t.clone(),
+                        not_null: false,
+                    },
+                )),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The relations of the listed schema and what each is, by name: from the catalog for the
@@ -447,9 +478,15 @@ impl Source for AdbcSource {
                 let (schema, bare) = self.resolve(t);
                 self.declared(schema.as_deref(), &bare)?
             }
-            TableRef::Query(_) => HashMap::new(),
+            TableRef::Query(q) => self.declared_of_query(q),
         };
-        let (schema, converts) = plan_fields(&driver_schema, &declared)
+        // DuckDB's dates and timestamps need converting in a query's result too.
+        let dialect = declared
+            .values()
+            .next()
+            .map(|d| d.dialect)
+            .or((settings.dialect == Some(Dialect::Duckdb)).then_some(duckdb::DIALECT));
+        let (schema, converts) = plan_fields_from(dialect, &driver_schema, &declared)
             .map_err(|e| e.context(format!("{settings}: {table}")))?;
         // Partitions where the driver makes them (Flight SQL, Snowflake, BigQuery, ...). The
         // drivers whose SQL ferry knows have none, and asking the PostgreSQL driver 1.13

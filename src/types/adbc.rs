@@ -48,6 +48,10 @@ pub enum Convert {
     Bpchar,
     /// A DuckDB date or timestamp: DuckDB's ±infinity as ferry's (see [`super::duckdb`]).
     DuckdbInfinities,
+    /// A DuckDB `HUGEINT` (`unsigned: false`) or `UHUGEINT`, which DuckDB's driver sends as a
+    /// `Decimal128(38, 0)` holding the integer's 128 bits (a `UHUGEINT` above 2^127 as a
+    /// negative number, either past 38 digits), into a `Decimal256(39, 0)` of its value.
+    HugeInt { unsigned: bool },
 }
 
 /// A declared type found in a catalog: the type's text and whether the column is NOT NULL.
@@ -220,7 +224,18 @@ fn plan_field(f: &Field, declared: Option<&Declared>) -> Result<(Field, Convert)
         (DataType::Utf8, _) if pg_type.as_deref() == Some("bpchar") => {
             (DataType::Utf8, Convert::Bpchar)
         }
+        (DataType::Decimal128(38, 0), _)
+            if dialect == Some(super::duckdb::DIALECT)
+                && matches!(sql_type.as_deref(), Some("HUGEINT" | "UHUGEINT")) =>
+        {
+            let unsigned = sql_type.as_deref() == Some("UHUGEINT");
+            (DataType::Decimal256(39, 0), Convert::HugeInt { unsigned })
+        }
         (DataType::FixedSizeBinary(16), Some("arrow.uuid")) => (DataType::Utf8, Convert::UuidText),
+        // An enum's labels (DuckDB's ENUM): the text of each value, which every target takes.
+        (DataType::Dictionary(_, v), _) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8) => {
+            (DataType::Utf8, Convert::Keep)
+        }
         (DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano), _) => {
             (DataType::Utf8, Convert::IntervalText)
         }
@@ -298,6 +313,25 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
     Ok(match convert {
         Convert::Keep => cast(col, target)?,
         Convert::DuckdbInfinities => super::duckdb::infinities_from_duckdb(&cast(col, target)?),
+        Convert::HugeInt { unsigned } => {
+            use arrow::array::Decimal256Array;
+            use arrow::datatypes::{i256, Decimal128Type};
+            let bits = col.as_primitive_opt::<Decimal128Type>().ok_or_else(|| {
+                Error::invalid_data(format!(
+                    "the driver sent {} where a 128-bit integer was planned",
+                    col.data_type()
+                ))
+            })?;
+            let value = |v: i128| match unsigned {
+                true => i256::from_parts(v as u128, 0),
+                false => i256::from_i128(v),
+            };
+            let out: Decimal256Array = bits.iter().map(|v| v.map(value)).collect();
+            Arc::new(
+                out.with_precision_and_scale(39, 0)
+                    .map_err(|e| Error::arrow("a 128-bit integer", e))?,
+            )
+        }
         Convert::Decimal(t) => {
             let text = cast(col, &DataType::Utf8)?;
             let text = text.as_string::<i32>();

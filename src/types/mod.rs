@@ -176,6 +176,18 @@ pub fn parse_declared(dialect: &str, declared: &str) -> Option<SqlType> {
         "INT" | "INTEGER" | "INT4" | "MEDIUMINT" if dialect == "sqlite" => SqlType::BigInt,
         "INT" | "INTEGER" | "INT4" | "MEDIUMINT" => SqlType::Integer,
         "BIGINT" | "INT8" => SqlType::BigInt,
+        // DuckDB's unsigned and 128-bit integers, in the narrowest type that holds them all.
+        "UTINYINT" if dialect == duckdb::DIALECT => SqlType::SmallInt,
+        "USMALLINT" if dialect == duckdb::DIALECT => SqlType::Integer,
+        "UINTEGER" if dialect == duckdb::DIALECT => SqlType::BigInt,
+        "UBIGINT" if dialect == duckdb::DIALECT => SqlType::Decimal {
+            precision: 20,
+            scale: 0,
+        },
+        "HUGEINT" | "UHUGEINT" if dialect == duckdb::DIALECT => SqlType::Decimal {
+            precision: 39,
+            scale: 0,
+        },
         "REAL" | "FLOAT4" if dialect != "sqlite" => SqlType::Real,
         // DuckDB's FLOAT is 32-bit (and so is its REAL).
         "FLOAT" if dialect == duckdb::DIALECT => SqlType::Real,

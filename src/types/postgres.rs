@@ -517,6 +517,17 @@ pub fn pg_target_type(field: &Field) -> Result<String> {
     if let Some(declared) = own_declared(field, &[DIALECT]) {
         return Ok(declared.to_string());
     }
+    // DuckDB's UUID and INTERVAL travel as PostgreSQL's input text for them (see
+    // `types::adbc`): PostgreSQL's own types take them exactly.
+    if let (Some((super::duckdb::DIALECT, declared)), DataType::Utf8) =
+        (super::source_type(field), field.data_type())
+    {
+        match declared {
+            "UUID" => return Ok("uuid".into()),
+            "INTERVAL" => return Ok("interval".into()),
+            _ => {}
+        }
+    }
     Ok(pg_type_for(sql_type_of(field)?))
 }
 
