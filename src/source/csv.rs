@@ -350,6 +350,34 @@ fn invalid(s: &str, what: impl std::fmt::Display) -> String {
     format!("{} is not a valid {what}", shown(s))
 }
 
+/// Whether a number's text is the one its value prints as, as far as its sign and leading
+/// digits go: no `+`, no leading zeros (`007`, `-01`, `00.5`), no `-0` for an integer. A CSV
+/// column whose numbers are written otherwise (zip codes, account numbers) is text: read as
+/// numbers, `02134` would arrive as `2134`.
+fn plain_number(s: &str, integer: bool) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let b = body.as_bytes();
+    let leading_zero = b.len() > 1 && b[0] == b'0' && b[1].is_ascii_digit();
+    !(s.starts_with('+') || leading_zero || integer && s == "-0")
+}
+
+/// Parses an integer, refusing text that is not the integer's own (see [`plain_number`]).
+fn integer<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded {
+    let parse = |s: &str| {
+        let v = T::parse(s).ok_or_else(|| invalid(s, T::DATA_TYPE))?;
+        if !plain_number(s, true) {
+            return Err(format!(
+                "{} is not written as {} writes its value (a sign or leading zeros would be \
+                 lost; a column whose type was inferred is read as text with ?infer_rows=0)",
+                shown(s),
+                T::DATA_TYPE
+            ));
+        }
+        Ok(v)
+    };
+    Ok(Arc::new(each::<_, PrimitiveArray<T>>(text, parse)?))
+}
+
 fn primitive<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded {
     let parse = |s: &str| T::parse(s).ok_or_else(|| invalid(s, T::DATA_TYPE));
     Ok(Arc::new(each::<_, PrimitiveArray<T>>(text, parse)?))
@@ -391,6 +419,14 @@ where
 {
     let parse = |s: &str| {
         let f = T::parse(s).ok_or_else(|| invalid(s, T::DATA_TYPE))?;
+        if !plain_number(s, false) {
+            return Err(format!(
+                "{} is not written as {} writes its value (a sign or leading zeros would be \
+                 lost; a column whose type was inferred is read as text with ?infer_rows=0)",
+                shown(s),
+                T::DATA_TYPE
+            ));
+        }
         match significant(s) {
             Some(digits) if significant(&format!("{f:e}")).as_ref() != Some(&digits) => {
                 Err(format!(
@@ -493,14 +529,14 @@ pub fn decode_column(text: &StringArray, data_type: &DataType) -> Decoded {
                 _ => Err(format!("{} is not true or false", shown(s))),
             }
         })?),
-        Int8 => primitive::<Int8Type>(text)?,
-        Int16 => primitive::<Int16Type>(text)?,
-        Int32 => primitive::<Int32Type>(text)?,
-        Int64 => primitive::<Int64Type>(text)?,
-        UInt8 => primitive::<UInt8Type>(text)?,
-        UInt16 => primitive::<UInt16Type>(text)?,
-        UInt32 => primitive::<UInt32Type>(text)?,
-        UInt64 => primitive::<UInt64Type>(text)?,
+        Int8 => integer::<Int8Type>(text)?,
+        Int16 => integer::<Int16Type>(text)?,
+        Int32 => integer::<Int32Type>(text)?,
+        Int64 => integer::<Int64Type>(text)?,
+        UInt8 => integer::<UInt8Type>(text)?,
+        UInt16 => integer::<UInt16Type>(text)?,
+        UInt32 => integer::<UInt32Type>(text)?,
+        UInt64 => integer::<UInt64Type>(text)?,
         Float16 => primitive::<Float16Type>(text)?,
         Float32 => float::<Float32Type>(text)?,
         Float64 => float::<Float64Type>(text)?,
@@ -708,6 +744,9 @@ impl CsvSource {
         let mut sample = header.join(",") + "\n";
         let null = format.null.as_bytes();
         let mut have_row = !format.header;
+        // Columns with a number written otherwise than its value prints: text, not numbers.
+        // (as an integer, as a float: `-0` is a float's text for -0.0, not an integer's).
+        let mut not_plain = vec![(false, false); names.len()];
         for _ in 0..self.infer_rows {
             let next = |r: &mut Records<_>| {
                 r.next_row(Some(names.len()))
@@ -719,7 +758,12 @@ impl CsvSource {
             let row: Vec<String> = (0..names.len())
                 .map(|i| match records.field(i) {
                     (v, false) if v == null => quote(None),
-                    (v, _) => quote(Some(v)),
+                    (v, _) => {
+                        let text = String::from_utf8_lossy(v);
+                        not_plain[i].0 |= !plain_number(&text, true);
+                        not_plain[i].1 |= !plain_number(&text, false);
+                        quote(Some(v))
+                    }
                 })
                 .collect();
             sample += &(row.join(",") + "\n");
@@ -731,8 +775,11 @@ impl CsvSource {
         let fields: Fields = inferred
             .fields()
             .iter()
-            .map(|f| match f.data_type() {
+            .zip(&not_plain)
+            .map(|(f, not_plain)| match f.data_type() {
                 DataType::Null => Field::new(f.name(), DataType::Utf8, true),
+                DataType::Int64 if not_plain.0 => Field::new(f.name(), DataType::Utf8, true),
+                DataType::Float64 if not_plain.1 => Field::new(f.name(), DataType::Utf8, true),
                 t => Field::new(f.name(), t.clone(), true),
             })
             .collect();
@@ -1066,6 +1113,28 @@ mod tests {
     fn exact_decoding_refuses_what_it_cannot_keep() {
         let text = |v: &[Option<&str>]| StringArray::from(v.to_vec());
         let err = |v: &[Option<&str>], t: DataType| decode_column(&text(v), &t).unwrap_err();
+        // Numbers written otherwise than their values print: refused, never read as another text.
+        for (bad, t) in [
+            ("007", DataType::Int64),
+            ("-01", DataType::Int32),
+            ("+5", DataType::Int64),
+            ("-0", DataType::Int16),
+            ("00.5", DataType::Float64),
+            ("+1.5", DataType::Float64),
+        ] {
+            let (row, why) = err(&[Some("1"), None, Some(bad)], t.clone());
+            assert_eq!(row, 2, "{bad}");
+            assert!(
+                why.contains("a sign or leading zeros would be lost"),
+                "{bad}: {why}"
+            );
+        }
+        let plain = decode_column(
+            &text(&[Some("0"), Some("-0"), Some("0.5"), Some("-0.0"), Some("10")]),
+            &DataType::Float64,
+        )
+        .unwrap();
+        assert_eq!(plain.len(), 5);
         let ok = decode_column(
             &text(&[Some("-0.05"), None, Some("1e2")]),
             &DataType::Decimal128(15, 2),

@@ -224,6 +224,7 @@ enum Engine {
     Sqlite,
     Parquet,
     Duck,
+    Csv,
 }
 
 impl Engine {
@@ -234,6 +235,7 @@ impl Engine {
             Engine::Sqlite => "sq",
             Engine::Parquet => "pq",
             Engine::Duck => "dk",
+            Engine::Csv => "cv",
         }
     }
 }
@@ -2654,4 +2656,139 @@ fn duckdb_query_columns_are_read_as_the_table_columns() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV written by hand (no manifest: the types are inferred)
+// ---------------------------------------------------------------------------------------------
+
+/// A CSV file as another tool writes it, its types inferred by ferry. The values are the
+/// fields' text (quoted when `"` starts them), and their canonical forms are computed from that
+/// text alone. A column whose text a number would not give back (leading zeros, a `+`) must be
+/// read as text, and so must integers past 64 bits.
+#[rustfmt::skip]
+static CV_COLS: &[Col] = &[
+    col("i", "integer", Kind::Int, ["-9223372036854775808", "9223372036854775807", "0", "-1", "1", "42", "-42"]),
+    col("big", "integer past 64 bits", Kind::Text, ["18446744073709551615", "-9223372036854775809", "0", "1", "-1", "99999999999999999999999999999999999999", "2"]),
+    col("f", "float", Kind::F64, ["-1.7976931348623157e308", "1.7976931348623157e308", "0.1", "-0.0", "5e-324", "1.5", "2.5e-10"]),
+    col("b", "boolean", Kind::Bool, ["true", "false", "TRUE", "FALSE", "True", "false", "true"]),
+    col("d", "date", Kind::Date, ["0001-01-01", "9999-12-31", "1970-01-01", "2000-02-29", "1969-12-31", "2038-01-19", "1900-03-01"]),
+    col("ts", "timestamp", Kind::Ts,
+        ["0001-01-01 00:00:00.000000", "9999-12-31 23:59:59.999999", "1970-01-01 00:00:00.000000", "1969-12-31 23:59:59.999999", "2000-02-29 12:34:56.789000", "2038-01-19 03:14:08.000000", "1900-01-01 00:00:00.000001"]),
+    col("t", "text", Kind::Text, ["plain", "\"a,b\"", "\"say \"\"hi\"\"\"", "\"line1\nline2\"", "🦀 é 漢字", "\"\"", "NULL"]),
+    col("z", "digits with leading zeros", Kind::Text, ["007", "02134", "0", "00", "-01", "0010", "10"]),
+    col("p", "digits with a sign", Kind::Text, ["+5", "-5", "0", "+0", "1", "2", "3"]),
+    col("n", "numbers and words", Kind::Text, ["1", "2.5", "x", "3", "4", "5", "6"]),
+];
+
+/// The value a CSV field's text holds, in the canonical form of its column's kind.
+fn cv_canonical(c: &Col, field: &str) -> String {
+    let text = match field.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => field.to_string(),
+    };
+    match c.kind {
+        Kind::Int | Kind::Text => text,
+        Kind::F64 => f64c(text.parse().unwrap()),
+        Kind::Bool => text.to_lowercase(),
+        Kind::Date => days(NaiveDate::parse_from_str(&text, "%Y-%m-%d").unwrap()),
+        Kind::Ts => {
+            micros_of(NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f").unwrap())
+        }
+        k => panic!("no CSV canonical form for {k:?}"),
+    }
+}
+
+fn cv_expect(sink: Sink, c: &Col, v: Option<&str>) -> Expect {
+    use Expect::*;
+    use Sink::*;
+    let refused = |says| Refused { code: 5, says };
+    match (sink, c.name, v) {
+        (My, "f", Some("-0.0")) => refused("-0 cannot be stored in MySQL"),
+        (Sqlite, "f", Some("-0.0")) => refused("-0.0: SQLite stores -0.0 as 0.0"),
+        _ => Equal,
+    }
+}
+
+fn cv_source() -> Option<&'static Source> {
+    static SRC: OnceLock<Option<Source>> = OnceLock::new();
+    SRC.get_or_init(|| {
+        static DIR: OnceLock<TempDir> = OnceLock::new();
+        let dir = DIR
+            .get_or_init(|| TempDir::new().unwrap())
+            .path()
+            .join("csv");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::from("id");
+        for c in CV_COLS {
+            text += &format!(",{}", c.name);
+        }
+        text.push('\n');
+        for id in IDS {
+            text += &id.to_string();
+            for c in CV_COLS {
+                text.push(',');
+                text += literal(c, id).unwrap_or("\\N");
+            }
+            text.push('\n');
+        }
+        std::fs::write(dir.join(format!("{TABLE}.csv")), text).unwrap();
+        let want = IDS
+            .iter()
+            .map(|&id| {
+                (
+                    id,
+                    CV_COLS
+                        .iter()
+                        .map(|c| literal(c, id).map(|v| cv_canonical(c, v)))
+                        .collect(),
+                )
+            })
+            .collect();
+        Some(Source {
+            engine: Engine::Csv,
+            url: format!("csv://{}", dir.display()),
+            table: TABLE,
+            cols: CV_COLS,
+            want,
+            expect: cv_expect,
+        })
+    })
+    .as_ref()
+}
+
+#[test]
+fn csv_to_pg() {
+    let Some(src) = cv_source() else { return };
+    route(src, Sink::Pg);
+}
+
+#[test]
+fn csv_to_mariadb() {
+    let Some(src) = cv_source() else { return };
+    route(src, Sink::My);
+}
+
+#[test]
+fn csv_to_sqlite() {
+    let Some(src) = cv_source() else { return };
+    route(src, Sink::Sqlite);
+}
+
+#[test]
+fn csv_to_parquet() {
+    let Some(src) = cv_source() else { return };
+    route(src, Sink::Parquet);
+}
+
+#[test]
+fn csv_to_csv() {
+    let Some(src) = cv_source() else { return };
+    route(src, Sink::Csv);
+}
+
+#[test]
+fn csv_to_duckdb() {
+    let Some(src) = cv_source() else { return };
+    route(src, Sink::Duck);
 }
