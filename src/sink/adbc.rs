@@ -198,11 +198,14 @@ fn pg_direct(declared: &str, data_type: &DataType) -> bool {
 
 /// Whether DuckDB's driver appends what ferry sends into a column declared `declared`: its
 /// appender takes only the Arrow type of the column's own type, and a 128-bit integer comes as
-/// a wider decimal or its text ([`ingest_type`]), a UUID and an enum's label as their text;
-/// those go through a side
+/// a wider decimal or its text ([`ingest_type`]), a UUID, an enum's label and the types a DuckDB
+/// source reads as text ([`crate::types::duckdb::read_as_text`]) as their text; those go through
+/// a side
 /// table and a `CAST`.
 fn duckdb_direct(declared: &str) -> bool {
-    !matches!(declared, "HUGEINT" | "UHUGEINT" | "UUID") && !declared.starts_with("ENUM(")
+    !matches!(declared, "HUGEINT" | "UHUGEINT" | "UUID")
+        && !declared.starts_with("ENUM(")
+        && !crate::types::duckdb::read_as_text(declared)
 }
 
 impl Sink for AdbcSink {

@@ -308,6 +308,31 @@ impl Listed {
 }
 
 /// `"schema"."name"`, or `"name"` without a schema: each part one identifier.
+/// The DuckDB SELECT that reads `sql` (a table's `SELECT *` or a query): the columns whose
+/// Arrow form in DuckDB's driver loses what they hold ([`duckdb::read_as_text`]: a TIMETZ's
+/// offset, a BIT's bits, nested values other targets have no type for) are read as DuckDB's
+/// own text of them, which a DuckDB target casts back to the declared type.
+fn duckdb_select(sql: &str, table: &TableRef, declared: &HashMap<String, Declared>) -> String {
+    let mut text: Vec<&String> = declared
+        .iter()
+        .filter(|(_, d)| duckdb::read_as_text(&d.sql_type))
+        .map(|(c, _)| c)
+        .collect();
+    if text.is_empty() {
+        return sql.to_string();
+    }
+    text.sort();
+    let replace: Vec<String> = text
+        .iter()
+        .map(|c| format!("{}::VARCHAR AS {}", quote_ident(c), quote_ident(c)))
+        .collect();
+    let from = match table {
+        TableRef::Table(_) => sql.trim_start_matches("SELECT * FROM ").to_string(),
+        TableRef::Query(q) => format!("({}) AS ferry_query", q.trim().trim_end_matches(';')),
+    };
+    format!("SELECT * REPLACE ({}) FROM {from}", replace.join(", "))
+}
+
 fn qualified(schema: Option<&str>, name: &str) -> String {
     match schema {
         Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
@@ -444,6 +469,17 @@ impl Source for AdbcSource {
             }
             TableRef::Query(q) => ("query".to_string(), q.clone()),
         };
+        let declared = match table {
+            TableRef::Table(t) => {
+                let (schema, bare) = self.resolve(t);
+                self.declared(schema.as_deref(), &bare)?
+            }
+            TableRef::Query(q) => self.declared_of_query(q),
+        };
+        let sql = match settings.dialect {
+            Some(Dialect::Duckdb) => duckdb_select(&sql, table, &declared),
+            _ => sql,
+        };
         let mut conn = self.db.connect()?;
         let mut stmt = conn
             .new_statement()
@@ -472,13 +508,6 @@ impl Source for AdbcSource {
                 }
                 Err(e) => return Err(self.plan_error(table, e)),
             }
-        };
-        let declared = match table {
-            TableRef::Table(t) => {
-                let (schema, bare) = self.resolve(t);
-                self.declared(schema.as_deref(), &bare)?
-            }
-            TableRef::Query(q) => self.declared_of_query(q),
         };
         // DuckDB's dates and timestamps need converting in a query's result too.
         let dialect = declared

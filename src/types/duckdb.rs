@@ -14,6 +14,20 @@ use crate::error::Result;
 /// The dialect name a DuckDB source records.
 pub const DIALECT: &str = "duckdb";
 
+/// Whether a DuckDB column of this declared type is read as DuckDB's own text of it: its
+/// driver sends a TIMETZ without its offset, a BIT as DuckDB's internal bytes, a BIGNUM
+/// (VARINT) as bytes too; and lists, arrays, structs, maps and unions have no type in the other
+/// targets. Their text is exact, and a DuckDB target casts it back to the declared type.
+pub fn read_as_text(declared: &str) -> bool {
+    matches!(
+        declared,
+        "TIME WITH TIME ZONE" | "TIMETZ" | "BIT" | "BITSTRING" | "VARINT" | "BIGNUM"
+    ) || declared.ends_with(']')
+        || ["STRUCT(", "MAP(", "UNION("]
+            .iter()
+            .any(|p| declared.starts_with(p))
+}
+
 /// The DuckDB column type ferry creates for a field: a DuckDB source's declared type verbatim
 /// unless it contradicts the Arrow type ([`own_declared`]), else the mapping of its SQL type
 /// ([`sql_type_of`]). A wall time or a time of day in nanoseconds is DuckDB's `TIMESTAMP_NS` or

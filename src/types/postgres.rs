@@ -517,14 +517,16 @@ pub fn pg_target_type(field: &Field) -> Result<String> {
     if let Some(declared) = own_declared(field, &[DIALECT]) {
         return Ok(declared.to_string());
     }
-    // DuckDB's UUID and INTERVAL travel as PostgreSQL's input text for them (see
-    // `types::adbc`): PostgreSQL's own types take them exactly.
+    // DuckDB's UUID, INTERVAL, TIMETZ and BIT travel as text PostgreSQL's own types read
+    // exactly (see `types::adbc` and `types::duckdb::read_as_text`).
     if let (Some((super::duckdb::DIALECT, declared)), DataType::Utf8) =
         (super::source_type(field), field.data_type())
     {
         match declared {
             "UUID" => return Ok("uuid".into()),
             "INTERVAL" => return Ok("interval".into()),
+            "TIME WITH TIME ZONE" => return Ok("time with time zone".into()),
+            "BIT" => return Ok("bit varying".into()),
             _ => {}
         }
     }
