@@ -590,6 +590,25 @@ impl AdbcWriter {
                 crate::types::duckdb::infinities_to_duckdb(col)
                     .map_err(|(i, why)| at_row(i, why))?
             }
+            DataType::Date32 if dialect == Some(Dialect::Postgres) && from == to => {
+                pg_driver_dates(col)
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, _)
+                if dialect == Some(Dialect::Postgres) && from == to =>
+            {
+                if let Some(i) = pg_driver_infinity(col) {
+                    return Err(at_row(
+                        i,
+                        format!(
+                            "{} cannot be written through the ADBC PostgreSQL driver, which \
+                             would store a finite value in its place; load this table with a \
+                             postgres:// URL, which keeps it",
+                            crate::transform::describe_value(col.as_ref(), i)
+                        ),
+                    ));
+                }
+                col.clone()
+            }
             _ if from == to => {
                 // DuckDB keeps microseconds in TIMESTAMPTZ and INTERVAL, and cuts nanoseconds
                 // without a word.
@@ -697,6 +716,34 @@ fn ingest_type(dialect: Option<Dialect>, data_type: &DataType) -> DataType {
         (Some(Dialect::Duckdb), DataType::Decimal256(..)) => DataType::Utf8,
         (_, t) => t.clone(),
     }
+}
+
+/// The first row of a microsecond timestamp column holding ferry's ±infinity, which the
+/// PostgreSQL driver turns into a finite value (it moves every value to PostgreSQL's epoch by a
+/// subtraction) or refuses.
+fn pg_driver_infinity(col: &arrow::array::ArrayRef) -> Option<usize> {
+    use crate::types::temporal;
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::TimestampMicrosecondType;
+    let a = col.as_primitive::<TimestampMicrosecondType>();
+    (0..a.len()).find(|&i| {
+        a.is_valid(i) && [temporal::TS_INFINITY, temporal::TS_NEG_INFINITY].contains(&a.value(i))
+    })
+}
+
+/// A date column for the PostgreSQL driver, which moves each date to PostgreSQL's epoch
+/// (2000-01-01) with a wrapping subtraction: ferry's ±infinity are sent as the values that
+/// subtraction takes to PostgreSQL's own ±infinity (its largest and smallest dates).
+fn pg_driver_dates(col: &arrow::array::ArrayRef) -> arrow::array::ArrayRef {
+    use crate::types::temporal;
+    use arrow::array::{AsArray, Date32Array};
+    use arrow::datatypes::Date32Type;
+    const PG_EPOCH_DAYS: i32 = 10_957;
+    let out: Date32Array = col.as_primitive::<Date32Type>().unary(|d| match d {
+        temporal::DATE_INFINITY | temporal::DATE_NEG_INFINITY => d.wrapping_add(PG_EPOCH_DAYS),
+        d => d,
+    });
+    std::sync::Arc::new(out)
 }
 
 /// Casts that fail rather than turn a value into NULL.

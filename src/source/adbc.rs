@@ -333,6 +333,53 @@ fn duckdb_select(sql: &str, table: &TableRef, declared: &HashMap<String, Declare
     format!("SELECT * REPLACE ({}) FROM {from}", replace.join(", "))
 }
 
+/// The SELECT that reads `sql` through the PostgreSQL driver with the columns it cannot send
+/// exactly as `::text`: a type it sends as raw binary (its `POSTGRESQL:type` is not `bytea`), an
+/// array (declared `...[]`, which it would flatten), `money` (sent as cents) and `interval`;
+/// `None` when there are none. Read in [`crate::source::postgres::SESSION`]'s settings, the
+/// text is the one ferry's own PostgreSQL source reads.
+fn pg_text_select(
+    sql: &str,
+    table: &TableRef,
+    schema: &arrow::datatypes::Schema,
+    declared: &HashMap<String, Declared>,
+) -> Option<String> {
+    use arrow::datatypes::DataType;
+    let as_text = |f: &arrow::datatypes::Field| {
+        let pg_type = f.metadata().get("POSTGRESQL:type").map(String::as_str);
+        let raw = matches!(f.data_type(), DataType::Binary | DataType::LargeBinary)
+            && pg_type.is_some_and(|t| t != "bytea");
+        // money as a count of cents; interval as months, days and nanoseconds, not the text
+        // ferry's own PostgreSQL source reads.
+        let other = matches!(pg_type, Some("money" | "interval"));
+        let array = matches!(f.data_type(), DataType::List(_) | DataType::LargeList(_))
+            || declared
+                .get(f.name())
+                .is_some_and(|d| d.sql_type.ends_with(']'));
+        raw || array || other
+    };
+    if !schema.fields().iter().any(|f| as_text(f)) {
+        return None;
+    }
+    let list: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| match as_text(f) {
+            true => format!(
+                "{}::text AS {}",
+                quote_ident(f.name()),
+                quote_ident(f.name())
+            ),
+            false => quote_ident(f.name()),
+        })
+        .collect();
+    let from = match table {
+        TableRef::Table(_) => sql.trim_start_matches("SELECT * FROM ").to_string(),
+        TableRef::Query(q) => format!("({}) AS ferry_query", q.trim().trim_end_matches(';')),
+    };
+    Some(format!("SELECT {} FROM {from}", list.join(", ")))
+}
+
 fn qualified(schema: Option<&str>, name: &str) -> String {
     match schema {
         Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
@@ -492,23 +539,60 @@ impl Source for AdbcSource {
         // schema without rows says Int64 for every column: its schema is the one its rows are
         // read with.
         let schema_of_rows = settings.dialect == Some(Dialect::Sqlite);
-        let driver_schema = if schema_of_rows {
-            stmt.execute()
-                .map(|r| r.schema().as_ref().clone())
-                .map_err(|e| self.plan_error(table, e))?
-        } else {
+        let schema_of = |stmt: &mut adbc_driver_manager::ManagedStatement,
+                         sql: &str|
+         -> Result<arrow::datatypes::Schema> {
+            if schema_of_rows {
+                return stmt
+                    .execute()
+                    .map(|r| r.schema().as_ref().clone())
+                    .map_err(|e| self.plan_error(table, e));
+            }
             match stmt.execute_schema() {
-                Ok(s) => s,
+                Ok(s) => Ok(s),
                 Err(e) if e.status == Status::NotImplemented => {
                     let probe = format!("SELECT * FROM ({sql}) AS ferry_probe LIMIT 0");
                     stmt.set_sql_query(&probe)
                         .and_then(|_| stmt.execute())
                         .map(|r| r.schema().as_ref().clone())
-                        .map_err(|e| self.plan_error(table, e))?
+                        .map_err(|e| self.plan_error(table, e))
                 }
-                Err(e) => return Err(self.plan_error(table, e)),
+                Err(e) => Err(self.plan_error(table, e)),
             }
         };
+        let mut driver_schema = schema_of(&mut stmt, &sql)?;
+        // The PostgreSQL driver sends types it does not know (timetz, inet, ranges, money,
+        // bit, ...) as their raw binary wire form, and flattens a multi-dimensional array into
+        // one dimension without a word: those columns are read as PostgreSQL's own text of
+        // them, which a PostgreSQL target casts back to the declared type.
+        let mut sql = sql;
+        let mut declared = declared;
+        if settings.dialect == Some(Dialect::Postgres) {
+            if let Some(text_sql) = pg_text_select(&sql, table, &driver_schema, &declared) {
+                // A query's columns have no catalog entry: their types as the driver named them
+                // before they were read as text.
+                for f in driver_schema.fields() {
+                    let m = f.metadata();
+                    if let (false, Some(t)) =
+                        (declared.contains_key(f.name()), m.get("POSTGRESQL:type"))
+                    {
+                        let typmod = m.get("POSTGRESQL:typmod").and_then(|v| v.parse().ok());
+                        declared.insert(
+                            f.name().clone(),
+                            Declared {
+                                dialect: "postgres",
+                                sql_type: crate::types::adbc::pg_declared(t, typmod),
+                                not_null: false,
+                            },
+                        );
+                    }
+                }
+                stmt.set_sql_query(&text_sql)
+                    .map_err(|e| settings.error(&format!("{table}"), e))?;
+                driver_schema = schema_of(&mut stmt, &text_sql)?;
+                sql = text_sql;
+            }
+        }
         // DuckDB's dates and timestamps need converting in a query's result too.
         let dialect = declared
             .values()
@@ -589,6 +673,12 @@ impl Source for AdbcSource {
         thread_stream(format!("adbc {}", plan.name), move |tx| {
             let settings = &db.settings;
             let mut conn = db.connect()?;
+            if settings.dialect == Some(Dialect::Postgres) {
+                // The text forms of the columns read as text, as ferry's PostgreSQL source has them.
+                for set in super::postgres::SESSION.split(';') {
+                    crate::adbc::execute(settings, &mut conn, set.trim())?;
+                }
+            }
             let mut stmt = conn
                 .new_statement()
                 .map_err(|e| settings.error("cannot create a statement", e))?;

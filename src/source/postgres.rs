@@ -48,7 +48,7 @@ const PG_EPOCH_DAYS: i32 = 10_957;
 
 /// Session settings for every reading connection: the text forms of `::text` columns are then
 /// the same whatever the server's defaults (ISO dates, ISO 8601 intervals, UTC, exact floats).
-const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; \
+pub(crate) const SESSION: &str = "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601'; \
      SET TimeZone = 'UTC'; SET extra_float_digits = 3";
 
 /// A planned relation's name, columns, `(label, COPY)` pieces and rows.

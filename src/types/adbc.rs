@@ -52,7 +52,16 @@ pub enum Convert {
     /// `Decimal128(38, 0)` holding the integer's 128 bits (a `UHUGEINT` above 2^127 as a
     /// negative number, either past 38 digits), into a `Decimal256(39, 0)` of its value.
     HugeInt { unsigned: bool },
+    /// A PostgreSQL date or timestamp from the PostgreSQL driver, which moves PostgreSQL's
+    /// ±infinity (its largest and smallest values, counted from 2000-01-01) to 1970 with a
+    /// wrapping addition: those two values are made ferry's ±infinity. No legal PostgreSQL
+    /// date or timestamp is near either.
+    PgDriverInfinities,
 }
+
+/// Days and microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
+const PG_EPOCH_DAYS: i32 = 10_957;
+const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// A declared type found in a catalog: the type's text and whether the column is NOT NULL.
 #[derive(Debug, Clone)]
@@ -191,7 +200,16 @@ fn plan_field(f: &Field, declared: Option<&Declared>) -> Result<(Field, Convert)
     };
     let is_numeric = pg_type.as_deref() == Some("numeric")
         || (ext.as_deref() == Some("arrow.opaque") && ext_meta.contains("\"numeric\""));
+    let pg_temporal = matches!(
+        pg_type.as_deref(),
+        Some("date" | "timestamp" | "timestamptz")
+    );
     let (data_type, convert) = match (f.data_type(), ext.as_deref()) {
+        (DataType::Date32 | DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _), _)
+            if pg_temporal =>
+        {
+            (f.data_type().clone(), Convert::PgDriverInfinities)
+        }
         (DataType::Utf8 | DataType::LargeUtf8, _) if is_numeric => {
             match sql_type
                 .as_deref()
@@ -313,6 +331,40 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
     Ok(match convert {
         Convert::Keep => cast(col, target)?,
         Convert::DuckdbInfinities => super::duckdb::infinities_from_duckdb(&cast(col, target)?),
+        Convert::PgDriverInfinities => {
+            use super::temporal;
+            use arrow::array::{Date32Array, TimestampMicrosecondArray};
+            use arrow::datatypes::{Date32Type, TimestampMicrosecondType};
+            let col = cast(col, target)?;
+            match target {
+                DataType::Date32 => {
+                    let (inf, neg) = (
+                        i32::MAX.wrapping_add(PG_EPOCH_DAYS),
+                        i32::MIN.wrapping_add(PG_EPOCH_DAYS),
+                    );
+                    let a = col.as_primitive::<Date32Type>();
+                    let out: Date32Array = a.unary(|d| match d {
+                        d if d == inf => temporal::DATE_INFINITY,
+                        d if d == neg => temporal::DATE_NEG_INFINITY,
+                        d => d,
+                    });
+                    Arc::new(out)
+                }
+                _ => {
+                    let (inf, neg) = (
+                        i64::MAX.wrapping_add(PG_EPOCH_MICROS),
+                        i64::MIN.wrapping_add(PG_EPOCH_MICROS),
+                    );
+                    let a = col.as_primitive::<TimestampMicrosecondType>();
+                    let out: TimestampMicrosecondArray = a.unary(|t| match t {
+                        t if t == inf => temporal::TS_INFINITY,
+                        t if t == neg => temporal::TS_NEG_INFINITY,
+                        t => t,
+                    });
+                    Arc::new(out.with_data_type(target.clone()))
+                }
+            }
+        }
         Convert::HugeInt { unsigned } => {
             use arrow::array::Decimal256Array;
             use arrow::datatypes::{i256, Decimal128Type};

@@ -225,6 +225,7 @@ enum Engine {
     Parquet,
     Duck,
     Csv,
+    AdbcPg,
 }
 
 impl Engine {
@@ -236,6 +237,7 @@ impl Engine {
             Engine::Parquet => "pq",
             Engine::Duck => "dk",
             Engine::Csv => "cv",
+            Engine::AdbcPg => "apg",
         }
     }
 }
@@ -2798,5 +2800,66 @@ fn csv_to_csv() {
 #[test]
 fn csv_to_duckdb() {
     let Some(src) = cv_source() else { return };
+    route(src, Sink::Duck);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL through the ADBC PostgreSQL driver (the same torture table)
+// ---------------------------------------------------------------------------------------------
+
+fn apg_expect(sink: Sink, c: &Col, v: Option<&str>) -> Expect {
+    pg_expect(sink, c, v)
+}
+
+fn apg_source() -> Option<&'static Source> {
+    static SRC: OnceLock<Option<Source>> = OnceLock::new();
+    SRC.get_or_init(|| {
+        let pg = pg_source()?;
+        drivers()?;
+        Some(Source {
+            engine: Engine::AdbcPg,
+            url: format!("adbc://postgresql?uri={}", pg.url),
+            table: pg.table,
+            cols: pg.cols,
+            want: pg.want.clone(),
+            expect: apg_expect,
+        })
+    })
+    .as_ref()
+}
+
+#[test]
+fn adbc_pg_to_pg() {
+    let Some(src) = apg_source() else { return };
+    route(src, Sink::Pg);
+}
+
+#[test]
+fn adbc_pg_to_mariadb() {
+    let Some(src) = apg_source() else { return };
+    route(src, Sink::My);
+}
+
+#[test]
+fn adbc_pg_to_sqlite() {
+    let Some(src) = apg_source() else { return };
+    route(src, Sink::Sqlite);
+}
+
+#[test]
+fn adbc_pg_to_parquet() {
+    let Some(src) = apg_source() else { return };
+    route(src, Sink::Parquet);
+}
+
+#[test]
+fn adbc_pg_to_csv() {
+    let Some(src) = apg_source() else { return };
+    route(src, Sink::Csv);
+}
+
+#[test]
+fn adbc_pg_to_duckdb() {
+    let Some(src) = apg_source() else { return };
     route(src, Sink::Duck);
 }
