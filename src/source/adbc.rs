@@ -101,6 +101,14 @@ impl AdbcSource {
                     quote_literal(name)
                 ),
             ),
+            Some(Dialect::Sqlite) => (
+                "sqlite",
+                format!(
+                    "SELECT name, type, CASE WHEN \"notnull\" = 1 THEN 'NO' ELSE 'YES' END \
+                     FROM pragma_table_info({})",
+                    quote_literal(name)
+                ),
+            ),
             _ => return Ok(HashMap::new()),
         };
         let mut conn = self.db.connect()?;

@@ -684,6 +684,33 @@ fn describe(v: ValueRef<'_>) -> String {
     }
 }
 
+/// A column the ADBC SQLite driver sent (each value in its storage class: integer, real, text
+/// or blob) read by the rule this source reads its declared type by ([`SqliteRead`]), so that
+/// both ways of reading a SQLite file give the same values; on a value the rule refuses, its
+/// row in `col` and a description of it.
+pub(crate) fn decode_stored(
+    read: SqliteRead,
+    col: &ArrayRef,
+) -> std::result::Result<ArrayRef, (usize, String)> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Float64Type, Int64Type};
+    let mut b = ColumnBuilder::new(read, col.len());
+    for i in 0..col.len() {
+        let v = match col.data_type() {
+            _ if col.is_null(i) => ValueRef::Null,
+            DataType::Int64 => ValueRef::Integer(col.as_primitive::<Int64Type>().value(i)),
+            DataType::Float64 => ValueRef::Real(col.as_primitive::<Float64Type>().value(i)),
+            DataType::Utf8 => ValueRef::Text(col.as_string::<i32>().value(i).as_bytes()),
+            DataType::LargeUtf8 => ValueRef::Text(col.as_string::<i64>().value(i).as_bytes()),
+            DataType::Binary => ValueRef::Blob(col.as_binary::<i32>().value(i)),
+            DataType::LargeBinary => ValueRef::Blob(col.as_binary::<i64>().value(i)),
+            other => return Err((i, format!("the driver sent a value of type {other}"))),
+        };
+        b.append(v).map_err(|why| (i, why))?;
+    }
+    Ok(b.finish())
+}
+
 /// One column's Arrow builder and the rule that accepts SQLite values into it.
 enum ColumnBuilder {
     Integer(Int64Builder),

@@ -57,6 +57,9 @@ pub enum Convert {
     /// wrapping addition: those two values are made ferry's ±infinity. No legal PostgreSQL
     /// date or timestamp is near either.
     PgDriverInfinities,
+    /// A SQLite column from the SQLite driver (values in their storage classes), read by its
+    /// declared type as ferry's own SQLite source reads it.
+    Sqlite(super::SqliteRead),
 }
 
 /// Days and microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
@@ -204,7 +207,19 @@ fn plan_field(f: &Field, declared: Option<&Declared>) -> Result<(Field, Convert)
         pg_type.as_deref(),
         Some("date" | "timestamp" | "timestamptz")
     );
+    let sqlite = match (dialect, &sql_type) {
+        (Some("sqlite"), Some(t)) => super::sqlite_read(t)
+            .arrow_type()
+            .map(|a| (super::sqlite_read(t), a)),
+        _ => None,
+    };
     let (data_type, convert) = match (f.data_type(), ext.as_deref()) {
+        (d, _) if sqlite.as_ref().is_some_and(|(_, a)| a != d) => {
+            let (read, a) = sqlite
+                .clone()
+                .unwrap_or((super::SqliteRead::Text, DataType::Utf8));
+            (a, Convert::Sqlite(read))
+        }
         (DataType::Date32 | DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _), _)
             if pg_temporal =>
         {
@@ -331,6 +346,14 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
     Ok(match convert {
         Convert::Keep => cast(col, target)?,
         Convert::DuckdbInfinities => super::duckdb::infinities_from_duckdb(&cast(col, target)?),
+        Convert::Sqlite(read) => {
+            crate::source::sqlite::decode_stored(*read, col).map_err(|(row, why)| {
+                Error::invalid_data(format!(
+                    "row {} of the driver's batch: {why} does not fit the column's declared type",
+                    row + 1
+                ))
+            })?
+        }
         Convert::PgDriverInfinities => {
             use super::temporal;
             use arrow::array::{Date32Array, TimestampMicrosecondArray};

@@ -226,6 +226,7 @@ enum Engine {
     Duck,
     Csv,
     AdbcPg,
+    AdbcSqlite,
 }
 
 impl Engine {
@@ -238,6 +239,7 @@ impl Engine {
             Engine::Duck => "dk",
             Engine::Csv => "cv",
             Engine::AdbcPg => "apg",
+            Engine::AdbcSqlite => "asq",
         }
     }
 }
@@ -2861,5 +2863,67 @@ fn adbc_pg_to_csv() {
 #[test]
 fn adbc_pg_to_duckdb() {
     let Some(src) = apg_source() else { return };
+    route(src, Sink::Duck);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite through the ADBC SQLite driver (the same torture table)
+// ---------------------------------------------------------------------------------------------
+
+fn asq_expect(sink: Sink, c: &Col, v: Option<&str>) -> Expect {
+    sq_expect(sink, c, v)
+}
+
+fn asq_source() -> Option<&'static Source> {
+    static SRC: OnceLock<Option<Source>> = OnceLock::new();
+    SRC.get_or_init(|| {
+        let sq = sq_source()?;
+        drivers()?;
+        let path = sq.url.trim_start_matches("sqlite://");
+        Some(Source {
+            engine: Engine::AdbcSqlite,
+            url: format!("adbc://sqlite?uri=file:{path}"),
+            table: sq.table,
+            cols: sq.cols,
+            want: sq.want.clone(),
+            expect: asq_expect,
+        })
+    })
+    .as_ref()
+}
+
+#[test]
+fn adbc_sqlite_to_pg() {
+    let Some(src) = asq_source() else { return };
+    route(src, Sink::Pg);
+}
+
+#[test]
+fn adbc_sqlite_to_mariadb() {
+    let Some(src) = asq_source() else { return };
+    route(src, Sink::My);
+}
+
+#[test]
+fn adbc_sqlite_to_sqlite() {
+    let Some(src) = asq_source() else { return };
+    route(src, Sink::Sqlite);
+}
+
+#[test]
+fn adbc_sqlite_to_parquet() {
+    let Some(src) = asq_source() else { return };
+    route(src, Sink::Parquet);
+}
+
+#[test]
+fn adbc_sqlite_to_csv() {
+    let Some(src) = asq_source() else { return };
+    route(src, Sink::Csv);
+}
+
+#[test]
+fn adbc_sqlite_to_duckdb() {
+    let Some(src) = asq_source() else { return };
     route(src, Sink::Duck);
 }
