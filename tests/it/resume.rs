@@ -478,6 +478,80 @@ fn sigterm_while_the_swap_waits_on_a_lock_stops_the_run() {
     assert_exact(&mut c, "it_resume_lock", "after SIGTERM in the swap");
 }
 
+/// Ctrl-C while a truncate or an append waits on a lock another session holds on the target:
+/// the wait is cancelled through the server, the run stops with the one line at once, and the
+/// table is as it was (the lock's holder sees its rows).
+#[test]
+fn ctrl_c_while_a_truncate_or_an_append_waits_on_a_lock_stops_the_run() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    crate::postgres::fresh_schema(&mut c, "it_resume_tlock");
+    c.batch_execute(
+        "CREATE TABLE it_resume_tlock.t (id bigint, s text, v bigint); \
+         INSERT INTO it_resume_tlock.t VALUES (0, 'old', 0)",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_source(dir.path());
+    let from = sqlite_url(&db);
+    for (mode, waits_on) in [("truncate", "TRUNCATE"), ("append", "COPY")] {
+        let app = format!("ferry_it_tlock_{mode}");
+        let to =
+            crate::postgres::with_application_name(&format!("{url}?schema=it_resume_tlock"), &app);
+        let all = [
+            from.as_str(),
+            to.as_str(),
+            "--table",
+            "t",
+            "--if-exists",
+            mode,
+        ];
+        // Another session holds the table: ferry's TRUNCATE (or its COPY) waits for it.
+        let mut holder = crate::postgres::pg().unwrap().1;
+        holder
+            .batch_execute("BEGIN; LOCK TABLE it_resume_tlock.t IN ACCESS EXCLUSIVE MODE")
+            .unwrap();
+        let mut watch = crate::postgres::pg().unwrap().1;
+        let mut signalled = None;
+        let (code, err) = killed_when(&all, "-INT", || {
+            let waiting = watch
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+                     AND wait_event_type = 'Lock' AND query LIKE $2",
+                    &[&app, &format!("%{waits_on}%")],
+                )
+                .unwrap()
+                .get::<_, i64>(0)
+                > 0;
+            if waiting {
+                signalled = Some(std::time::Instant::now());
+            }
+            waiting
+        });
+        let stopped_in = signalled.expect("ferry waited on the lock").elapsed();
+        assert_eq!(code, 130, "{mode}: {err}");
+        assert_eq!(err.lines().count(), 1, "{mode}: {err}");
+        assert!(err.contains("interrupted"), "{mode}: {err}");
+        assert!(
+            stopped_in < std::time::Duration::from_secs(5),
+            "{mode}: the run stopped {stopped_in:?} after the signal, the lock still held"
+        );
+        holder.batch_execute("COMMIT").unwrap();
+        let rows: Vec<(i64, String)> = c
+            .query("SELECT id, s FROM it_resume_tlock.t", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![(0, "old".to_string())],
+            "{mode}: the table is as it was"
+        );
+    }
+}
+
 /// `--no-chunks`: the table is loaded in one piece; Ctrl-C keeps nothing, and `--resume` with it
 /// is a usage error.
 #[test]

@@ -354,6 +354,7 @@ impl PgSink {
             };
             writer.handles.push(spawn_worker(
                 k,
+                self.settings.clone(),
                 client,
                 format!("{begin}{SESSION}"),
                 copy.clone(),
@@ -702,9 +703,13 @@ fn drop_leftover_staging(
 type WorkerResult = Result<(Client, u64, u64)>;
 
 /// One connection's COPY: encodes the batches it takes from the channel and streams them.
+/// Should the load be aborted (Ctrl-C, SIGTERM, another table's failure) while the worker
+/// waits on the server (a TRUNCATE or a COPY into a table another session locks), the wait
+/// is cancelled through the server, so the writer's `Drop` does not wait for the lock.
 #[allow(clippy::too_many_arguments)]
 fn spawn_worker(
     k: usize,
+    settings: PgSettings,
     mut client: Client,
     begin: String,
     copy: String,
@@ -716,10 +721,10 @@ fn spawn_worker(
     std::thread::Builder::new()
         .name(format!("ferry-pg-copy-{k}"))
         .spawn(move || {
-            client
-                .batch_execute(&begin)
-                .map_err(|e| pg_error(e, what.clone()))?;
-            let (rows, bytes) = {
+            let (rows, bytes) = settings.unless_cancelled(&mut client, &abort, |client| {
+                client
+                    .batch_execute(&begin)
+                    .map_err(|e| pg_error(e, what.clone()))?;
                 let mut w = client
                     .copy_in(copy.as_str())
                     .map_err(|e| pg_error(e, what.clone()))?;
@@ -738,8 +743,8 @@ fn spawn_worker(
                     ));
                 }
                 let bytes = stream.bytes;
-                (stream.close(w, &what)?, bytes)
-            };
+                Ok((stream.close(w, &what)?, bytes))
+            })?;
             Ok((client, rows, bytes))
         })
         .map_err(|e| Error::io("cannot start a COPY thread", e))
