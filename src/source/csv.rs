@@ -361,17 +361,21 @@ fn plain_number(s: &str, integer: bool) -> bool {
     !(s.starts_with('+') || leading_zero || integer && s == "-0")
 }
 
+/// Why a number's text is refused for `t` (see [`plain_number`]).
+fn not_plain(s: &str, t: &DataType) -> String {
+    format!(
+        "{} is not written as {t} writes its value (a sign or leading zeros would be lost; a \
+         column whose type was inferred is read as text with ?infer_rows=0)",
+        shown(s)
+    )
+}
+
 /// Parses an integer, refusing text that is not the integer's own (see [`plain_number`]).
 fn integer<T: ArrowPrimitiveType + Parser>(text: &StringArray) -> Decoded {
     let parse = |s: &str| {
         let v = T::parse(s).ok_or_else(|| invalid(s, T::DATA_TYPE))?;
         if !plain_number(s, true) {
-            return Err(format!(
-                "{} is not written as {} writes its value (a sign or leading zeros would be \
-                 lost; a column whose type was inferred is read as text with ?infer_rows=0)",
-                shown(s),
-                T::DATA_TYPE
-            ));
+            return Err(not_plain(s, &T::DATA_TYPE));
         }
         Ok(v)
     };
@@ -420,12 +424,7 @@ where
     let parse = |s: &str| {
         let f = T::parse(s).ok_or_else(|| invalid(s, T::DATA_TYPE))?;
         if !plain_number(s, false) {
-            return Err(format!(
-                "{} is not written as {} writes its value (a sign or leading zeros would be \
-                 lost; a column whose type was inferred is read as text with ?infer_rows=0)",
-                shown(s),
-                T::DATA_TYPE
-            ));
+            return Err(not_plain(s, &T::DATA_TYPE));
         }
         match significant(s) {
             Some(digits) if significant(&format!("{f:e}")).as_ref() != Some(&digits) => {

@@ -423,6 +423,19 @@ fn id_list(ids: &BTreeSet<i64>) -> String {
         .join(", ")
 }
 
+/// One `#[test]` per route from a source: `routes!(source; test_name => Sink, ...)`.
+macro_rules! routes {
+    ($source:ident; $($name:ident => $sink:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let Some(src) = $source() else { return };
+                route(src, Sink::$sink);
+            }
+        )*
+    };
+}
+
 /// Runs the route `src` -> `sink` and panics with every difference and every broken refusal.
 fn route(src: &Source, sink: Sink) {
     let Some(mut t) = Target::new(sink, src.engine) else {
@@ -1627,41 +1640,14 @@ fn pg_source_refusals() {
     assert_eq!(rows.remove(&1), Some(vec![Some("NaN".to_string())]));
 }
 
-#[test]
-fn pg_to_pg() {
-    let Some(src) = pg_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn pg_to_mariadb() {
-    let Some(src) = pg_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn pg_to_sqlite() {
-    let Some(src) = pg_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn pg_to_parquet() {
-    let Some(src) = pg_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn pg_to_csv() {
-    let Some(src) = pg_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn pg_to_duckdb() {
-    let Some(src) = pg_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(pg_source;
+    pg_to_pg => Pg,
+    pg_to_mariadb => My,
+    pg_to_sqlite => Sqlite,
+    pg_to_parquet => Parquet,
+    pg_to_csv => Csv,
+    pg_to_duckdb => Duck,
+);
 
 // ---------------------------------------------------------------------------------------------
 // MariaDB
@@ -1828,41 +1814,14 @@ fn mariadb_source_refusals() {
     assert!(rows.values().all(|r| r == &vec![None, None]), "{rows:?}");
 }
 
-#[test]
-fn mariadb_to_pg() {
-    let Some(src) = my_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn mariadb_to_mariadb() {
-    let Some(src) = my_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn mariadb_to_sqlite() {
-    let Some(src) = my_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn mariadb_to_parquet() {
-    let Some(src) = my_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn mariadb_to_csv() {
-    let Some(src) = my_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn mariadb_to_duckdb() {
-    let Some(src) = my_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(my_source;
+    mariadb_to_pg => Pg,
+    mariadb_to_mariadb => My,
+    mariadb_to_sqlite => Sqlite,
+    mariadb_to_parquet => Parquet,
+    mariadb_to_csv => Csv,
+    mariadb_to_duckdb => Duck,
+);
 
 // ---------------------------------------------------------------------------------------------
 // SQLite
@@ -2032,41 +1991,14 @@ fn sqlite_source_refusals() {
     assert_eq!(rows.get(&1), Some(&vec![None]));
 }
 
-#[test]
-fn sqlite_to_pg() {
-    let Some(src) = sq_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn sqlite_to_mariadb() {
-    let Some(src) = sq_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn sqlite_to_sqlite() {
-    let Some(src) = sq_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn sqlite_to_parquet() {
-    let Some(src) = sq_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn sqlite_to_csv() {
-    let Some(src) = sq_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn sqlite_to_duckdb() {
-    let Some(src) = sq_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(sq_source;
+    sqlite_to_pg => Pg,
+    sqlite_to_mariadb => My,
+    sqlite_to_sqlite => Sqlite,
+    sqlite_to_parquet => Parquet,
+    sqlite_to_csv => Csv,
+    sqlite_to_duckdb => Duck,
+);
 
 // ---------------------------------------------------------------------------------------------
 // Parquet written by the `parquet` crate (no ferry metadata: the Arrow types decide)
@@ -2404,41 +2336,14 @@ fn pq_source() -> Option<&'static Source> {
     .as_ref()
 }
 
-#[test]
-fn parquet_to_pg() {
-    let Some(src) = pq_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn parquet_to_mariadb() {
-    let Some(src) = pq_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn parquet_to_sqlite() {
-    let Some(src) = pq_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn parquet_to_parquet() {
-    let Some(src) = pq_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn parquet_to_csv() {
-    let Some(src) = pq_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn parquet_to_duckdb() {
-    let Some(src) = pq_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(pq_source;
+    parquet_to_pg => Pg,
+    parquet_to_mariadb => My,
+    parquet_to_sqlite => Sqlite,
+    parquet_to_parquet => Parquet,
+    parquet_to_csv => Csv,
+    parquet_to_duckdb => Duck,
+);
 
 // ---------------------------------------------------------------------------------------------
 // DuckDB, through its own ADBC entry point
@@ -2585,41 +2490,14 @@ fn dk_source() -> Option<&'static Source> {
     .as_ref()
 }
 
-#[test]
-fn duckdb_to_pg() {
-    let Some(src) = dk_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn duckdb_to_mariadb() {
-    let Some(src) = dk_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn duckdb_to_sqlite() {
-    let Some(src) = dk_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn duckdb_to_parquet() {
-    let Some(src) = dk_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn duckdb_to_csv() {
-    let Some(src) = dk_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn duckdb_to_duckdb() {
-    let Some(src) = dk_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(dk_source;
+    duckdb_to_pg => Pg,
+    duckdb_to_mariadb => My,
+    duckdb_to_sqlite => Sqlite,
+    duckdb_to_parquet => Parquet,
+    duckdb_to_csv => Csv,
+    duckdb_to_duckdb => Duck,
+);
 
 /// A query's result is read as the table's columns are: DuckDB describes the query, so its
 /// 128-bit integers keep their values, its infinities stay infinities and its TIMETZ, BIT and
@@ -2769,41 +2647,14 @@ fn cv_source() -> Option<&'static Source> {
     .as_ref()
 }
 
-#[test]
-fn csv_to_pg() {
-    let Some(src) = cv_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn csv_to_mariadb() {
-    let Some(src) = cv_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn csv_to_sqlite() {
-    let Some(src) = cv_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn csv_to_parquet() {
-    let Some(src) = cv_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn csv_to_csv() {
-    let Some(src) = cv_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn csv_to_duckdb() {
-    let Some(src) = cv_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(cv_source;
+    csv_to_pg => Pg,
+    csv_to_mariadb => My,
+    csv_to_sqlite => Sqlite,
+    csv_to_parquet => Parquet,
+    csv_to_csv => Csv,
+    csv_to_duckdb => Duck,
+);
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL through the ADBC PostgreSQL driver (the same torture table)
@@ -2830,41 +2681,14 @@ fn apg_source() -> Option<&'static Source> {
     .as_ref()
 }
 
-#[test]
-fn adbc_pg_to_pg() {
-    let Some(src) = apg_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn adbc_pg_to_mariadb() {
-    let Some(src) = apg_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn adbc_pg_to_sqlite() {
-    let Some(src) = apg_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn adbc_pg_to_parquet() {
-    let Some(src) = apg_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn adbc_pg_to_csv() {
-    let Some(src) = apg_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn adbc_pg_to_duckdb() {
-    let Some(src) = apg_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(apg_source;
+    adbc_pg_to_pg => Pg,
+    adbc_pg_to_mariadb => My,
+    adbc_pg_to_sqlite => Sqlite,
+    adbc_pg_to_parquet => Parquet,
+    adbc_pg_to_csv => Csv,
+    adbc_pg_to_duckdb => Duck,
+);
 
 // ---------------------------------------------------------------------------------------------
 // SQLite through the ADBC SQLite driver (the same torture table)
@@ -2892,38 +2716,11 @@ fn asq_source() -> Option<&'static Source> {
     .as_ref()
 }
 
-#[test]
-fn adbc_sqlite_to_pg() {
-    let Some(src) = asq_source() else { return };
-    route(src, Sink::Pg);
-}
-
-#[test]
-fn adbc_sqlite_to_mariadb() {
-    let Some(src) = asq_source() else { return };
-    route(src, Sink::My);
-}
-
-#[test]
-fn adbc_sqlite_to_sqlite() {
-    let Some(src) = asq_source() else { return };
-    route(src, Sink::Sqlite);
-}
-
-#[test]
-fn adbc_sqlite_to_parquet() {
-    let Some(src) = asq_source() else { return };
-    route(src, Sink::Parquet);
-}
-
-#[test]
-fn adbc_sqlite_to_csv() {
-    let Some(src) = asq_source() else { return };
-    route(src, Sink::Csv);
-}
-
-#[test]
-fn adbc_sqlite_to_duckdb() {
-    let Some(src) = asq_source() else { return };
-    route(src, Sink::Duck);
-}
+routes!(asq_source;
+    adbc_sqlite_to_pg => Pg,
+    adbc_sqlite_to_mariadb => My,
+    adbc_sqlite_to_sqlite => Sqlite,
+    adbc_sqlite_to_parquet => Parquet,
+    adbc_sqlite_to_csv => Csv,
+    adbc_sqlite_to_duckdb => Duck,
+);
