@@ -313,9 +313,10 @@ fn cleanup_mariadb_removes_a_killed_runs_staging_and_leaves_a_running_ones() {
         .into_iter()
         .collect()
     };
+    // A staging table, without its chunk progress table (`<staging>_p`), which goes with it.
     let staging_of = |all: &BTreeSet<String>, t: &str| -> Vec<String> {
         all.iter()
-            .filter(|n| n.starts_with(&format!("_ferry_{t}_")))
+            .filter(|n| n.starts_with(&format!("_ferry_{t}_")) && !n.ends_with("_p"))
             .cloned()
             .collect()
     };
