@@ -738,9 +738,10 @@ fn pg_driver_dates(col: &arrow::array::ArrayRef) -> arrow::array::ArrayRef {
     use crate::types::temporal;
     use arrow::array::{AsArray, Date32Array};
     use arrow::datatypes::Date32Type;
-    const PG_EPOCH_DAYS: i32 = 10_957;
     let out: Date32Array = col.as_primitive::<Date32Type>().unary(|d| match d {
-        temporal::DATE_INFINITY | temporal::DATE_NEG_INFINITY => d.wrapping_add(PG_EPOCH_DAYS),
+        temporal::DATE_INFINITY | temporal::DATE_NEG_INFINITY => {
+            d.wrapping_add(temporal::PG_EPOCH_DAYS)
+        }
         d => d,
     });
     std::sync::Arc::new(out)

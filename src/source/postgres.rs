@@ -41,10 +41,7 @@ pub const AUTO_PARTITION_PAGES: i64 = 8 * 1024;
 /// keep a failed partition cheap.
 pub const PAGES_PER_PARTITION: i64 = 8 * 1024;
 
-/// Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-/// Days from 1970-01-01 to 2000-01-01.
-const PG_EPOCH_DAYS: i32 = 10_957;
+use temporal::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 /// Session settings for every reading connection: the text forms of `::text` columns are then
 /// the same whatever the server's defaults (ISO dates, ISO 8601 intervals, UTC, exact floats).

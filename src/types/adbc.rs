@@ -62,10 +62,6 @@ pub enum Convert {
     Sqlite(super::SqliteRead),
 }
 
-/// Days and microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
-const PG_EPOCH_DAYS: i32 = 10_957;
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-
 /// A declared type found in a catalog: the type's text and whether the column is NOT NULL.
 #[derive(Debug, Clone)]
 pub struct Declared {
@@ -362,8 +358,8 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
             match target {
                 DataType::Date32 => {
                     let (inf, neg) = (
-                        i32::MAX.wrapping_add(PG_EPOCH_DAYS),
-                        i32::MIN.wrapping_add(PG_EPOCH_DAYS),
+                        i32::MAX.wrapping_add(temporal::PG_EPOCH_DAYS),
+                        i32::MIN.wrapping_add(temporal::PG_EPOCH_DAYS),
                     );
                     let a = col.as_primitive::<Date32Type>();
                     let out: Date32Array = a.unary(|d| match d {
@@ -375,8 +371,8 @@ fn convert_column(col: &ArrayRef, convert: &Convert, target: &DataType) -> Resul
                 }
                 _ => {
                     let (inf, neg) = (
-                        i64::MAX.wrapping_add(PG_EPOCH_MICROS),
-                        i64::MIN.wrapping_add(PG_EPOCH_MICROS),
+                        i64::MAX.wrapping_add(temporal::PG_EPOCH_MICROS),
+                        i64::MIN.wrapping_add(temporal::PG_EPOCH_MICROS),
                     );
                     let a = col.as_primitive::<TimestampMicrosecondType>();
                     let out: TimestampMicrosecondArray = a.unary(|t| match t {

@@ -18,6 +18,11 @@ pub const DATE_NEG_INFINITY: i32 = i32::MIN;
 pub const TS_INFINITY: i64 = i64::MAX;
 pub const TS_NEG_INFINITY: i64 = i64::MIN;
 
+/// Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
+pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+/// Days from 1970-01-01 to 2000-01-01.
+pub const PG_EPOCH_DAYS: i32 = 10_957;
+
 /// `YYYY-MM-DD` -> days since 1970-01-01, only if the text is in canonical form.
 pub fn parse_date(s: &str) -> Option<i32> {
     match s {

@@ -20,8 +20,7 @@ pub const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// The stream trailer: a field count of -1.
 pub const TRAILER: &[u8] = &[0xff, 0xff];
 
-const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
-const PG_EPOCH_DAYS: i32 = 10_957;
+use temporal::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 /// A finite `Date32` as PostgreSQL's days since 2000-01-01, or `None` when it has none: the
 /// shift overflows near `i32::MIN` (wrapping, in a release build, to a date far in the future),
