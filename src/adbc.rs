@@ -45,6 +45,17 @@ pub enum Dialect {
     Duckdb,
 }
 
+impl Dialect {
+    /// The dialect name recorded with a column's declared type.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => crate::types::postgres::DIALECT,
+            Dialect::Sqlite => "sqlite",
+            Dialect::Duckdb => crate::types::duckdb::DIALECT,
+        }
+    }
+}
+
 /// An ADBC endpoint, resolved: which library, which entry point, which database options.
 #[derive(Clone)]
 pub struct AdbcSettings {

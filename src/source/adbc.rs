@@ -78,11 +78,11 @@ impl AdbcSource {
 
     /// Declared types and NOT NULL from the catalog, for drivers whose catalog ferry knows
     /// (PostgreSQL: `format_type`, which the driver's own metadata lacks for lengths;
-    /// DuckDB: `information_schema.columns`).
+    /// DuckDB: `information_schema.columns`; SQLite: `pragma_table_info`).
     fn declared(&self, schema: Option<&str>, name: &str) -> Result<HashMap<String, Declared>> {
         let (dialect, sql) = match self.settings().dialect {
             Some(Dialect::Postgres) => (
-                "postgres",
+                Dialect::Postgres.name(),
                 format!(
                     "SELECT a.attname, format_type(a.atttypid, a.atttypmod), \
                      CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END \
@@ -92,7 +92,7 @@ impl AdbcSource {
                 ),
             ),
             Some(Dialect::Duckdb) => (
-                "duckdb",
+                Dialect::Duckdb.name(),
                 format!(
                     "SELECT column_name, data_type, is_nullable FROM information_schema.columns \
                      WHERE table_catalog = current_database() AND table_schema = {} \
@@ -102,7 +102,7 @@ impl AdbcSource {
                 ),
             ),
             Some(Dialect::Sqlite) => (
-                "sqlite",
+                Dialect::Sqlite.name(),
                 format!(
                     "SELECT name, type, CASE WHEN \"notnull\" = 1 THEN 'NO' ELSE 'YES' END \
                      FROM pragma_table_info({})",
@@ -315,7 +315,6 @@ impl Listed {
     }
 }
 
-/// `"schema"."name"`, or `"name"` without a schema: each part one identifier.
 /// The DuckDB SELECT that reads `sql` (a table's `SELECT *` or a query): the columns whose
 /// Arrow form in DuckDB's driver loses what they hold ([`duckdb::read_as_text`]: a TIMETZ's
 /// offset, a BIT's bits, nested values other targets have no type for) are read as DuckDB's
@@ -334,11 +333,11 @@ fn duckdb_select(sql: &str, table: &TableRef, declared: &HashMap<String, Declare
         .iter()
         .map(|c| format!("{}::VARCHAR AS {}", quote_ident(c), quote_ident(c)))
         .collect();
-    let from = match table {
-        TableRef::Table(_) => sql.trim_start_matches("SELECT * FROM ").to_string(),
-        TableRef::Query(q) => format!("({}) AS ferry_query", q.trim().trim_end_matches(';')),
-    };
-    format!("SELECT * REPLACE ({}) FROM {from}", replace.join(", "))
+    format!(
+        "SELECT * REPLACE ({}) FROM {}",
+        replace.join(", "),
+        select_from(sql, table)
+    )
 }
 
 /// The SELECT that reads `sql` through the PostgreSQL driver with the columns it cannot send
@@ -381,13 +380,23 @@ fn pg_text_select(
             false => quote_ident(f.name()),
         })
         .collect();
-    let from = match table {
-        TableRef::Table(_) => sql.trim_start_matches("SELECT * FROM ").to_string(),
-        TableRef::Query(q) => format!("({}) AS ferry_query", q.trim().trim_end_matches(';')),
-    };
-    Some(format!("SELECT {} FROM {from}", list.join(", ")))
+    Some(format!(
+        "SELECT {} FROM {}",
+        list.join(", "),
+        select_from(sql, table)
+    ))
 }
 
+/// What a rewritten SELECT reads from: a table's relation (`sql` is its `SELECT * FROM ...`),
+/// or the query as a subquery.
+fn select_from(sql: &str, table: &TableRef) -> String {
+    match table {
+        TableRef::Table(_) => sql.trim_start_matches("SELECT * FROM ").to_string(),
+        TableRef::Query(q) => format!("({}) AS ferry_query", q.trim().trim_end_matches(';')),
+    }
+}
+
+/// `"schema"."name"`, or `"name"` without a schema: each part one identifier.
 fn qualified(schema: Option<&str>, name: &str) -> String {
     match schema {
         Some(s) => format!("{}.{}", quote_ident(s), quote_ident(name)),
@@ -588,7 +597,7 @@ impl Source for AdbcSource {
                         declared.insert(
                             f.name().clone(),
                             Declared {
-                                dialect: "postgres",
+                                dialect: Dialect::Postgres.name(),
                                 sql_type: crate::types::adbc::pg_declared(t, typmod),
                                 not_null: false,
                             },
@@ -601,12 +610,9 @@ impl Source for AdbcSource {
                 sql = text_sql;
             }
         }
-        // DuckDB's dates and timestamps need converting in a query's result too.
-        let dialect = declared
-            .values()
-            .next()
-            .map(|d| d.dialect)
-            .or((settings.dialect == Some(Dialect::Duckdb)).then_some(duckdb::DIALECT));
+        // The driver's dialect, not only a catalog's: DuckDB's dates and timestamps need
+        // converting in a query's result too.
+        let dialect = settings.dialect.map(Dialect::name);
         let (schema, converts) = plan_fields_from(dialect, &driver_schema, &declared)
             .map_err(|e| e.context(format!("{settings}: {table}")))?;
         // Partitions where the driver makes them (Flight SQL, Snowflake, BigQuery, ...). The
