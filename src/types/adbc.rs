@@ -203,80 +203,85 @@ fn plan_field(f: &Field, declared: Option<&Declared>) -> Result<(Field, Convert)
         pg_type.as_deref(),
         Some("date" | "timestamp" | "timestamptz")
     );
+    // A SQLite column whose declared type reads into another Arrow type than the driver's.
     let sqlite = match (dialect, &sql_type) {
-        (Some("sqlite"), Some(t)) => super::sqlite_read(t)
-            .arrow_type()
-            .map(|a| (super::sqlite_read(t), a)),
+        (Some("sqlite"), Some(t)) => {
+            let read = super::sqlite_read(t);
+            read.arrow_type()
+                .filter(|a| a != f.data_type())
+                .map(|a| (a, Convert::Sqlite(read)))
+        }
         _ => None,
     };
-    let (data_type, convert) = match (f.data_type(), ext.as_deref()) {
-        (d, _) if sqlite.as_ref().is_some_and(|(_, a)| a != d) => {
-            let (read, a) = sqlite
-                .clone()
-                .unwrap_or((super::SqliteRead::Text, DataType::Utf8));
-            (a, Convert::Sqlite(read))
-        }
-        (DataType::Date32 | DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _), _)
-            if pg_temporal =>
-        {
-            (f.data_type().clone(), Convert::PgDriverInfinities)
-        }
-        (DataType::Utf8 | DataType::LargeUtf8, _) if is_numeric => {
-            match sql_type
-                .as_deref()
-                .and_then(|t| super::parse_declared("postgres", t))
-            {
-                Some(super::SqlType::Decimal { precision, scale }) if precision <= 38 => {
-                    let t = DataType::Decimal128(precision, scale);
-                    (t.clone(), Convert::Decimal(t))
+    let (data_type, convert) = if let Some(planned) = sqlite {
+        planned
+    } else {
+        match (f.data_type(), ext.as_deref()) {
+            (
+                DataType::Date32 | DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _),
+                _,
+            ) if pg_temporal => (f.data_type().clone(), Convert::PgDriverInfinities),
+            (DataType::Utf8 | DataType::LargeUtf8, _) if is_numeric => {
+                match sql_type
+                    .as_deref()
+                    .and_then(|t| super::parse_declared("postgres", t))
+                {
+                    Some(super::SqlType::Decimal { precision, scale }) if precision <= 38 => {
+                        let t = DataType::Decimal128(precision, scale);
+                        (t.clone(), Convert::Decimal(t))
+                    }
+                    Some(super::SqlType::Decimal { precision, scale }) => {
+                        let t = DataType::Decimal256(precision, scale);
+                        (t.clone(), Convert::Decimal(t))
+                    }
+                    _ => (DataType::Utf8, Convert::NumericText),
                 }
-                Some(super::SqlType::Decimal { precision, scale }) => {
-                    let t = DataType::Decimal256(precision, scale);
-                    (t.clone(), Convert::Decimal(t))
-                }
-                _ => (DataType::Utf8, Convert::NumericText),
             }
-        }
-        (DataType::Binary | DataType::LargeBinary, _)
-            if pg_type.as_deref().is_some_and(|t| t != "bytea") =>
-        {
-            // The PostgreSQL driver sends a type it does not know (inet, ranges, ...) as its
-            // raw binary wire form, which no target reads back as that type.
-            return Err(Error::unsupported(format!(
-                "column \"{}\": the driver sends PostgreSQL type {} as raw binary; read it \
+            (DataType::Binary | DataType::LargeBinary, _)
+                if pg_type.as_deref().is_some_and(|t| t != "bytea") =>
+            {
+                // The PostgreSQL driver sends a type it does not know (inet, ranges, ...) as its
+                // raw binary wire form, which no target reads back as that type.
+                return Err(Error::unsupported(format!(
+                    "column \"{}\": the driver sends PostgreSQL type {} as raw binary; read it \
                  as text (--query 'SELECT ..., \"{}\"::text ...') or use a postgres:// URL",
-                f.name(),
-                sql_type.as_deref().unwrap_or("?"),
-                f.name()
-            )));
+                    f.name(),
+                    sql_type.as_deref().unwrap_or("?"),
+                    f.name()
+                )));
+            }
+            (DataType::Utf8, _) if pg_type.as_deref() == Some("bpchar") => {
+                (DataType::Utf8, Convert::Bpchar)
+            }
+            (DataType::Decimal128(38, 0), _)
+                if dialect == Some(super::duckdb::DIALECT)
+                    && matches!(sql_type.as_deref(), Some("HUGEINT" | "UHUGEINT")) =>
+            {
+                let unsigned = sql_type.as_deref() == Some("UHUGEINT");
+                (DataType::Decimal256(39, 0), Convert::HugeInt { unsigned })
+            }
+            (DataType::FixedSizeBinary(16), Some("arrow.uuid")) => {
+                (DataType::Utf8, Convert::UuidText)
+            }
+            // An enum's labels (DuckDB's ENUM): the text of each value, which every target takes.
+            (DataType::Dictionary(_, v), _)
+                if matches!(**v, DataType::Utf8 | DataType::LargeUtf8) =>
+            {
+                (DataType::Utf8, Convert::Keep)
+            }
+            (DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano), _) => {
+                (DataType::Utf8, Convert::IntervalText)
+            }
+            (DataType::List(item) | DataType::LargeList(item), _)
+                if !matches!(
+                    item.data_type(),
+                    DataType::List(_) | DataType::LargeList(_) | DataType::Struct(_)
+                ) =>
+            {
+                (DataType::Utf8, Convert::ArrayText)
+            }
+            (other, _) => (other.clone(), Convert::Keep),
         }
-        (DataType::Utf8, _) if pg_type.as_deref() == Some("bpchar") => {
-            (DataType::Utf8, Convert::Bpchar)
-        }
-        (DataType::Decimal128(38, 0), _)
-            if dialect == Some(super::duckdb::DIALECT)
-                && matches!(sql_type.as_deref(), Some("HUGEINT" | "UHUGEINT")) =>
-        {
-            let unsigned = sql_type.as_deref() == Some("UHUGEINT");
-            (DataType::Decimal256(39, 0), Convert::HugeInt { unsigned })
-        }
-        (DataType::FixedSizeBinary(16), Some("arrow.uuid")) => (DataType::Utf8, Convert::UuidText),
-        // An enum's labels (DuckDB's ENUM): the text of each value, which every target takes.
-        (DataType::Dictionary(_, v), _) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8) => {
-            (DataType::Utf8, Convert::Keep)
-        }
-        (DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano), _) => {
-            (DataType::Utf8, Convert::IntervalText)
-        }
-        (DataType::List(item) | DataType::LargeList(item), _)
-            if !matches!(
-                item.data_type(),
-                DataType::List(_) | DataType::LargeList(_) | DataType::Struct(_)
-            ) =>
-        {
-            (DataType::Utf8, Convert::ArrayText)
-        }
-        (other, _) => (other.clone(), Convert::Keep),
     };
     let sql_type = match (&convert, sql_type) {
         (_, Some(t)) => Some(t),
