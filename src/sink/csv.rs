@@ -149,42 +149,19 @@ const TIME_FORMAT: &str = "%H:%M:%S%.f";
 /// writer gives every other value of it and `infinity`, `-infinity` and `24:00:00` for those,
 /// which the CSV source reads back as the same values; any other column as it is.
 fn specials_as_text(column: ArrayRef) -> std::result::Result<ArrayRef, arrow::error::ArrowError> {
-    use crate::types::temporal;
-    use arrow::datatypes::{
-        Date32Type, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
-    };
+    use arrow::datatypes::TimeUnit;
     use arrow::util::display::{ArrayFormatter, FormatOptions};
-    let special: Box<dyn Fn(usize) -> Option<&'static str>> = match column.data_type() {
-        DataType::Date32 => {
-            let a = column.as_primitive::<Date32Type>().clone();
-            Box::new(move |r| match a.value(r) {
-                temporal::DATE_INFINITY => Some("infinity"),
-                temporal::DATE_NEG_INFINITY => Some("-infinity"),
-                _ => None,
-            })
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            let a = column.as_primitive::<TimestampMicrosecondType>().clone();
-            Box::new(move |r| match a.value(r) {
-                temporal::TS_INFINITY => Some("infinity"),
-                temporal::TS_NEG_INFINITY => Some("-infinity"),
-                _ => None,
-            })
-        }
-        DataType::Time64(TimeUnit::Microsecond) => {
-            let a = column.as_primitive::<Time64MicrosecondType>().clone();
-            Box::new(move |r| (a.value(r) == 86_400_000_000).then_some("24:00:00"))
-        }
-        DataType::Time64(TimeUnit::Nanosecond) => {
-            let a = column.as_primitive::<Time64NanosecondType>().clone();
-            Box::new(move |r| (a.value(r) == 86_400_000_000_000).then_some("24:00:00"))
-        }
-        _ => return Ok(column),
-    };
+    let temporal = matches!(
+        column.data_type(),
+        DataType::Date32
+            | DataType::Timestamp(TimeUnit::Microsecond, _)
+            | DataType::Time64(TimeUnit::Microsecond | TimeUnit::Nanosecond)
+    );
     let valid = |r: &usize| column.is_valid(*r);
-    if !(0..column.len())
-        .filter(valid)
-        .any(|r| special(r).is_some())
+    if !temporal
+        || !(0..column.len())
+            .filter(valid)
+            .any(|r| special_text(column.as_ref(), r).is_some())
     {
         return Ok(column);
     }
@@ -196,40 +173,51 @@ fn specials_as_text(column: ArrayRef) -> std::result::Result<ArrayRef, arrow::er
     let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
     let mut text = Vec::with_capacity(column.len());
     for r in 0..column.len() {
-        text.push(match (column.is_valid(r), special(r)) {
-            (false, _) => None,
-            (true, Some(s)) => Some(s.to_string()),
-            (true, None) => match formatter.value(r).try_to_string() {
-                Ok(s) => Some(s),
-                // A finite value chrono cannot format: the writer fails on it, and
-                // `unwritable` names it.
-                Err(_) => return Ok(column.clone()),
+        text.push(
+            match (column.is_valid(r), special_text(column.as_ref(), r)) {
+                (false, _) => None,
+                (true, Some(s)) => Some(s.to_string()),
+                (true, None) => match formatter.value(r).try_to_string() {
+                    Ok(s) => Some(s),
+                    // A finite value chrono cannot format: the writer fails on it, and
+                    // `unwritable` names it.
+                    Err(_) => return Ok(column.clone()),
+                },
             },
-        });
+        );
     }
     Ok(Arc::new(StringArray::from(text)))
 }
 
-/// Whether row `r` of `column` holds a special value [`specials_as_text`] writes as text.
-fn is_special(column: &dyn Array, r: usize) -> bool {
+/// The text [`specials_as_text`] writes for row `r` of `column` when it holds a special value:
+/// `infinity` / `-infinity` for ferry's sentinels, `24:00:00` for the end of the day.
+fn special_text(column: &dyn Array, r: usize) -> Option<&'static str> {
     use crate::types::temporal;
     use arrow::datatypes::{
         Date32Type, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
     };
     match column.data_type() {
-        DataType::Date32 => [temporal::DATE_INFINITY, temporal::DATE_NEG_INFINITY]
-            .contains(&column.as_primitive::<Date32Type>().value(r)),
+        DataType::Date32 => match column.as_primitive::<Date32Type>().value(r) {
+            temporal::DATE_INFINITY => Some("infinity"),
+            temporal::DATE_NEG_INFINITY => Some("-infinity"),
+            _ => None,
+        },
         DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            [temporal::TS_INFINITY, temporal::TS_NEG_INFINITY]
-                .contains(&column.as_primitive::<TimestampMicrosecondType>().value(r))
+            match column.as_primitive::<TimestampMicrosecondType>().value(r) {
+                temporal::TS_INFINITY => Some("infinity"),
+                temporal::TS_NEG_INFINITY => Some("-infinity"),
+                _ => None,
+            }
         }
         DataType::Time64(TimeUnit::Microsecond) => {
-            column.as_primitive::<Time64MicrosecondType>().value(r) == 86_400_000_000
+            let v = column.as_primitive::<Time64MicrosecondType>().value(r);
+            (v == 86_400_000_000).then_some("24:00:00")
         }
         DataType::Time64(TimeUnit::Nanosecond) => {
-            column.as_primitive::<Time64NanosecondType>().value(r) == 86_400_000_000_000
+            let v = column.as_primitive::<Time64NanosecondType>().value(r);
+            (v == 86_400_000_000_000).then_some("24:00:00")
         }
-        _ => false,
+        _ => None,
     }
 }
 
@@ -565,7 +553,9 @@ impl CsvTableWriter<'_> {
                 continue;
             };
             for r in (0..col.len()).filter(|&r| col.is_valid(r)) {
-                if is_special(col.as_ref(), r) || formatter.value(r).try_to_string().is_ok() {
+                if special_text(col.as_ref(), r).is_some()
+                    || formatter.value(r).try_to_string().is_ok()
+                {
                     continue;
                 }
                 let value = crate::transform::describe_value(col.as_ref(), r);
