@@ -300,10 +300,13 @@ fn column_hashes(array: &ArrayRef) -> Result<Vec<u64>> {
             TimeUnit::Microsecond => each::<TimestampMicrosecondType>(array, instant(u)),
             TimeUnit::Nanosecond => each::<TimestampNanosecondType>(array, instant(u)),
         },
-        DataType::Time32(u) => match u {
-            TimeUnit::Second => each::<Time32SecondType>(array, |v| time(u)(v as i64)),
-            _ => each::<Time32MillisecondType>(array, |v| time(u)(v as i64)),
-        },
+        DataType::Time32(u) => {
+            let time = time(u);
+            match u {
+                TimeUnit::Second => each::<Time32SecondType>(array, |v| time(v as i64)),
+                _ => each::<Time32MillisecondType>(array, |v| time(v as i64)),
+            }
+        }
         DataType::Time64(u) => match u {
             TimeUnit::Microsecond => each::<Time64MicrosecondType>(array, time(u)),
             _ => each::<Time64NanosecondType>(array, time(u)),
