@@ -2349,29 +2349,6 @@ routes!(pq_source;
 // DuckDB, through its own ADBC entry point
 // ---------------------------------------------------------------------------------------------
 
-/// Runs statements in a DuckDB file through DuckDB's ADBC driver.
-fn duck_exec(drv: &Path, file: &Path, sql: &str) {
-    use adbc_core::options::{AdbcVersion, OptionDatabase, OptionValue};
-    use adbc_core::{Connection, Database, Driver, Statement};
-    let mut driver = adbc_driver_manager::ManagedDriver::load_dynamic_from_filename(
-        drv.join("libduckdb.so"),
-        Some(b"duckdb_adbc_init".as_slice()),
-        AdbcVersion::V110,
-    )
-    .unwrap();
-    let db = driver
-        .new_database_with_opts([(
-            OptionDatabase::from("path"),
-            OptionValue::from(file.to_str().unwrap()),
-        )])
-        .unwrap();
-    let mut conn = db.new_connection().unwrap();
-    let mut stmt = conn.new_statement().unwrap();
-    stmt.set_sql_query(sql).unwrap();
-    stmt.execute_update()
-        .unwrap_or_else(|e| panic!("DuckDB refused {sql}: {e:?}"));
-}
-
 /// DuckDB 1.x's types: rows 2 to 8 hold the minimum, the maximum, and special values.
 #[rustfmt::skip]
 static DK_COLS: &[Col] = &[
@@ -2473,9 +2450,8 @@ fn dk_source() -> Option<&'static Source> {
             ),
         ];
         insert_rows(|s| sql.push(s.to_string()), TABLE, DK_COLS);
-        for s in &sql {
-            duck_exec(&drv, &file, s);
-        }
+        let sql: Vec<&str> = sql.iter().map(String::as_str).collect();
+        crate::relations::duck(&drv, &file, &sql);
         let all: Vec<&Col> = DK_COLS.iter().collect();
         let want = duck_read(&drv, &file, TABLE, &all);
         Some(Source {
@@ -2660,23 +2636,29 @@ routes!(cv_source;
 // PostgreSQL through the ADBC PostgreSQL driver (the same torture table)
 // ---------------------------------------------------------------------------------------------
 
-fn apg_expect(sink: Sink, c: &Col, v: Option<&str>) -> Expect {
-    pg_expect(sink, c, v)
+/// A source's torture table read through an ADBC driver (`url`): the same cells and the same
+/// refusals as the source's own endpoint.
+fn through_driver(src: &Source, engine: Engine, url: String) -> Option<Source> {
+    drivers()?;
+    Some(Source {
+        engine,
+        url,
+        table: src.table,
+        cols: src.cols,
+        want: src.want.clone(),
+        expect: src.expect,
+    })
 }
 
 fn apg_source() -> Option<&'static Source> {
     static SRC: OnceLock<Option<Source>> = OnceLock::new();
     SRC.get_or_init(|| {
         let pg = pg_source()?;
-        drivers()?;
-        Some(Source {
-            engine: Engine::AdbcPg,
-            url: format!("adbc://postgresql?uri={}", pg.url),
-            table: pg.table,
-            cols: pg.cols,
-            want: pg.want.clone(),
-            expect: apg_expect,
-        })
+        through_driver(
+            pg,
+            Engine::AdbcPg,
+            format!("adbc://postgresql?uri={}", pg.url),
+        )
     })
     .as_ref()
 }
@@ -2694,24 +2676,16 @@ routes!(apg_source;
 // SQLite through the ADBC SQLite driver (the same torture table)
 // ---------------------------------------------------------------------------------------------
 
-fn asq_expect(sink: Sink, c: &Col, v: Option<&str>) -> Expect {
-    sq_expect(sink, c, v)
-}
-
 fn asq_source() -> Option<&'static Source> {
     static SRC: OnceLock<Option<Source>> = OnceLock::new();
     SRC.get_or_init(|| {
         let sq = sq_source()?;
-        drivers()?;
         let path = sq.url.trim_start_matches("sqlite://");
-        Some(Source {
-            engine: Engine::AdbcSqlite,
-            url: format!("adbc://sqlite?uri=file:{path}"),
-            table: sq.table,
-            cols: sq.cols,
-            want: sq.want.clone(),
-            expect: asq_expect,
-        })
+        through_driver(
+            sq,
+            Engine::AdbcSqlite,
+            format!("adbc://sqlite?uri=file:{path}"),
+        )
     })
     .as_ref()
 }
