@@ -326,9 +326,9 @@ impl<'a> Pipeline<'a> {
     pub fn run(&self, plan: &CopyPlan, report: &mut RunReport) -> Result<()> {
         if plan.options.resume == Resume::Yes && !plan.sink.resumes() {
             return Err(Error::invalid_args(format!(
-                "--resume: {} keeps no resumable state (PostgreSQL and MySQL/MariaDB targets \
-                 and Parquet snapshot directories do); a failed run left it as it was, so run the copy again without \
-                 --resume",
+                "--resume: {} keeps no resumable state (PostgreSQL, MySQL/MariaDB and SQLite \
+                 targets and Parquet snapshot directories do); a failed run left it as it was, \
+                 so run the copy again without --resume",
                 plan.target_name
             )));
         }

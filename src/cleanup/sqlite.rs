@@ -1,23 +1,28 @@
-//! SQLite: a run holds the database's write lock for its whole run, so the cleanup takes it too
-//! (`BEGIN IMMEDIATE`) and drops every table in one transaction; a database being written is
-//! left alone as a whole.
+//! SQLite: a run holds the database's run lock (`<database>.ferry-lock`) for its whole run, so
+//! the cleanup takes it too, then the write lock (`BEGIN IMMEDIATE`, which another writer, an
+//! ADBC run say, may hold), and drops every table in one transaction; a database being written
+//! is left alone as a whole.
 
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::tables::{Catalog, Dropped, Qualify};
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::sink::sqlite::lock::{lock_path, RunLock};
 use crate::types::quote_ident;
 
 /// How long the cleanup waits for a database another connection is writing.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A SQLite file: ferry writes it in one transaction per run, holding its write lock
-/// throughout, so a database being written is left alone as a whole.
+/// A SQLite file: one ferry run at a time writes it, holding its run lock throughout, so a
+/// database being written is left alone as a whole.
 pub(super) struct SqliteCatalog {
     name: String,
+    path: std::path::PathBuf,
     conn: Connection,
     in_transaction: bool,
+    /// The database's run lock, held from `busy` to the end of the cleanup.
+    lock: Option<RunLock>,
 }
 
 impl SqliteCatalog {
@@ -36,8 +41,10 @@ impl SqliteCatalog {
             .map_err(|e| Error::sqlite(format!("{name}: cannot open"), e))?;
         Ok(SqliteCatalog {
             name,
+            path: endpoint.path.clone(),
             conn,
             in_transaction: false,
+            lock: None,
         })
     }
 
@@ -71,6 +78,16 @@ impl Catalog for SqliteCatalog {
     }
 
     fn busy(&mut self, dry_run: bool) -> Result<Option<String>> {
+        match RunLock::take(&self.path, &self.name) {
+            Ok(lock) => self.lock = Some(lock),
+            Err(e) if e.kind() == ErrorKind::Busy => {
+                return Ok(Some(format!(
+                    "the database is being written by a running ferry (it holds {})",
+                    lock_path(&self.path).display()
+                )))
+            }
+            Err(e) => return Err(e),
+        }
         match self.conn.execute_batch("BEGIN IMMEDIATE") {
             Ok(()) => {
                 if dry_run {
@@ -123,6 +140,7 @@ impl Catalog for SqliteCatalog {
                 .execute_batch("COMMIT")
                 .map_err(self.err("commit"))?;
         }
+        self.lock = None;
         Ok(())
     }
 }

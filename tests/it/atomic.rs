@@ -84,6 +84,35 @@ fn sqlite_with_old_tables(db: &Path) {
         .unwrap();
 }
 
+/// The SQLite file `db` a failed run created is gone, or holds only the staging tables (and
+/// their progress tables) the error names as kept for --resume.
+fn assert_only_kept(db: &Path, err: &str) {
+    if !db.exists() {
+        return;
+    }
+    let c = rusqlite::Connection::open(db).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!tables.is_empty(), "an empty file is left behind");
+    for t in &tables {
+        assert!(
+            t.starts_with("_ferry_"),
+            "{t} is left in a file the run created"
+        );
+        if !t.ends_with("_p") {
+            assert!(
+                err.contains("kept for --resume") && err.contains(&format!("\"{t}\"")),
+                "{t} is left but not named: {err}"
+            );
+        }
+    }
+}
+
 const OLD: [Option<(i64, i64)>; 3] = [Some((1, 7)), Some((2, 17)), Some((0, 0))];
 
 fn new_state() -> Vec<Option<(i64, i64)>> {
@@ -102,11 +131,12 @@ fn a_failed_table_leaves_every_sqlite_table_of_the_run_as_it_was() {
         assert_failed(code, &err);
         assert_eq!(sqlite_state(&db), OLD, "{mode}");
     }
-    // A file the run would have created is not left behind.
+    // A file the run created holds none of its tables: only the chunks it keeps for --resume,
+    // named in the error.
     let fresh = dir.path().join("new.sqlite");
     let (code, err) = run(&bad, &sqlite_url(&fresh), "fail", &[]);
     assert_failed(code, &err);
-    assert!(!fresh.exists(), "no file is left behind");
+    assert_only_kept(&fresh, &err);
     // The same run on good data makes all three new at once.
     let good = source(dir.path(), ROWS, false);
     let db = dir.path().join("replace.sqlite");
@@ -374,8 +404,10 @@ fn big_source(dir: &Path, rows: i64) -> String {
     sqlite_url(&path)
 }
 
+/// Ctrl-C into a new SQLite file: one line; the file holds none of the run's tables, only the
+/// chunks kept for --resume (table `a`, finished), named; the resume completes both tables.
 #[test]
-fn ctrl_c_leaves_a_new_sqlite_file_uncreated_and_says_so() {
+fn ctrl_c_leaves_a_new_sqlite_file_without_the_runs_tables_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let src = big_source(dir.path(), 3_000_000);
     let db = dir.path().join("t.sqlite");
@@ -388,10 +420,35 @@ fn ctrl_c_leaves_a_new_sqlite_file_uncreated_and_says_so() {
     assert_eq!(code, 130, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.contains("interrupted") && err.contains("nothing was committed"),
+        err.contains("interrupted: the target's tables are as they were")
+            && err.contains("\"a\" (1 chunk(s), 3 rows, in \"_ferry_a_"),
         "{err}"
     );
-    assert!(!db.exists(), "no file is left behind");
+    assert_only_kept(&db, &err);
+    let out = ferry()
+        .args(["copy", &src, &sqlite_url(&db), "-q", "--resume", "--report"])
+        .arg(dir.path().join("r.json"))
+        .args(["--table", "a", "--table", "big"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(r["tables"][0]["chunks_resumed"], 1, "{r}");
+    assert_eq!(r["tables"][0]["rows_read"], 0, "{r}");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let n: (i64, i64) = c
+        .query_row(
+            "SELECT (SELECT sum(val) FROM a), (SELECT count(*) FROM big)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(n, (12, 3_000_000));
 }
 
 #[test]

@@ -362,8 +362,11 @@ fn cleanup_sqlite_removes_ferrys_tables_unless_the_database_is_being_written() {
     let src = big_source(dir.path(), 1_500_000);
     let db = dir.path().join("target.sqlite");
     let target = sqlite_url(&db);
-    // A run killed mid-load leaves nothing: the whole run is one transaction.
+    // A run killed mid-load leaves at most its staging table and the progress of the chunks
+    // it committed (and its lock file, which locks nothing once it is dead): the cleanup
+    // removes them.
     std::fs::File::create(&db).unwrap();
+    let lock = dir.path().join("target.sqlite.ferry-lock");
     let mut killed = start_copy(&src, &target, &[]);
     wait_for("the run's journal", &mut killed, || {
         dir.path().join("target.sqlite-journal").exists()
@@ -371,7 +374,12 @@ fn cleanup_sqlite_removes_ferrys_tables_unless_the_database_is_being_written() {
     });
     kill9(killed);
     let r = cleanup_json(&target, &[]);
-    assert!(r["objects"].as_array().unwrap().is_empty(), "{r:#}");
+    for o in r["objects"].as_array().unwrap() {
+        assert!(
+            o["object"].as_str().unwrap().starts_with("\"_ferry_t_") && o["action"] == "removed",
+            "{r:#}"
+        );
+    }
     // Tables named as ferry's (an ADBC run into a driver without transactions, an older ferry).
     let c = rusqlite::Connection::open(&db).unwrap();
     c.execute_batch(
@@ -395,15 +403,14 @@ fn cleanup_sqlite_removes_ferrys_tables_unless_the_database_is_being_written() {
     assert_eq!(action_of(&dry, "_ferry_loads"), "kept");
     assert_eq!(tables(), before);
 
-    // A run writing the database holds its write lock: everything of ferry's is left alone.
+    // A run writing the database holds its run lock: everything of ferry's is left alone.
     let mut running = start_copy(&src, &target, &["--target-table", "u"]);
-    wait_for("the run's journal", &mut running, || {
-        dir.path().join("target.sqlite-journal").exists()
-            || dir.path().join("target.sqlite-wal").exists()
-    });
+    wait_for("the run's lock", &mut running, || lock.exists());
     let busy = cleanup_json(&target, &[]);
     assert_eq!(action_of(&busy, "_ferry_t_"), "in_use", "{busy:#}");
     succeeds(running);
+    // The lock file goes with the run that held it (a killed run's with the next run).
+    assert!(!lock.exists(), "the lock file is left");
 
     let done = cleanup_json(&target, &[]);
     assert_eq!(action_of(&done, "_ferry_t_"), "removed");

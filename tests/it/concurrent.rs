@@ -181,6 +181,104 @@ fn concurrent_replaces_into_a_snapshot_leave_it_loadable_with_one_whole_load() {
     }
 }
 
+/// Into one SQLite file, for a new and an existing table, and an append beside a replace: one
+/// run at a time writes it (its lock file), so the table always holds one whole load.
+#[test]
+fn concurrent_runs_into_a_sqlite_file_end_as_one_whole_load() {
+    let dir = TempDir::new().unwrap();
+    let (a, b) = (
+        source(dir.path(), ROWS[0].0, ROWS[0].1),
+        source(dir.path(), ROWS[1].0, ROWS[1].1),
+    );
+    let db = dir.path().join("target.sqlite");
+    let target = sqlite_url(&db);
+    let held = || -> Vec<(String, i64)> {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = c
+            .prepare("SELECT tag, count(*) FROM t GROUP BY tag ORDER BY tag")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows
+    };
+    for _ in 0..4 {
+        let outcome = race((&a, &target), (&b, &target), &["--batch-rows", "2000"]);
+        let rows = held();
+        assert_eq!(rows.len(), 1, "one load's rows only: {rows:?}");
+        judge(outcome, ROWS, rows[0].clone());
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let left: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE '\\_ferry\\_%' ESCAPE '\\'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0, "no staging table left");
+    }
+    // An append beside the replace: refused while the other runs, or after it, whole.
+    let before = held();
+    let append = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .args([
+            "copy",
+            &a,
+            &target,
+            "--table",
+            "t",
+            "--if-exists",
+            "append",
+            "-q",
+        ])
+        .args(["--batch-rows", "2000"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let replace = ferry()
+        .args([
+            "copy",
+            &b,
+            &target,
+            "--table",
+            "t",
+            "--if-exists",
+            "replace",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    let append = append.wait_with_output().unwrap();
+    let rows = held();
+    for o in [&append, &replace] {
+        if !o.status.success() {
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(10), "{e}");
+            assert!(e.contains("is being written by another ferry run"), "{e}");
+        }
+    }
+    let b_only = vec![("b".to_string(), ROWS[1].1)];
+    let mut after_append = before.clone();
+    match after_append.iter_mut().find(|(t, _)| t == "a") {
+        Some(r) => r.1 += ROWS[0].1,
+        None => after_append.insert(0, ("a".to_string(), ROWS[0].1)),
+    }
+    // The replace after the append, or the append after the replace.
+    let both = [
+        b_only.clone(),
+        vec![("a".into(), ROWS[0].1), ("b".into(), ROWS[1].1)],
+    ];
+    let expected: &[Vec<(String, i64)>] = match (append.status.success(), replace.status.success())
+    {
+        (true, true) => &both,
+        (true, false) => std::slice::from_ref(&after_append),
+        (false, true) => std::slice::from_ref(&b_only),
+        (false, false) => panic!("one of the two runs succeeds"),
+    };
+    assert!(expected.contains(&rows), "{rows:?}, before: {before:?}");
+}
+
 /// MySQL's named locks have no shared mode: an append holds the target's lock like any run, so
 /// a replace started while it loads is refused (exit 10), and the append's rows are all there
 /// afterwards (without the lock, the replace would swap the table out from under the append,

@@ -1,8 +1,14 @@
-//! SQLite sink: rusqlite prepared statements in one large transaction for the whole run. DDL is
-//! transactional in SQLite, so `fail` and `replace` create (or drop and create) each table in
-//! the transaction that loads it, and [`Sink::commit`] commits every table of the run at once:
-//! readers see the old tables or all of the new ones, and a failure anywhere rolls everything
-//! back. A database file the run created is removed if nothing commits.
+//! SQLite sink: rusqlite prepared statements in large transactions. `fail` and `replace` load
+//! each table chunk by chunk into a staging table ([`chunks`]), committed as they go so that
+//! `--resume` continues a killed run; `truncate` and `append` load in one transaction for the
+//! whole run (DDL is transactional in SQLite). Either way [`Sink::commit`] publishes every
+//! table of the run at once, in one transaction: readers see the old tables or all of the new
+//! ones, and a failure anywhere leaves them as they were. One run at a time writes a database
+//! ([`lock`]). A database file the run created is removed if nothing commits and nothing is
+//! kept for `--resume`.
+
+mod chunks;
+pub(crate) mod lock;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +25,9 @@ use arrow::util::display::FormatOptions;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension};
 
-use super::{FloatLoss, IfExists, LoadRecord, Sink, TableWriter, WriteStats, LOADS_TABLE};
+use super::{
+    ChunkPlan, FloatLoss, IfExists, LoadRecord, Sink, TableWriter, WriteStats, LOADS_TABLE,
+};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::source::Origin;
@@ -32,8 +40,9 @@ use crate::types::{
 pub struct SqliteSink {
     path: PathBuf,
     name: String,
-    /// The file did not exist when the run started.
-    created: bool,
+    /// The file did not exist when this run took the run lock: seen with the lock held, so a file another run created (and is writing) is never
+    /// taken for this run's.
+    created: std::sync::atomic::AtomicBool,
     committed: Mutex<bool>,
     /// The run's connection, in its transaction (`BEGIN IMMEDIATE` sent), between tables.
     run: Mutex<Option<Connection>>,
@@ -43,13 +52,35 @@ pub struct SqliteSink {
     reload: bool,
     /// The run's loads of snapshot tables, recorded in [`LOADS_TABLE`] when it commits.
     loads: Mutex<Vec<LoadRecord>>,
+    /// The database's run lock, taken by the run's first table.
+    lock: Mutex<Option<lock::RunLock>>,
+    /// A chunked load commits once this much was written since its last commit
+    /// (`?commit_mib=`, [`chunks::COMMIT_BYTES`] by default).
+    commit_bytes: u64,
+    /// The chunked loads finished, renamed into place when the run commits.
+    staged: Mutex<Vec<chunks::Staged>>,
+    /// The chunked loads a failed run keeps for `--resume`, one line per table.
+    kept: Mutex<Vec<String>>,
 }
 
 impl SqliteSink {
     pub fn try_new(endpoint: &Endpoint) -> Result<Self> {
-        endpoint.check_options(&[])?;
+        endpoint.check_options(&["commit_mib"])?;
         let path = endpoint.path.clone();
         let name = endpoint.to_string();
+        let commit_bytes = match endpoint.option("commit_mib") {
+            None => chunks::COMMIT_BYTES,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=1 << 20).contains(n))
+                .map(|n| n << 20)
+                .ok_or_else(|| {
+                    Error::invalid_args(format!(
+                        "{name}: commit_mib={v} is not a number of MiB from 1 to 1048576"
+                    ))
+                })?,
+        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.is_dir() {
                 return Err(Error::not_found(format!(
@@ -59,7 +90,7 @@ impl SqliteSink {
             }
         }
         Ok(SqliteSink {
-            created: !path.exists(),
+            created: std::sync::atomic::AtomicBool::new(false),
             path,
             name,
             committed: Mutex::new(false),
@@ -67,6 +98,10 @@ impl SqliteSink {
             run: Mutex::new(None),
             reload: false,
             loads: Mutex::new(Vec::new()),
+            lock: Mutex::new(None),
+            commit_bytes,
+            staged: Mutex::new(Vec::new()),
+            kept: Mutex::new(Vec::new()),
         })
     }
 
@@ -88,6 +123,29 @@ impl SqliteSink {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| Error::sqlite(format!("{}: cannot configure", self.name), e))?;
         Ok(conn)
+    }
+
+    /// Takes the database's run lock, once per run: another run writing it is a refusal.
+    fn lock_run(&self) -> Result<()> {
+        let mut lock = self.lock.lock().map_err(|_| Error::internal("run state"))?;
+        if lock.is_none() {
+            *lock = Some(lock::RunLock::take(&self.path, &self.name)?);
+            self.created.store(!self.path.exists(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Every column's encoder, chosen before anything is written.
+    fn binders(&self, schema: &SchemaRef, ctx: &str) -> Result<Vec<Binder>> {
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                Binder::for_field(f.name(), f.data_type(), &sqlite_target_type(f)?)
+                    .map(|b| b.with_floats(self.float_loss, f.is_nullable()))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| e.context(ctx.to_string()))
     }
 
     /// The CREATE TABLE statement: declared types, NOT NULL, and the primary key a source
@@ -160,16 +218,8 @@ impl Sink for SqliteSink {
         mode: IfExists,
     ) -> Result<Box<dyn TableWriter + '_>> {
         let ctx = format!("{}: table \"{table}\"", self.name);
-        // Every column's encoder is chosen before anything is written.
-        let binders = schema
-            .fields()
-            .iter()
-            .map(|f| {
-                Binder::for_field(f.name(), f.data_type(), &sqlite_target_type(f)?)
-                    .map(|b| b.with_floats(self.float_loss, f.is_nullable()))
-            })
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| e.context(ctx.clone()))?;
+        let binders = self.binders(schema, &ctx)?;
+        self.lock_run()?;
         let ddl = self.ddl(table, schema)?;
         let sqlerr = |e| Error::sqlite(ctx.clone(), e);
         let taken = self
@@ -232,19 +282,58 @@ impl Sink for SqliteSink {
             (_, false) => ddl,
         };
         writer.conn.execute_batch(&setup).map_err(sqlerr)?;
-        let cols: Vec<String> = schema
-            .fields()
-            .iter()
-            .map(|f| quote_ident(f.name()))
-            .collect();
-        let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-        writer.insert = format!(
-            "INSERT INTO {q} ({}) VALUES ({})",
-            cols.join(", "),
-            marks.join(", ")
-        );
+        writer.insert = insert_sql(table, schema);
         writer.conn.prepare_cached(&writer.insert).map_err(sqlerr)?;
         Ok(Box::new(writer))
+    }
+
+    /// `fail` and `replace` load chunk by chunk into a staging table; `truncate` and `append`
+    /// (and a table after one of them, whose transaction holds the database's write lock) in
+    /// the run's one transaction.
+    fn prepare_chunked(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        plan: &ChunkPlan,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let in_run = self
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .is_some();
+        if in_run || matches!(mode, IfExists::Truncate | IfExists::Append) {
+            return self.prepare(table, schema, mode);
+        }
+        let ctx = format!("{}: table \"{table}\"", self.name);
+        let binders = self.binders(schema, &ctx)?;
+        self.lock_run()?;
+        chunks::prepare(self, table, schema, mode, plan, binders)
+    }
+
+    fn resumes(&self) -> bool {
+        true
+    }
+
+    fn abandon(&self) -> Vec<String> {
+        let mut kept = self.kept.lock().map(|k| k.clone()).unwrap_or_default();
+        let staged = self
+            .staged
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        let mut conn = None;
+        for s in staged {
+            if s.chunks > 0 {
+                kept.push(s.kept_line());
+            } else if let Some(c) = conn.get_or_insert_with(|| self.connect().ok()) {
+                chunks::forget(c, &s);
+            }
+        }
+        if let Ok(mut k) = self.kept.lock() {
+            k.clone_from(&kept);
+        }
+        kept
     }
 
     fn commit(&self) -> Result<()> {
@@ -252,33 +341,121 @@ impl Sink for SqliteSink {
     }
 }
 
+/// The INSERT of one row into `table`, every column of `schema` bound.
+fn insert_sql(table: &str, schema: &SchemaRef) -> String {
+    let cols: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| quote_ident(f.name()))
+        .collect();
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote_ident(table),
+        cols.join(", "),
+        marks.join(", ")
+    )
+}
+
+/// Inserts a batch read from `origin` with the prepared `insert`, one bound row at a time; an
+/// error names the table (`ctx`), the column and the source row.
+fn insert_batch(
+    conn: &Connection,
+    insert: &str,
+    binders: &[Binder],
+    ctx: &str,
+    batch: &RecordBatch,
+    origin: &Origin,
+) -> Result<()> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(binders)
+        .map(|(a, b)| b.convert(a))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|e| e.context(format!("{ctx}, batch at {}", origin.row(0))))?;
+    let mut stmt = conn
+        .prepare_cached(insert)
+        .map_err(|e| Error::sqlite(ctx.to_string(), e))?;
+    for row in 0..batch.num_rows() {
+        for (i, (col, binder)) in columns.iter().zip(binders).enumerate() {
+            let value = binder.value(col, row).map_err(|why| {
+                Error::new(
+                    ErrorKind::InvalidData,
+                    format!(
+                        "{ctx}, column \"{}\", {}: {why}",
+                        binder.column,
+                        origin.row(row)
+                    ),
+                )
+            })?;
+            stmt.raw_bind_parameter(i + 1, value)
+                .map_err(|e| Error::sqlite(ctx.to_string(), e))?;
+        }
+        stmt.raw_execute()
+            .map_err(|e| Error::sqlite(format!("{ctx}, {}", origin.row(row)), e))?;
+    }
+    Ok(())
+}
+
 impl SqliteSink {
-    /// Commits the run's transaction: every table of the run at once.
+    /// Commits the run: the staged tables renamed into place and the run's transaction (its
+    /// `truncate` and `append` loads), every table at once, in one transaction.
     fn commit_run(&self) -> Result<()> {
         let conn = self
             .run
             .lock()
             .map_err(|_| Error::internal("run state"))?
             .take();
-        if let Some(conn) = conn {
-            let loads = std::mem::take(
-                &mut *self
-                    .loads
-                    .lock()
-                    .map_err(|_| Error::internal("run state"))?,
-            );
-            let q = quote_ident(LOADS_TABLE);
-            for (i, load) in loads.iter().enumerate() {
-                let mut sql = Vec::new();
-                if i == 0 {
-                    sql.push(LoadRecord::create_sql(&q, "TEXT"));
-                }
-                sql.extend(load.record_sql(&q, crate::types::quote_literal));
-                conn.execute_batch(&sql.join(";\n"))
-                    .map_err(|e| Error::sqlite(format!("{}: {LOADS_TABLE}", self.name), e))?;
+        let staged = std::mem::take(
+            &mut *self
+                .staged
+                .lock()
+                .map_err(|_| Error::internal("run state"))?,
+        );
+        let loads = std::mem::take(
+            &mut *self
+                .loads
+                .lock()
+                .map_err(|_| Error::internal("run state"))?,
+        );
+        let conn = match conn {
+            Some(c) => Some(c),
+            None if !staged.is_empty() || !loads.is_empty() => {
+                let c = self.connect()?;
+                c.execute_batch("BEGIN IMMEDIATE")
+                    .map_err(|e| Error::sqlite(format!("{}: commit", self.name), e))?;
+                Some(c)
             }
-            conn.execute_batch("COMMIT")
-                .map_err(|e| Error::sqlite(format!("{}: commit failed", self.name), e))?;
+            None => None,
+        };
+        if let Some(conn) = conn {
+            let published = (|| {
+                // Views and triggers naming a replaced table name the new one.
+                conn.execute_batch("PRAGMA legacy_alter_table = ON")
+                    .map_err(|e| Error::sqlite(format!("{}: commit", self.name), e))?;
+                chunks::publish(&conn, &self.name, &staged)?;
+                let q = quote_ident(LOADS_TABLE);
+                for (i, load) in loads.iter().enumerate() {
+                    let mut sql = Vec::new();
+                    if i == 0 {
+                        sql.push(LoadRecord::create_sql(&q, "TEXT"));
+                    }
+                    sql.extend(load.record_sql(&q, crate::types::quote_literal));
+                    conn.execute_batch(&sql.join(";\n"))
+                        .map_err(|e| Error::sqlite(format!("{}: {LOADS_TABLE}", self.name), e))?;
+                }
+                conn.execute_batch("COMMIT")
+                    .map_err(|e| Error::sqlite(format!("{}: commit failed", self.name), e))
+            })();
+            if let Err(e) = published {
+                let _ = conn.execute_batch("ROLLBACK");
+                // Not published: the staged tables are kept for --resume.
+                if let Ok(mut s) = self.staged.lock() {
+                    *s = staged;
+                }
+                return Err(e);
+            }
         }
         if let Ok(mut c) = self.committed.lock() {
             *c = true;
@@ -294,7 +471,10 @@ impl Drop for SqliteSink {
             run.take();
         }
         let committed = self.committed.lock().map(|c| *c).unwrap_or(true);
-        if self.created && !committed {
+        let kept = self.kept.lock().map(|k| !k.is_empty()).unwrap_or(true)
+            || self.staged.lock().map(|s| !s.is_empty()).unwrap_or(true);
+        // `created` is only ever set with the lock held, which is released after this.
+        if self.created.load(Ordering::Relaxed) && !committed && !kept {
             // Nothing was committed into a file this run created: leave no file behind.
             let _ = std::fs::remove_file(&self.path);
             let mut journal = self.path.clone().into_os_string();
@@ -327,36 +507,14 @@ impl TableWriter for SqliteTableWriter<'_> {
     }
 
     fn write_from(&mut self, batch: &RecordBatch, origin: &Origin) -> Result<()> {
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(&self.binders)
-            .map(|(a, b)| b.convert(a))
-            .collect::<Result<Vec<_>>>()
-            .map_err(|e| e.context(format!("{}, batch at {}", self.ctx, origin.row(0))))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(&self.insert)
-            .map_err(|e| Error::sqlite(self.ctx.clone(), e))?;
-        for row in 0..batch.num_rows() {
-            for (i, (col, binder)) in columns.iter().zip(&self.binders).enumerate() {
-                let value = binder.value(col, row).map_err(|why| {
-                    Error::new(
-                        ErrorKind::InvalidData,
-                        format!(
-                            "{}, column \"{}\", {}: {why}",
-                            self.ctx,
-                            binder.column,
-                            origin.row(row)
-                        ),
-                    )
-                })?;
-                stmt.raw_bind_parameter(i + 1, value)
-                    .map_err(|e| Error::sqlite(self.ctx.clone(), e))?;
-            }
-            stmt.raw_execute()
-                .map_err(|e| Error::sqlite(format!("{}, {}", self.ctx, origin.row(row)), e))?;
-        }
+        insert_batch(
+            &self.conn,
+            &self.insert,
+            &self.binders,
+            &self.ctx,
+            batch,
+            origin,
+        )?;
         self.rows += batch.num_rows() as u64;
         self.bytes += crate::pipeline::data_bytes(batch) as u64;
         Ok(())
