@@ -299,7 +299,6 @@ impl MySource {
         from: &str,
         fields: &[(Field, MyRead)],
         data_bytes: i64,
-        rows: i64,
     ) -> Result<Vec<(String, Option<String>)>> {
         let whole = || Ok(vec![("whole table".to_string(), None)]);
         let jobs = self.options.jobs.max(1);
@@ -343,13 +342,15 @@ impl MySource {
         if n == 1 {
             return whole();
         }
-        // Every (rows/n)-th key value in key order: one pass over the key's index.
+        // The key values that start each of n equal parts of the rows in key order, counted
+        // exactly in the same pass over the key's index (not from InnoDB's row estimate, which
+        // changes, after a server restart say: the bounds, and so a resume's plan, do not).
         let k = quote_ident(key.0.name());
-        let step = (rows.max(n as i64) / n as i64).max(1);
         let sql = format!(
-            "SELECT CAST(k AS CHAR) FROM (SELECT {k} AS k, ROW_NUMBER() OVER (ORDER BY {k}) AS rn \
-             FROM {from} WHERE {k} IS NOT NULL) q WHERE rn % {step} = 0 ORDER BY rn LIMIT {}",
-            n - 1
+            "SELECT CAST(k AS CHAR) FROM (SELECT {k} AS k, ROW_NUMBER() OVER (ORDER BY {k}) AS rn, \
+             COUNT(*) OVER () AS cnt FROM {from} WHERE {k} IS NOT NULL) q \
+             WHERE (rn * {n}) DIV cnt > ((rn - 1) * {n}) DIV cnt AND (rn * {n}) DIV cnt < {n} \
+             ORDER BY rn"
         );
         let mut bounds: Vec<String> = c
             .query::<Option<String>, _>(sql)
@@ -603,7 +604,7 @@ impl Source for MySource {
                     // by reading them.
                     let view = kind == "VIEW";
                     let (rows, bytes) = (rows.unwrap_or(0), bytes.unwrap_or(0));
-                    let parts = self.partitions(c, name, &from, &fields, bytes, rows)?;
+                    let parts = self.partitions(c, name, &from, &fields, bytes)?;
                     let pieces = parts
                         .into_iter()
                         .map(|(label, filter)| {

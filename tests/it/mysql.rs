@@ -551,6 +551,62 @@ fn zero_dates_tinyint1_and_errors() {
     assert!(err.contains("exists"), "{err}");
 }
 
+/// Key-range partitions split the rows into equal parts by an exact count taken with the
+/// quantiles (not InnoDB's row estimate), so the same rows always give the same bounds (a
+/// resume's plan): here keys with a gap, 2000 rows in four parts of 500.
+#[test]
+fn partition_bounds_are_exact_quantiles_of_the_rows() {
+    let Some((url, mut c)) = fresh_db("ferry_it_quantiles") else {
+        return;
+    };
+    c.query_drop(
+        "CREATE TABLE q (id bigint PRIMARY KEY, v int);
+         INSERT INTO q SELECT seq, seq FROM seq_1_to_1000;
+         INSERT INTO q SELECT seq, seq FROM seq_100001_to_101000;",
+    )
+    .unwrap();
+    let dir = TempDir::new().unwrap();
+    let to = format!("sqlite://{}", dir.path().join("q.sqlite").display());
+    for parts in ["4", "3"] {
+        let plan = ferry()
+            .args([
+                "copy",
+                &url,
+                &to,
+                "--table",
+                "q",
+                "--partitions",
+                parts,
+                "--dry-run",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let plan = String::from_utf8(plan).unwrap();
+        let labels: Vec<&str> = plan
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("partition "))
+            .map(|l| l.split_once(": ").unwrap().1)
+            .collect();
+        let expected: &[&str] = match parts {
+            "4" => &[
+                "`id` < 500 or NULL",
+                "500 <= `id` < 1000",
+                "1000 <= `id` < 100500",
+                "`id` >= 100500",
+            ],
+            _ => &[
+                "`id` < 667 or NULL",
+                "667 <= `id` < 100334",
+                "`id` >= 100334",
+            ],
+        };
+        assert_eq!(labels, expected, "{plan}");
+    }
+}
+
 #[test]
 fn partitions_read_one_snapshot_under_concurrent_writes() {
     let Some((url, mut c)) = fresh_db("ferry_it_snap") else {
