@@ -68,6 +68,9 @@ pub struct AdbcSettings {
     pub dialect: Option<Dialect>,
     /// `schema=`: the schema a target writes its tables to (default: the connection's).
     pub schema: Option<String>,
+    /// `commit_mib=` (DuckDB): a chunked load commits once this many bytes were written since
+    /// its last commit.
+    pub commit_bytes: u64,
     /// What the endpoint shows of itself: the driver and the URI without its password.
     shown: String,
 }
@@ -178,12 +181,14 @@ impl AdbcSettings {
             options,
             dialect,
             schema: e.option("schema").map(str::to_string),
+            commit_bytes: crate::sink::chunks::COMMIT_BYTES,
             shown,
         })
     }
 
     fn duckdb(e: &Endpoint) -> Result<Self> {
-        e.check_options(&["driver", "schema"])?;
+        e.check_options(&["driver", "schema", "commit_mib"])?;
+        let commit_bytes = crate::sink::chunks::commit_bytes(e)?;
         let library = match e
             .option("driver")
             .map(str::to_string)
@@ -203,6 +208,7 @@ impl AdbcSettings {
             options: vec![("path".into(), e.path.to_string_lossy().into_owned())],
             dialect: Some(Dialect::Duckdb),
             schema: e.option("schema").map(str::to_string),
+            commit_bytes,
             shown: format!("duckdb://{}", e.path.display()),
         })
     }

@@ -137,6 +137,23 @@ pub(crate) trait GroupTarget {
 
 /// A group's transaction is due once this much was written into it, by default...
 pub(crate) const COMMIT_BYTES: u64 = 32 << 20;
+
+/// The commit size an endpoint's `?commit_mib=` asks for, or [`COMMIT_BYTES`].
+pub(crate) fn commit_bytes(endpoint: &crate::endpoint::Endpoint) -> Result<u64> {
+    match endpoint.option("commit_mib") {
+        None => Ok(COMMIT_BYTES),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=1 << 20).contains(n))
+            .map(|n| n << 20)
+            .ok_or_else(|| {
+                Error::invalid_args(format!(
+                    "{endpoint}: commit_mib={v} is not a number of MiB from 1 to 1048576"
+                ))
+            }),
+    }
+}
 /// ...or once it has been open this long.
 const GROUP_SECONDS: Duration = Duration::from_secs(5);
 

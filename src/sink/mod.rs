@@ -4,7 +4,7 @@
 //! and the snapshot manifest in one last step, [`Sink::commit`], after every table finished.
 
 pub mod adbc;
-mod chunks;
+pub(crate) mod chunks;
 pub mod csv;
 pub mod mysql;
 pub mod parquet;

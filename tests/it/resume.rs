@@ -1,8 +1,9 @@
-//! Resume, exactly once: a copy into PostgreSQL, MariaDB, SQLite or a Parquet snapshot killed (`kill -9`, Ctrl-C) at any point is
-//! continued by the same command with `--resume`, which reads only the partitions (chunks) not
-//! committed; the result equals the source row for row, with no duplicate key, and the report
-//! counts the chunks taken from the earlier run. A resume of a changed plan is refused; a run
-//! without `--resume` starts again; a target that keeps no chunks refuses `--resume`.
+//! Resume, exactly once: a copy into PostgreSQL, MariaDB, SQLite, DuckDB or a Parquet snapshot
+//! killed (`kill -9`, Ctrl-C) at any point is continued by the same command with `--resume`,
+//! which reads only the partitions (chunks) not committed; the result equals the source row for
+//! row, with no duplicate key, and the report counts the chunks taken from the earlier run. A
+//! resume of a changed plan is refused; a run without `--resume` starts again; a target that
+//! keeps no chunks refuses `--resume`.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -989,4 +990,145 @@ fn ctrl_c_into_sqlite_keeps_committed_chunks_and_resume_completes() {
     assert_eq!(n, ROWS);
     c.execute_batch("DROP VIEW tv").unwrap();
     assert_exact_sqlite(&db, "after Ctrl-C");
+}
+
+/// Into DuckDB, which lets no other process open a file being written: a run is killed at
+/// several points of its measured duration, the chunks it committed are counted once it is
+/// dead (through the DuckDB library, not ferry), and `--resume` takes exactly those and reads
+/// the others; the table equals the source with no duplicate key and nothing of ferry's left.
+/// Chunks commit in groups of `?commit_mib=1`.
+#[test]
+fn killed_runs_into_duckdb_resume_exactly_once() {
+    let Some(drivers) = crate::adbc::drivers() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let src = sqlite_source(dir.path());
+    let from = format!("{}?partition_rows=100000", sqlite_url(&src));
+    let db = dir.path().join("t.duckdb");
+    let to = format!("duckdb://{}?commit_mib=1", db.display());
+    let args = [
+        "copy",
+        from.as_str(),
+        to.as_str(),
+        "--table",
+        "t",
+        "--if-exists",
+        "replace",
+        "--jobs",
+        "2",
+        "-q",
+    ];
+    let duck = |sql: &str| crate::relations::duck(&drivers, &db, &[sql]);
+    let started = std::time::Instant::now();
+    crate::adbc::fx(&drivers).args(args).assert().success();
+    let whole = started.elapsed();
+    let mut partial = false;
+    for (trial, at) in [0.2, 0.5, 0.8].into_iter().enumerate() {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+            .args(args)
+            .env("FERRY_DUCKDB_DRIVER", drivers.join("libduckdb.so"))
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(whole.mul_f64(at));
+        let _ = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        let progress = duck(
+            "SELECT table_name FROM information_schema.tables
+             WHERE table_name LIKE '\\_ferry\\_%\\_p' ESCAPE '\\'",
+        );
+        let committed: u64 = progress
+            .iter()
+            .map(|r| {
+                let t = r[0].clone().unwrap();
+                duck(&format!("SELECT CAST(count(*) AS VARCHAR) FROM \"{t}\""))[0][0]
+                    .clone()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .sum();
+        let report = dir.path().join(format!("r{trial}.json"));
+        crate::adbc::fx(&drivers)
+            .args(args)
+            .args(["--resume", "--report"])
+            .arg(&report)
+            .assert()
+            .success();
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let t = &r["tables"][0];
+        assert_eq!(
+            t["chunks_resumed"].as_u64(),
+            Some(committed),
+            "trial {trial}: {t}"
+        );
+        assert_eq!(
+            t["rows_read"].as_u64().unwrap() + t["rows_resumed"].as_u64().unwrap(),
+            ROWS as u64,
+            "trial {trial}: {t}"
+        );
+        partial |= committed > 0 && committed < 10;
+        let check = duck(
+            "SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT id) AS VARCHAR),
+                    CAST(min(id) AS VARCHAR), CAST(max(id) AS VARCHAR),
+                    CAST(bool_and(s = lpad(CAST(id AS VARCHAR), 50, '0') AND v = id * 3) AS VARCHAR)
+             FROM t",
+        );
+        let n = ROWS.to_string();
+        assert_eq!(
+            check[0],
+            [
+                Some(n.clone()),
+                Some(n.clone()),
+                Some("1".into()),
+                Some(n),
+                Some("true".into())
+            ],
+            "trial {trial}"
+        );
+        let left = duck("SELECT table_name FROM information_schema.tables WHERE table_name <> 't'");
+        assert!(left.is_empty(), "trial {trial}: left behind: {left:?}");
+    }
+    assert!(
+        partial,
+        "a resume took some chunks from the earlier run and read the others again ({whole:?})"
+    );
+    // Ctrl-C: the one line names what is kept; a resume of another plan is refused.
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+        .args(args)
+        .env("FERRY_DUCKDB_DRIVER", drivers.join("libduckdb.so"))
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(whole.mul_f64(0.6));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(130) && err.contains("kept for --resume") {
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("\"t\" ("), "{err}");
+        let other = format!("{}?partition_rows=50000", sqlite_url(&src));
+        let mut changed = args;
+        changed[1] = other.as_str();
+        let out = crate::adbc::fx(&drivers)
+            .args(changed)
+            .arg("--resume")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("cannot resume") && err.contains("are of another plan"),
+            "{err}"
+        );
+        assert_eq!(err.matches("table \"t\"").count(), 1, "said once: {err}");
+    }
 }

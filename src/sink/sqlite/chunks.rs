@@ -6,7 +6,8 @@
 //! of the new ones.
 //!
 //! SQLite has one writer, so the chunks of a table share one connection and commit in groups
-//! ([`Groups`]): a group commits once `?commit_mib=` ([`COMMIT_BYTES`] by default) was written
+//! ([`Groups`]): a group commits once `?commit_mib=` ([`crate::sink::chunks::COMMIT_BYTES`] by
+//! default) was written
 //! or 5 s passed, when every chunk in it has ended, with their progress rows.
 
 use std::sync::Arc;
@@ -17,7 +18,6 @@ use rusqlite::Connection;
 
 use super::{insert_batch, insert_sql, table_exists, Binder, SqliteSink};
 use crate::error::{Error, ErrorKind, Result};
-pub(super) use crate::sink::chunks::COMMIT_BYTES;
 use crate::sink::chunks::{GroupTarget, Groups};
 use crate::sink::{
     chunked_staging_name, staging_prefix, ChunkPlan, IfExists, LoadRecord, Resume, TableWriter,

@@ -55,7 +55,7 @@ pub struct SqliteSink {
     /// The database's run lock, taken by the run's first table.
     lock: Mutex<Option<lock::RunLock>>,
     /// A chunked load commits once this much was written since its last commit
-    /// (`?commit_mib=`, [`chunks::COMMIT_BYTES`] by default).
+    /// (`?commit_mib=`, [`crate::sink::chunks::COMMIT_BYTES`] by default).
     commit_bytes: u64,
     /// The chunked loads finished, renamed into place when the run commits.
     staged: Mutex<Vec<chunks::Staged>>,
@@ -68,19 +68,7 @@ impl SqliteSink {
         endpoint.check_options(&["commit_mib"])?;
         let path = endpoint.path.clone();
         let name = endpoint.to_string();
-        let commit_bytes = match endpoint.option("commit_mib") {
-            None => chunks::COMMIT_BYTES,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| (1..=1 << 20).contains(n))
-                .map(|n| n << 20)
-                .ok_or_else(|| {
-                    Error::invalid_args(format!(
-                        "{name}: commit_mib={v} is not a number of MiB from 1 to 1048576"
-                    ))
-                })?,
-        };
+        let commit_bytes = crate::sink::chunks::commit_bytes(endpoint)?;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.is_dir() {
                 return Err(Error::not_found(format!(

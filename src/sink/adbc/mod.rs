@@ -10,6 +10,12 @@
 //! binary form (text into `jsonb`, `uuid`, `numeric`, arrays, ...) goes through a side table
 //! the driver creates, then `INSERT ... SELECT c::type` in the same transaction. Other drivers
 //! get the ingest modes `create`, `create_append` and `replace` and make their own types.
+//!
+//! Into DuckDB, `fail` and `replace` load chunk by chunk into a staging table ([`chunks`]),
+//! committed in groups with their progress rows, so `--resume` continues a killed run; the
+//! staging tables are renamed into place by the run's one commit.
+
+mod chunks;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -44,6 +50,10 @@ pub struct AdbcSink {
     float_loss: FloatLoss,
     /// `--reload`: append a snapshot table that the target table holds already.
     reload: bool,
+    /// The chunked loads finished, renamed into place when the run commits.
+    staged: std::sync::Mutex<Vec<chunks::Staged>>,
+    /// The chunked loads a failed run keeps for `--resume`, one line per table.
+    kept: std::sync::Mutex<Vec<String>>,
 }
 
 impl AdbcSink {
@@ -54,6 +64,8 @@ impl AdbcSink {
             run: Default::default(),
             float_loss: FloatLoss::default(),
             reload: false,
+            staged: Default::default(),
+            kept: Default::default(),
         })
     }
 
@@ -137,6 +149,61 @@ impl AdbcSink {
         ))
     }
 
+    /// Whether the driver sends every column of `schema` as its declared type's own form, so
+    /// the rows can be ingested into the table itself (else through a side table, cast).
+    fn direct(dialect: Dialect, schema: &SchemaRef) -> bool {
+        schema.fields().iter().all(|f| {
+            let t = Self::column_type(dialect, f);
+            match dialect {
+                Dialect::Postgres => t.is_ok_and(|t| pg_direct(&t, f.data_type())),
+                Dialect::Duckdb => t.is_ok_and(|t| duckdb_direct(&t)),
+                Dialect::Sqlite => true,
+            }
+        })
+    }
+
+    /// The statement that moves a side table's rows into `into`, every column cast: a no-op
+    /// where the types already agree, and the only way from text to json, jsonb, uuid, arrays,
+    /// enums.
+    fn cast_insert(
+        &self,
+        dialect: Dialect,
+        schema: &SchemaRef,
+        into: &str,
+        side: &str,
+    ) -> Result<String> {
+        let mut cols = Vec::new();
+        let mut exprs = Vec::new();
+        for f in schema.fields() {
+            let t = Self::column_type(dialect, f)?;
+            cols.push(quote_ident(f.name()));
+            exprs.push(format!("CAST({} AS {t})", quote_ident(f.name())));
+        }
+        Ok(format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {}",
+            self.quoted(into),
+            cols.join(", "),
+            exprs.join(", "),
+            self.quoted(side)
+        ))
+    }
+
+    /// The schema batches go to the driver in: its types, without ferry's field metadata.
+    fn ingest_schema(&self, schema: &SchemaRef) -> SchemaRef {
+        Arc::new(Schema::new(
+            schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    f.as_ref()
+                        .clone()
+                        .with_data_type(ingest_type(self.settings().dialect, f.data_type()))
+                        .with_metadata(Default::default())
+                })
+                .collect::<Vec<_>>(),
+        ))
+    }
+
     fn table_exists(&self, conn: &mut ManagedConnection, table: &str) -> Result<bool> {
         let settings = self.settings();
         let (schema, name) = (self.settings().schema.as_deref(), table);
@@ -215,13 +282,62 @@ impl Sink for AdbcSink {
             .lock()
             .map_err(|_| Error::internal("run state"))?
             .take();
+        let staged = std::mem::take(
+            &mut *self
+                .staged
+                .lock()
+                .map_err(|_| Error::internal("run state"))?,
+        );
+        let conn = match conn {
+            Some(c) => Some(c),
+            None if !staged.is_empty() => self.db.connect_transaction()?,
+            None => None,
+        };
         if let Some(mut conn) = conn {
-            conn.commit().map_err(|e| {
-                self.settings()
-                    .error("commit failed; nothing was committed", e)
-            })?;
+            // The staged tables renamed into place, in the run's one transaction.
+            let published = chunks::publish(self, &mut conn, &staged).and_then(|_| {
+                conn.commit().map_err(|e| {
+                    self.settings()
+                        .error("commit failed; nothing was committed", e)
+                })
+            });
+            if let Err(e) = published {
+                let _ = conn.rollback();
+                // Not published: the staged tables are kept for --resume.
+                if let Ok(mut s) = self.staged.lock() {
+                    *s = staged;
+                }
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    fn prepare_chunked(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+        mode: IfExists,
+        plan: &super::ChunkPlan,
+    ) -> Result<Box<dyn TableWriter + '_>> {
+        let in_run = self
+            .run
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .is_some();
+        if !self.resumes() || in_run || matches!(mode, IfExists::Truncate | IfExists::Append) {
+            return self.prepare(table, schema, mode);
+        }
+        chunks::prepare(self, table, schema, mode, plan)
+    }
+
+    /// DuckDB targets keep the chunks a failed run committed.
+    fn resumes(&self) -> bool {
+        self.settings().dialect == Some(Dialect::Duckdb)
+    }
+
+    fn abandon(&self) -> Vec<String> {
+        chunks::abandon(self)
     }
 
     fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
@@ -343,15 +459,7 @@ impl Sink for AdbcSink {
                     }
                     table.to_string()
                 };
-                let direct = schema.fields().iter().all(|f| {
-                    let t = Self::column_type(dialect, f);
-                    match dialect {
-                        Dialect::Postgres => t.is_ok_and(|t| pg_direct(&t, f.data_type())),
-                        Dialect::Duckdb => t.is_ok_and(|t| duckdb_direct(&t)),
-                        Dialect::Sqlite => true,
-                    }
-                });
-                if direct {
+                if Self::direct(dialect, schema) {
                     plan.ingest_schema = schema_name.map(str::to_string);
                     plan.ingest_table = load_into.clone();
                 } else {
@@ -366,25 +474,8 @@ impl Sink for AdbcSink {
                     plan.ingest_schema = schema_name.map(str::to_string);
                     plan.ingest_table = side.clone();
                     plan.ingest_mode = IngestMode::Create.into();
-                    let mut cols = Vec::new();
-                    let mut exprs = Vec::new();
-                    for f in schema.fields() {
-                        let t = Self::column_type(dialect, f)?;
-                        cols.push(quote_ident(f.name()));
-                        // Every column cast: a no-op where the types already agree, and
-                        // the only way from text to json, jsonb, uuid, arrays, enums.
-                        exprs.push(format!("CAST({} AS {t})", quote_ident(f.name())));
-                    }
-                    plan.after.insert(
-                        0,
-                        format!(
-                            "INSERT INTO {} ({}) SELECT {} FROM {}",
-                            self.quoted(&load_into),
-                            cols.join(", "),
-                            exprs.join(", "),
-                            self.quoted(&side_q)
-                        ),
-                    );
+                    plan.after
+                        .insert(0, self.cast_insert(dialect, schema, &load_into, &side_q)?);
                     plan.after
                         .insert(1, format!("DROP TABLE {}", self.quoted(&side_q)));
                     plan.cleanup
@@ -408,40 +499,15 @@ impl Sink for AdbcSink {
                 plan.ingest_mode = ingest_mode.into();
             }
         }
-        // Batches go to the driver without ferry's field metadata.
-        let ingest_schema: SchemaRef = Arc::new(Schema::new(
-            schema
-                .fields()
-                .iter()
-                .map(|f| {
-                    f.as_ref()
-                        .clone()
-                        .with_data_type(ingest_type(settings.dialect, f.data_type()))
-                        .with_metadata(Default::default())
-                })
-                .collect::<Vec<_>>(),
-        ));
-        let (tx, rx) =
-            crossbeam_channel::bounded::<std::result::Result<RecordBatch, ArrowError>>(2);
-        let reader = ChannelReader {
-            schema: ingest_schema.clone(),
-            rx,
-        };
-        let loader_settings = settings.clone();
-        let load = plan.clone();
-        let loader = std::thread::Builder::new()
-            .name(format!("adbc ingest {table}"))
-            .spawn(move || {
-                let result = ingest(&loader_settings, &mut conn, &load, reader);
-                (conn, result)
-            })
-            .map_err(|e| Error::io("cannot start a loader thread", e))?;
-        Ok(Box::new(AdbcWriter {
+        let ingest_schema = self.ingest_schema(schema);
+        let mut writer = AdbcWriter {
             settings: settings.clone(),
             ctx,
             schema: ingest_schema,
-            tx: Some(tx),
-            loader: Some(loader),
+            tx: None,
+            loader: None,
+            idle: None,
+            streamed: 0,
             plan,
             transactional,
             run: self.run.clone(),
@@ -450,7 +516,9 @@ impl Sink for AdbcSink {
             float_loss: self.float_loss,
             lossy: Default::default(),
             stats: WriteStats::default(),
-        }))
+        };
+        writer.start(conn)?;
+        Ok(Box::new(writer))
     }
 }
 
@@ -538,6 +606,10 @@ struct AdbcWriter {
     schema: SchemaRef,
     tx: Option<crossbeam_channel::Sender<std::result::Result<RecordBatch, ArrowError>>>,
     loader: Option<Loader>,
+    /// The connection between two streams (a chunked load's commit groups).
+    idle: Option<ManagedConnection>,
+    /// The rows sent in the current stream.
+    streamed: u64,
     plan: LoadPlan,
     transactional: bool,
     /// Where a transactional load leaves its connection for the run's next table and commit.
@@ -553,6 +625,29 @@ struct AdbcWriter {
 }
 
 impl AdbcWriter {
+    /// Starts the driver's ingest of one stream of batches on `conn`, fed by `write`.
+    fn start(&mut self, mut conn: ManagedConnection) -> Result<()> {
+        let (tx, rx) =
+            crossbeam_channel::bounded::<std::result::Result<RecordBatch, ArrowError>>(2);
+        let reader = ChannelReader {
+            schema: self.schema.clone(),
+            rx,
+        };
+        let settings = self.settings.clone();
+        let load = self.plan.clone();
+        let loader = std::thread::Builder::new()
+            .name(format!("adbc ingest {}", self.plan.ingest_table))
+            .spawn(move || {
+                let result = ingest(&settings, &mut conn, &load, reader);
+                (conn, result)
+            })
+            .map_err(|e| Error::io("cannot start a loader thread", e))?;
+        self.tx = Some(tx);
+        self.loader = Some(loader);
+        self.streamed = 0;
+        Ok(())
+    }
+
     /// One column as the driver takes it ([`ingest_type`]), with DuckDB's ±infinity for
     /// ferry's; an error names the table, the column and, for a value, its row.
     fn for_driver(
@@ -957,6 +1052,14 @@ impl TableWriter for AdbcWriter {
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.tx.is_none() {
+            // A chunked load's next commit group: a new stream on the connection.
+            let conn = self
+                .idle
+                .take()
+                .ok_or_else(|| Error::internal(format!("{}: no connection", self.ctx)))?;
+            self.start(conn)?;
+        }
         let mut columns = Vec::with_capacity(batch.num_columns());
         for (col, field) in batch.columns().iter().zip(self.schema.fields()) {
             columns.push(self.for_driver(col, field)?);
@@ -970,6 +1073,8 @@ impl TableWriter for AdbcWriter {
             // The driver stopped reading: its error is the one to report.
             let (mut conn, result) = self.join()?;
             Self::abort(&mut conn, self.transactional, &self.settings, &self.plan);
+            // Kept for a chunked load, which asks it what its earlier groups committed.
+            self.idle = Some(conn);
             return Err(match result {
                 Err(e) => e.context(self.ctx.clone()),
                 Ok(_) => Error::internal(format!("{}: the driver stopped reading", self.ctx)),
@@ -977,6 +1082,7 @@ impl TableWriter for AdbcWriter {
         }
         self.stats.rows += rows;
         self.stats.bytes += bytes;
+        self.streamed += rows;
         Ok(())
     }
 
@@ -988,10 +1094,10 @@ impl TableWriter for AdbcWriter {
         };
         match result {
             Err(e) => return Err(fail(&mut conn, e, &self)),
-            Ok(Some(n)) if n >= 0 && n as u64 != self.stats.rows => {
+            Ok(Some(n)) if n >= 0 && n as u64 != self.streamed => {
                 let e = Error::new(
                     ErrorKind::Integrity,
-                    format!("the driver loaded {n} rows of {} sent", self.stats.rows),
+                    format!("the driver loaded {n} rows of {} sent", self.streamed),
                 );
                 return Err(fail(&mut conn, e, &self));
             }
