@@ -194,7 +194,7 @@ impl CopyPlan {
                 .output_schema(&plan.schema)
                 .map_err(|e| e.context(at()))?;
             let keys = match options.with_keys {
-                true => Some(source.keys(&plan)?),
+                true => Some(source.keys(&table, &plan)?),
                 false => None,
             };
             if let Some(keys) = &keys {
@@ -645,9 +645,39 @@ fn target_keys(jobs: &[TableJob]) -> Vec<TargetKeys> {
             _ => None,
         })
     };
+    // The primary key each table of the run gets: a foreign key must reference one (the
+    // unique keys it may reference at the source are not carried).
+    let primary_of = |source: &str| {
+        jobs.iter().find_map(|j| match &j.source {
+            TableRef::Table(t) if t == source => j.keys.as_ref().map(|k| k.primary_key.clone()),
+            _ => None,
+        })
+    };
     jobs.iter()
         .filter_map(|j| {
             let mut keys = j.keys.clone()?;
+            keys.foreign_keys.retain(|fk| {
+                let sorted = |v: &[String]| {
+                    let mut v = v.to_vec();
+                    v.sort();
+                    v
+                };
+                match primary_of(&fk.table) {
+                    Some(pk) if sorted(&pk) != sorted(&fk.referenced) => {
+                        tracing::warn!(
+                            table = %j.target,
+                            references = %fk.table,
+                            "foreign key ({}) left out: it references ({}), which is not the \
+                             primary key of {} in the target",
+                            fk.columns.join(", "),
+                            fk.referenced.join(", "),
+                            target_of(&fk.table).unwrap_or_else(|| fk.table.clone())
+                        );
+                        false
+                    }
+                    _ => true,
+                }
+            });
             // A table not copied in this run is looked for in the target under its source
             // name; the sink leaves the key out if it is not there.
             for fk in &mut keys.foreign_keys {

@@ -177,13 +177,78 @@ pub struct TableKeys {
     pub foreign_keys: Vec<ForeignKey>,
 }
 
-/// `FOREIGN KEY (columns) REFERENCES table (referenced)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `FOREIGN KEY (columns) REFERENCES table (referenced)`, with what it does when a referenced
+/// row goes or its key changes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ForeignKey {
     pub columns: Vec<String>,
     /// The referenced table, by its source name.
     pub table: String,
     pub referenced: Vec<String>,
+    pub on_delete: KeyAction,
+    pub on_update: KeyAction,
+    /// `DEFERRABLE` at the source (PostgreSQL), and `INITIALLY DEFERRED`: kept where the
+    /// target has deferred checks (PostgreSQL).
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
+impl ForeignKey {
+    /// ` ON DELETE ... ON UPDATE ...` for the actions that are not the default (`NO ACTION`).
+    pub fn rules(&self) -> String {
+        let mut out = String::new();
+        for (event, action) in [("DELETE", self.on_delete), ("UPDATE", self.on_update)] {
+            if action != KeyAction::NoAction {
+                out.push_str(&format!(" ON {event} {}", action.sql()));
+            }
+        }
+        out
+    }
+}
+
+/// A foreign key's referential action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyAction {
+    #[default]
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl KeyAction {
+    pub fn sql(self) -> &'static str {
+        match self {
+            KeyAction::NoAction => "NO ACTION",
+            KeyAction::Restrict => "RESTRICT",
+            KeyAction::Cascade => "CASCADE",
+            KeyAction::SetNull => "SET NULL",
+            KeyAction::SetDefault => "SET DEFAULT",
+        }
+    }
+
+    /// From PostgreSQL's `pg_constraint.confdeltype` / `confupdtype` letter.
+    pub fn from_pg(letter: &str) -> KeyAction {
+        match letter {
+            "r" => KeyAction::Restrict,
+            "c" => KeyAction::Cascade,
+            "n" => KeyAction::SetNull,
+            "d" => KeyAction::SetDefault,
+            _ => KeyAction::NoAction,
+        }
+    }
+
+    /// From `information_schema.REFERENTIAL_CONSTRAINTS`' `DELETE_RULE` / `UPDATE_RULE`.
+    pub fn from_rule(rule: &str) -> KeyAction {
+        match rule.to_ascii_uppercase().as_str() {
+            "RESTRICT" => KeyAction::Restrict,
+            "CASCADE" => KeyAction::Cascade,
+            "SET NULL" => KeyAction::SetNull,
+            "SET DEFAULT" => KeyAction::SetDefault,
+            _ => KeyAction::NoAction,
+        }
+    }
 }
 
 /// A relation a source holds but leaves out of [`Source::tables`]: a view, a materialized view,
@@ -237,9 +302,18 @@ pub trait Source: Send + Sync {
         None
     }
 
-    /// The keys of a planned table, for `--with-keys`. By default the primary key recorded in
-    /// the schema's field metadata (`ferry.primary_key`) and no foreign keys.
-    fn keys(&self, plan: &TablePlan) -> Result<TableKeys> {
+    /// The keys of a planned table (`table` as planned), for `--with-keys`. By default the
+    /// primary key recorded in the schema's field metadata (`ferry.primary_key`) and no
+    /// foreign keys.
+    fn keys(&self, table: &TableRef, plan: &TablePlan) -> Result<TableKeys> {
+        let _ = table;
+        Ok(primary_key_of(plan))
+    }
+}
+
+/// The primary key recorded in a plan's field metadata (`ferry.primary_key`), no foreign keys.
+pub(crate) fn primary_key_of(plan: &TablePlan) -> TableKeys {
+    {
         let mut key: Vec<(u32, String)> = plan
             .schema
             .fields()
@@ -247,10 +321,10 @@ pub trait Source: Send + Sync {
             .filter_map(|f| crate::types::primary_key_position(f).map(|p| (p, f.name().clone())))
             .collect();
         key.sort();
-        Ok(TableKeys {
+        TableKeys {
             primary_key: key.into_iter().map(|(_, n)| n).collect(),
             foreign_keys: Vec::new(),
-        })
+        }
     }
 }
 
@@ -334,5 +408,34 @@ pub fn ferry_state(name: String) -> NotCopied {
         note: Some(
             "staging, progress or load records of ferry; `ferry cleanup` removes it".to_string(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_foreign_key_says_its_actions_and_leaves_the_default_unsaid() {
+        let fk = |d, u| ForeignKey {
+            on_delete: d,
+            on_update: u,
+            ..Default::default()
+        };
+        assert_eq!(fk(KeyAction::NoAction, KeyAction::NoAction).rules(), "");
+        assert_eq!(
+            fk(KeyAction::from_pg("c"), KeyAction::from_pg("n")).rules(),
+            " ON DELETE CASCADE ON UPDATE SET NULL"
+        );
+        assert_eq!(
+            fk(
+                KeyAction::from_rule("set default"),
+                KeyAction::from_rule("RESTRICT")
+            )
+            .rules(),
+            " ON DELETE SET DEFAULT ON UPDATE RESTRICT"
+        );
+        assert_eq!(KeyAction::from_rule("NO ACTION"), KeyAction::NoAction);
+        assert_eq!(KeyAction::from_pg("a"), KeyAction::NoAction);
     }
 }

@@ -585,6 +585,58 @@ impl Source for MySource {
         })
     }
 
+    /// The primary key, and the foreign keys of `information_schema` (composite and
+    /// self-referencing, with their `ON DELETE` / `ON UPDATE` rules); a referenced table of the
+    /// same database by its bare name, as `tables()` lists it.
+    fn keys(&self, table: &TableRef, plan: &TablePlan) -> Result<super::TableKeys> {
+        let mut keys = super::primary_key_of(plan);
+        let TableRef::Table(given) = table else {
+            return Ok(keys);
+        };
+        let (db, bare) = self.locate(given)?;
+        type Row = (String, String, String, String, String, String, String);
+        let rows: Vec<Row> = self.with_catalog(|c| {
+            c.exec(
+                "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA,
+                        k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE,
+                        r.UPDATE_RULE
+                 FROM information_schema.KEY_COLUMN_USAGE k
+                 JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+                   ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA
+                  AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
+                 WHERE k.TABLE_SCHEMA = ? AND k.TABLE_NAME = ?
+                   AND k.REFERENCED_TABLE_NAME IS NOT NULL
+                 ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+                (&db, &bare),
+            )
+            .map_err(|e| my_error(e, format!("{}: table {given}: foreign keys", self.settings)))
+        })?;
+        let mut current: Option<(String, super::ForeignKey)> = None;
+        for (name, column, ref_db, ref_table, referenced, on_delete, on_update) in rows {
+            if current.as_ref().is_none_or(|(n, _)| *n != name) {
+                keys.foreign_keys.extend(current.take().map(|(_, fk)| fk));
+                let table = if ref_db == db {
+                    quote_part(&ref_table)
+                } else {
+                    format!("{}.{}", quote_part(&ref_db), quote_part(&ref_table))
+                };
+                let fk = super::ForeignKey {
+                    table,
+                    on_delete: super::KeyAction::from_rule(&on_delete),
+                    on_update: super::KeyAction::from_rule(&on_update),
+                    ..Default::default()
+                };
+                current = Some((name, fk));
+            }
+            if let Some((_, fk)) = current.as_mut() {
+                fk.columns.push(column);
+                fk.referenced.push(referenced);
+            }
+        }
+        keys.foreign_keys.extend(current.map(|(_, fk)| fk));
+        Ok(keys)
+    }
+
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         self.with_catalog(|c| {
             let (name, fields, pieces, rows) = match table {

@@ -553,6 +553,57 @@ impl Source for PgSource {
         Ok(out)
     }
 
+    /// The primary key, and the foreign keys of `pg_constraint`: composite and self-referencing,
+    /// with their actions and deferrability; a referenced table named as `tables()` lists it.
+    fn keys(&self, table: &TableRef, plan: &TablePlan) -> Result<super::TableKeys> {
+        let mut keys = super::primary_key_of(plan);
+        let TableRef::Table(given) = table else {
+            return Ok(keys);
+        };
+        let (schema, bare) = split_qualified(given);
+        let schema = schema.unwrap_or_else(|| self.schema().to_string());
+        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&bare));
+        let rows = self.with_client(|c| {
+            c.query(
+                "SELECT ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(att, n)
+                              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.att
+                              ORDER BY k.n),
+                        rn.nspname::text, rc.relname::text,
+                        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(att, n)
+                              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.att
+                              ORDER BY k.n),
+                        con.confdeltype::text, con.confupdtype::text, con.condeferrable,
+                        con.condeferred
+                 FROM pg_constraint con
+                 JOIN pg_class rc ON rc.oid = con.confrelid
+                 JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                 WHERE con.contype = 'f' AND con.conrelid = to_regclass($1)
+                 ORDER BY con.conname",
+                &[&qualified],
+            )
+            .map_err(|e| pg_error(e, format!("{}: table {qualified}: foreign keys", self.settings)))
+        })?;
+        for r in rows {
+            let (ns, rel): (String, String) = (r.get(1), r.get(2));
+            // As `relations` lists it, so the run finds it among its tables.
+            let table = if ns == "public" && self.schema() == "public" {
+                quote_part(&rel)
+            } else {
+                format!("{}.{}", quote_part(&ns), quote_part(&rel))
+            };
+            keys.foreign_keys.push(super::ForeignKey {
+                columns: r.get(0),
+                table,
+                referenced: r.get(3),
+                on_delete: super::KeyAction::from_pg(r.get(4)),
+                on_update: super::KeyAction::from_pg(r.get(5)),
+                deferrable: r.get(6),
+                initially_deferred: r.get(7),
+            });
+        }
+        Ok(keys)
+    }
+
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         self.with_client(|c| {
             let (name, fields, pieces, rows) = match table {

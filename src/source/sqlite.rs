@@ -251,6 +251,71 @@ fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl Source for SqliteSource {
+    /// The primary key, and the foreign keys of `PRAGMA foreign_key_list` (composite and
+    /// self-referencing, with their actions); a key that names no referenced columns references
+    /// the parent's primary key.
+    fn keys(&self, table: &TableRef, plan: &TablePlan) -> Result<super::TableKeys> {
+        let mut keys = super::primary_key_of(plan);
+        let TableRef::Table(name) = table else {
+            return Ok(keys);
+        };
+        let conn = self.connect()?;
+        let ctx = |e| Error::sqlite(format!("{}: table \"{name}\": foreign keys", self.name), e);
+        type Row = (i64, String, String, Option<String>, String, String);
+        let rows: Vec<Row> = conn
+            .prepare(
+                "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete
+                 FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([name], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(ctx)?;
+        let mut current: Option<(i64, super::ForeignKey, bool)> = None;
+        let mut done = Vec::new();
+        for (id, parent, from, to, on_update, on_delete) in rows {
+            if current.as_ref().is_none_or(|(i, ..)| *i != id) {
+                done.extend(current.take());
+                let fk = super::ForeignKey {
+                    table: parent,
+                    on_delete: super::KeyAction::from_rule(&on_delete),
+                    on_update: super::KeyAction::from_rule(&on_update),
+                    ..Default::default()
+                };
+                current = Some((id, fk, false));
+            }
+            if let Some((_, fk, implicit)) = current.as_mut() {
+                fk.columns.push(from);
+                match to {
+                    Some(to) => fk.referenced.push(to),
+                    None => *implicit = true,
+                }
+            }
+        }
+        done.extend(current);
+        for (_, mut fk, implicit) in done {
+            if implicit {
+                // `REFERENCES parent` alone: the parent's primary key, in key order.
+                fk.referenced = conn
+                    .prepare("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+                    .and_then(|mut stmt| stmt.query_map([&fk.table], |r| r.get(0))?.collect())
+                    .map_err(ctx)?;
+            }
+            keys.foreign_keys.push(fk);
+        }
+        Ok(keys)
+    }
+
     /// The tables that hold their own rows: not views, virtual tables, the shadow tables a
     /// virtual table keeps its storage in, or SQLite's own `sqlite_` tables.
     fn tables(&self) -> Result<Vec<String>> {

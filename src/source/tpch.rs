@@ -445,7 +445,7 @@ impl Source for TpchSource {
         })))
     }
 
-    fn keys(&self, plan: &TablePlan) -> Result<TableKeys> {
+    fn keys(&self, _table: &TableRef, plan: &TablePlan) -> Result<TableKeys> {
         let index = TABLES
             .iter()
             .position(|t| *t == plan.name)
@@ -460,6 +460,7 @@ impl Source for TpchSource {
                     columns: strings(columns),
                     table: table.to_string(),
                     referenced: strings(referenced),
+                    ..Default::default()
                 })
                 .collect(),
         })

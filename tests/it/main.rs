@@ -9,6 +9,7 @@ mod docs;
 mod failures;
 mod fidelity_mysql;
 mod fidelity_types;
+mod foreign_keys;
 mod hard_types;
 mod lossy;
 mod matrix;

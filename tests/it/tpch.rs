@@ -527,6 +527,7 @@ fn with_keys_marks_primary_keys_and_adds_renamed_foreign_keys_once_after_the_loa
         columns: vec![c.into()],
         table: t.into(),
         referenced: vec![r.into()],
+        ..Default::default()
     };
     assert_eq!(
         keys,

@@ -36,6 +36,7 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{exec, my_error, quote_ident, MySettings};
+use crate::source::KeyAction;
 use crate::source::Origin;
 use crate::types::mysql::{
     base_name, fractional_digits, is_single_float, key_part, my_target_type, KeyPart,
@@ -539,8 +540,13 @@ impl Sink for MySink {
                     ref_db,
                     ref_table,
                     referenced: fk.referenced.clone(),
-                    rules: String::new(),
+                    rules: fk.rules(),
                 };
+                if fk.on_delete == KeyAction::SetDefault || fk.on_update == KeyAction::SetDefault {
+                    // InnoDB takes no SET DEFAULT action.
+                    tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: InnoDB has no ON DELETE/UPDATE SET DEFAULT", def.name);
+                    continue;
+                }
                 let conn = match &mut conn {
                     Some(c) => c,
                     None => conn.insert(self.connect()?),

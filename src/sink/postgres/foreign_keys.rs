@@ -83,15 +83,16 @@ pub(super) fn restore(tx: &mut impl GenericClient, keys: &[Dependent], what: &st
     Ok(())
 }
 
-/// Adds `FOREIGN KEY (columns) REFERENCES parent (referenced)` to `child` unless a key of
-/// that name is there already, or the parent is not in the target (a warning).
+/// Adds `FOREIGN KEY (columns) REFERENCES parent (referenced)` and its `rules` (` ON DELETE
+/// ...`, ` DEFERRABLE`) to `child` unless a key of that name is there already, or the parent is
+/// not in the target (a warning).
 pub(super) fn add(
     tx: &mut impl GenericClient,
     child: &str,
     name: &str,
-    columns: &[String],
+    (columns, referenced): (&[String], &[String]),
     parent: &str,
-    referenced: &[String],
+    rules: &str,
     what: &str,
 ) -> Result<()> {
     let context = |e| pg_error(e, format!("{what}: {child}: foreign key {name}"));
@@ -116,7 +117,7 @@ pub(super) fn add(
             .join(", ")
     };
     tx.batch_execute(&format!(
-        "ALTER TABLE {child} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {parent} ({})",
+        "ALTER TABLE {child} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {parent} ({}){rules}",
         quote_ident(name),
         list(columns),
         list(referenced)

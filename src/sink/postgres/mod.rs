@@ -565,13 +565,20 @@ impl Sink for PgSink {
             for fk in &t.keys.foreign_keys {
                 let (_, _, parent) = self.target(&fk.table);
                 let key = foreign_key_name(&name, &fk.columns, foreign_keys::MAX_NAME_BYTES);
+                let mut rules = fk.rules();
+                if fk.deferrable {
+                    rules.push_str(" DEFERRABLE");
+                    if fk.initially_deferred {
+                        rules.push_str(" INITIALLY DEFERRED");
+                    }
+                }
                 foreign_keys::add(
                     &mut tx,
                     &child,
                     &key,
-                    &fk.columns,
+                    (&fk.columns, &fk.referenced),
                     &parent,
-                    &fk.referenced,
+                    &rules,
                     &what,
                 )?;
             }
