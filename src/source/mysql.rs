@@ -199,9 +199,9 @@ impl MySource {
         name: &str,
     ) -> Result<Vec<(Field, MyRead)>> {
         let ctx = || format!("{}: table {name}", self.settings);
-        let rows: Vec<(String, String, String, String)> = c
+        let rows: Vec<(String, String, String, String, String)> = c
             .exec(
-                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE
+                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, EXTRA
                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
                  ORDER BY ORDINAL_POSITION",
                 (db, table),
@@ -229,7 +229,7 @@ impl MySource {
             )
             .unwrap_or_default();
         rows.into_iter()
-            .map(|(col, data_type, column_type, nullable)| {
+            .map(|(col, data_type, column_type, nullable, extra)| {
                 let json_check = format!("json_valid({})", quote_ident(&col));
                 let declared = if data_type.eq_ignore_ascii_case("longtext")
                     && checks.iter().any(|c| c.eq_ignore_ascii_case(&json_check))
@@ -257,6 +257,9 @@ impl MySource {
                     let mut meta = field.metadata().clone();
                     meta.insert(META_PRIMARY_KEY.into(), pos.to_string());
                     field = field.with_metadata(meta);
+                }
+                if extra.to_ascii_lowercase().contains("auto_increment") {
+                    field = crate::types::with_identity(field, "BY DEFAULT");
                 }
                 Ok((field, read))
             })

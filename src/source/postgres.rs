@@ -33,7 +33,7 @@ use crate::pg::{pg_error, quote_literal, split_qualified, Connection, PgSettings
 use crate::transform::filter::SqlDialect;
 use crate::types::pg_numeric::Numeric;
 use crate::types::postgres::{PgEnum, PgRead, DIALECT};
-use crate::types::{field_with_source, quote_ident, temporal, META_PRIMARY_KEY};
+use crate::types::{field_with_source, quote_ident, temporal, with_identity, META_PRIMARY_KEY};
 
 /// Tables of at least this many 8 KiB pages are split into ctid ranges without being asked.
 pub const AUTO_PARTITION_PAGES: i64 = 8 * 1024;
@@ -203,7 +203,11 @@ impl PgSource {
                                   WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.att = a.attnum), 0),
                         en.nspname::text, e.typname::text,
                         (SELECT array_agg(l.enumlabel::text ORDER BY l.enumsortorder)
-                         FROM pg_enum l WHERE l.enumtypid = e.oid)
+                         FROM pg_enum l WHERE l.enumtypid = e.oid),
+                        coalesce(a.attidentity::text, ''),
+                        EXISTS (SELECT 1 FROM pg_attrdef d WHERE d.adrelid = a.attrelid
+                                AND d.adnum = a.attnum
+                                AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%')
                  FROM unnest($1::oid[], $2::int4[], $3::oid[], $4::int2[]) WITH ORDINALITY
                       AS c(typ, mod, rel, att, n)
                  JOIN pg_type t ON t.oid = c.typ
@@ -237,6 +241,14 @@ impl PgSource {
                     let mut meta = field.metadata().clone();
                     meta.insert(META_PRIMARY_KEY.into(), pk.to_string());
                     field = field.with_metadata(meta);
+                }
+                // An identity column, or a `serial` (its default a sequence's nextval).
+                let identity: String = row.get(8);
+                let serial: bool = row.get(9);
+                match (identity.as_str(), serial) {
+                    ("a", _) => field = with_identity(field, "ALWAYS"),
+                    ("d", _) | (_, true) => field = with_identity(field, "BY DEFAULT"),
+                    _ => {}
                 }
                 if let (Some(schema), Some(name), Some(labels)) =
                     (row.get(5), row.get(6), row.get(7))

@@ -11,6 +11,7 @@ mod fidelity_mysql;
 mod fidelity_types;
 mod foreign_keys;
 mod hard_types;
+mod identity;
 mod lossy;
 mod matrix;
 mod mysql;

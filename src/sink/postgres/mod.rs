@@ -71,6 +71,9 @@ struct Column {
     not_null: bool,
     /// The enum its type is (or is an array of), created in the target when missing.
     enum_type: Option<PgEnum>,
+    /// `ALWAYS` or `BY DEFAULT`: an identity column at the source (`serial`, `AUTO_INCREMENT`),
+    /// made one in a new table once its rows are in, its sequence past the largest value.
+    identity: Option<String>,
 }
 
 impl PgSink {
@@ -374,9 +377,20 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
         .iter()
         .map(|f| {
             let declared = pg_target_type(f)?;
+            let identity = crate::types::identity(f).filter(|_| {
+                let integer = matches!(
+                    declared.to_ascii_lowercase().as_str(),
+                    "smallint" | "integer" | "bigint" | "int2" | "int4" | "int8"
+                );
+                if !integer {
+                    tracing::warn!(column = %f.name(), "identity left out: PostgreSQL's identity columns are smallint, integer or bigint, not {declared}");
+                }
+                integer
+            });
             Ok(Column {
                 name: f.name().clone(),
                 write: PgWrite::for_column(&declared, f.data_type()),
+                identity: identity.map(str::to_string),
                 declared,
                 not_null: !f.is_nullable(),
                 enum_type: PgEnum::of_field(f)?,
@@ -944,6 +958,20 @@ impl Publication {
                 .batch_execute(&sql)
                 .map_err(self.err("primary key"))?;
         }
+        for c in self.cols.iter().filter(|c| c.identity.is_some()) {
+            // Generated from here on as at the source, starting past the largest value loaded.
+            let q = quote_ident(&c.name);
+            let sql = format!(
+                "ALTER TABLE {sq} ALTER COLUMN {q} SET NOT NULL, ALTER COLUMN {q} ADD GENERATED {} AS IDENTITY;
+                 SELECT setval(pg_get_serial_sequence({}, {}), greatest(coalesce(max({q}), 0) + 1, 1), false) FROM {sq}",
+                c.identity.as_deref().unwrap_or("BY DEFAULT"),
+                crate::pg::quote_literal(&sq),
+                crate::pg::quote_literal(&c.name),
+            );
+            self.control
+                .batch_execute(&sql)
+                .map_err(self.err("identity"))?;
+        }
         if let Some(p) = &self.progress {
             let record = p.record_sql();
             self.control
@@ -1067,6 +1095,28 @@ impl Publication {
                     quote_ident(&wanted)
                 ))
                 .map_err(self.err("index name"))?;
+            }
+        }
+        for c in self.cols.iter().filter(|c| c.identity.is_some()) {
+            // The identity's sequence takes the name PostgreSQL gives a new table's.
+            let wanted = format!("{}_{}_seq", self.name, c.name);
+            let row = tx
+                .query_one(
+                    "SELECT pg_get_serial_sequence($1, $2), to_regclass($3) IS NULL",
+                    &[
+                        &self.qualified,
+                        &c.name,
+                        &format!("{}.{}", self.schema, quote_ident(&wanted)),
+                    ],
+                )
+                .map_err(self.err("identity sequence"))?;
+            let (seq, free): (Option<String>, bool) = (row.get(0), row.get(1));
+            if let (Some(seq), true) = (seq, free && wanted.len() <= 63) {
+                tx.batch_execute(&format!(
+                    "ALTER SEQUENCE {seq} RENAME TO {}",
+                    quote_ident(&wanted)
+                ))
+                .map_err(self.err("identity sequence"))?;
             }
         }
         Ok(())
