@@ -125,6 +125,35 @@ impl<C> Router<C> {
     }
 }
 
+/// The staging tables among `names` (every table of one target's staging prefix) that a run
+/// drops, or refuses to resume past: each with its progress table, if there is one. `own`, the
+/// staging table a resumed plan continues, is left out with its progress table; a progress
+/// table goes with its staging table, or stands alone when that is gone.
+pub(crate) fn leftovers(names: &[String], own: Option<&str>) -> Vec<(String, Option<String>)> {
+    let progress_of = |t: &str| format!("{t}{}", super::PROGRESS_SUFFIX);
+    names
+        .iter()
+        .filter(|t| !own.is_some_and(|o| o == t.as_str() || progress_of(o) == **t))
+        .filter(|t| {
+            !(t.ends_with(super::PROGRESS_SUFFIX) && names.iter().any(|s| progress_of(s) == **t))
+        })
+        .map(|t| {
+            let p = progress_of(t);
+            (t.clone(), names.contains(&p).then_some(p))
+        })
+        .collect()
+}
+
+/// The refusal of a `--resume` whose target holds `chunks` chunks of another plan, in
+/// `staging` (shown as the target names it).
+pub(crate) fn other_plan(chunks: u64, staging: &str) -> Error {
+    Error::invalid_args(format!(
+        "cannot resume: the {chunks} chunk(s) an earlier run committed (in {staging}) are of \
+         another plan: the source's schema or size, the steps or the options changed since; \
+         run without --resume to load the table again from the start"
+    ))
+}
+
 /// A connection whose transaction takes a commit group: the rows of some chunks, then their
 /// progress rows and the commit.
 pub(crate) trait GroupTarget {
@@ -480,6 +509,24 @@ mod tests {
                 assert!(groups.commits > 1, "{commit_bytes}: {}", groups.commits);
             }
         }
+    }
+
+    #[test]
+    fn leftovers_skip_the_resumed_plan_and_take_progress_tables_with_their_staging() {
+        let names: Vec<String> = ["_s_a", "_s_a_p", "_s_b", "_s_b_p", "_s_c", "_s_d_p"]
+            .map(String::from)
+            .into();
+        let got = leftovers(&names, Some("_s_b"));
+        let p = |s: &str| Some(s.to_string());
+        assert_eq!(
+            got,
+            [
+                ("_s_a".to_string(), p("_s_a_p")),
+                ("_s_c".to_string(), None),
+                ("_s_d_p".to_string(), None),
+            ]
+        );
+        assert_eq!(leftovers(&names, None).len(), 4);
     }
 
     /// A chunk whose rows written differ from the rows its end says is refused.

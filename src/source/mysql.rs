@@ -199,9 +199,10 @@ impl MySource {
         name: &str,
     ) -> Result<Vec<(Field, MyRead)>> {
         let ctx = || format!("{}: table {name}", self.settings);
-        let rows: Vec<(String, String, String, String, String)> = c
+        type Row = (String, String, String, String, String, Option<String>);
+        let rows: Vec<Row> = c
             .exec(
-                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, EXTRA
+                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, EXTRA, COLUMN_DEFAULT
                  FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
                  ORDER BY ORDINAL_POSITION",
                 (db, table),
@@ -229,7 +230,7 @@ impl MySource {
             )
             .unwrap_or_default();
         rows.into_iter()
-            .map(|(col, data_type, column_type, nullable, extra)| {
+            .map(|(col, data_type, column_type, nullable, extra, default)| {
                 let json_check = format!("json_valid({})", quote_ident(&col));
                 let declared = if data_type.eq_ignore_ascii_case("longtext")
                     && checks.iter().any(|c| c.eq_ignore_ascii_case(&json_check))
@@ -258,8 +259,20 @@ impl MySource {
                     meta.insert(META_PRIMARY_KEY.into(), pos.to_string());
                     field = field.with_metadata(meta);
                 }
-                if extra.to_ascii_lowercase().contains("auto_increment") {
+                let extra = extra.to_ascii_lowercase();
+                if extra.contains("auto_increment") {
                     field = crate::types::with_identity(field, "BY DEFAULT");
+                } else if !["virtual", "stored", "persistent"]
+                    .iter()
+                    .any(|g| extra.contains(g))
+                {
+                    // A generated column's expression is no default.
+                    let default = default
+                        .as_deref()
+                        .and_then(crate::types::defaults::ColumnDefault::from_mysql);
+                    if let Some(d) = default {
+                        field = d.on_field(field);
+                    }
                 }
                 Ok((field, read))
             })

@@ -31,6 +31,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, quote_literal, split_qualified, Connection, PgSettings};
 use crate::transform::filter::SqlDialect;
+use crate::types::defaults::ColumnDefault;
 use crate::types::pg_numeric::Numeric;
 use crate::types::postgres::{PgEnum, PgRead, DIALECT};
 use crate::types::{field_with_source, quote_ident, temporal, with_identity, META_PRIMARY_KEY};
@@ -207,7 +208,10 @@ impl PgSource {
                         coalesce(a.attidentity::text, ''),
                         EXISTS (SELECT 1 FROM pg_attrdef d WHERE d.adrelid = a.attrelid
                                 AND d.adnum = a.attnum
-                                AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%')
+                                AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'),
+                        CASE WHEN a.attgenerated = '' THEN
+                            (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+                             WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) END
                  FROM unnest($1::oid[], $2::int4[], $3::oid[], $4::int2[]) WITH ORDINALITY
                       AS c(typ, mod, rel, att, n)
                  JOIN pg_type t ON t.oid = c.typ
@@ -248,7 +252,12 @@ impl PgSource {
                 match (identity.as_str(), serial) {
                     ("a", _) => field = with_identity(field, "ALWAYS"),
                     ("d", _) | (_, true) => field = with_identity(field, "BY DEFAULT"),
-                    _ => {}
+                    _ => {
+                        let default: Option<String> = row.get(10);
+                        if let Some(d) = default.as_deref().and_then(ColumnDefault::from_pg) {
+                            field = d.on_field(field);
+                        }
+                    }
                 }
                 if let (Some(schema), Some(name), Some(labels)) =
                     (row.get(5), row.get(6), row.get(7))

@@ -4,6 +4,7 @@
 
 pub mod adbc;
 pub mod decimal;
+pub mod defaults;
 pub mod duckdb;
 pub mod mysql;
 pub mod pg_numeric;

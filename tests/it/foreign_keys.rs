@@ -5,8 +5,6 @@
 
 use mysql::prelude::Queryable;
 
-use crate::support::ferry;
-
 /// The rows every source gets: two parents, three pairs, children of both, a chain of nodes.
 const ROWS: &str = "
     INSERT INTO parent VALUES (1, 'one'), (2, 'two');
@@ -16,14 +14,7 @@ const ROWS: &str = "
 
 /// `ferry copy FROM TO --with-keys`, asserting success; its stderr (warnings included).
 fn copy(from: &str, to: &str) -> String {
-    let out = ferry()
-        .args(["copy", from, to, "--with-keys"])
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{err}");
-    err
+    crate::support::copy_warnings(from, to, &["--with-keys"])
 }
 
 /// PostgreSQL's catalog: each foreign key of `schema` as `table: definition`.

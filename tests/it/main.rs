@@ -5,6 +5,7 @@ mod atomic;
 mod cleanup;
 mod cli;
 mod concurrent;
+mod defaults;
 mod docs;
 mod failures;
 mod fidelity_mysql;

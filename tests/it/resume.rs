@@ -200,6 +200,17 @@ fn kill_and_resume_into(
     );
 }
 
+/// The table `t` of `ROWS` rows in PostgreSQL's `schema` (which exists), analyzed.
+fn pg_source_table(c: &mut Client, schema: &str) {
+    c.batch_execute(&format!(
+        "CREATE TABLE {schema}.t (id bigint PRIMARY KEY, s text, v bigint);
+         INSERT INTO {schema}.t
+             SELECT i, lpad(i::text, 50, '0'), i * 3 FROM generate_series(1, {ROWS}) i;
+         ANALYZE {schema}.t"
+    ))
+    .unwrap();
+}
+
 /// A SQLite database in `dir` with the table `t` of `ROWS` rows.
 fn sqlite_source(dir: &std::path::Path) -> std::path::PathBuf {
     let db = dir.join("src.sqlite");
@@ -221,13 +232,7 @@ fn pg_to_pg_killed_runs_resume_exactly_once() {
     };
     crate::postgres::fresh_schema(&mut c, "it_resume_pgsrc");
     crate::postgres::fresh_schema(&mut c, "it_resume_pg");
-    c.batch_execute(&format!(
-        "CREATE TABLE it_resume_pgsrc.t (id bigint PRIMARY KEY, s text, v bigint);
-         INSERT INTO it_resume_pgsrc.t
-             SELECT i, lpad(i::text, 50, '0'), i * 3 FROM generate_series(1, {ROWS}) i;
-         ANALYZE it_resume_pgsrc.t"
-    ))
-    .unwrap();
+    pg_source_table(&mut c, "it_resume_pgsrc");
     let from = format!("{url}?schema=it_resume_pgsrc");
     kill_and_resume(
         &from,
@@ -310,13 +315,7 @@ fn pg_to_mariadb_killed_runs_resume_exactly_once() {
         return;
     };
     crate::postgres::fresh_schema(&mut c, "it_resume_tomysrc");
-    c.batch_execute(&format!(
-        "CREATE TABLE it_resume_tomysrc.t (id bigint PRIMARY KEY, s text, v bigint);
-         INSERT INTO it_resume_tomysrc.t
-             SELECT i, lpad(i::text, 50, '0'), i * 3 FROM generate_series(1, {ROWS}) i;
-         ANALYZE it_resume_tomysrc.t"
-    ))
-    .unwrap();
+    pg_source_table(&mut c, "it_resume_tomysrc");
     let from = format!("{url}?schema=it_resume_tomysrc");
     let mut watch = crate::mysql::fresh_db_conn(&to);
     kill_and_resume_into(
@@ -895,13 +894,7 @@ fn killed_runs_into_sqlite_resume_exactly_once() {
         return;
     };
     crate::postgres::fresh_schema(&mut c, "it_resume_tosqlite");
-    c.batch_execute(&format!(
-        "CREATE TABLE it_resume_tosqlite.t (id bigint PRIMARY KEY, s text, v bigint);
-         INSERT INTO it_resume_tosqlite.t
-             SELECT i, lpad(i::text, 50, '0'), i * 3 FROM generate_series(1, {ROWS}) i;
-         ANALYZE it_resume_tosqlite.t"
-    ))
-    .unwrap();
+    pg_source_table(&mut c, "it_resume_tosqlite");
     let db = dir.path().join("from_pg.sqlite");
     kill_and_resume_into(
         &format!("{url}?schema=it_resume_tosqlite"),
@@ -1006,9 +999,12 @@ fn killed_runs_into_duckdb_resume_exactly_once() {
     let src = sqlite_source(dir.path());
     let from = format!("{}?partition_rows=100000", sqlite_url(&src));
     let db = dir.path().join("t.duckdb");
-    let to = format!("duckdb://{}?commit_mib=1", db.display());
+    let to = format!(
+        "duckdb://{}?commit_mib=1&driver={}",
+        db.display(),
+        drivers.join("libduckdb.so").display()
+    );
     let args = [
-        "copy",
         from.as_str(),
         to.as_str(),
         "--table",
@@ -1017,26 +1013,15 @@ fn killed_runs_into_duckdb_resume_exactly_once() {
         "replace",
         "--jobs",
         "2",
-        "-q",
     ];
     let duck = |sql: &str| crate::relations::duck(&drivers, &db, &[sql]);
     let started = std::time::Instant::now();
-    crate::adbc::fx(&drivers).args(args).assert().success();
+    ferry().arg("copy").args(args).arg("-q").assert().success();
     let whole = started.elapsed();
     let mut partial = false;
     for (trial, at) in [0.2, 0.5, 0.8].into_iter().enumerate() {
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
-            .args(args)
-            .env("FERRY_DUCKDB_DRIVER", drivers.join("libduckdb.so"))
-            .env_remove("RUST_LOG")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(whole.mul_f64(at));
-        let _ = Command::new("kill")
-            .args(["-KILL", &child.id().to_string()])
-            .status();
-        let _ = child.wait();
+        let begun = std::time::Instant::now();
+        killed_when(&args, "-KILL", || begun.elapsed() >= whole.mul_f64(at));
         let progress = duck(
             "SELECT table_name FROM information_schema.tables
              WHERE table_name LIKE '\\_ferry\\_%\\_p' ESCAPE '\\'",
@@ -1052,16 +1037,7 @@ fn killed_runs_into_duckdb_resume_exactly_once() {
                     .unwrap()
             })
             .sum();
-        let report = dir.path().join(format!("r{trial}.json"));
-        crate::adbc::fx(&drivers)
-            .args(args)
-            .args(["--resume", "--report"])
-            .arg(&report)
-            .assert()
-            .success();
-        let r: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        let t = &r["tables"][0];
+        let t = &resume(&args);
         assert_eq!(
             t["chunks_resumed"].as_u64(),
             Some(committed),
@@ -1099,32 +1075,17 @@ fn killed_runs_into_duckdb_resume_exactly_once() {
         "a resume took some chunks from the earlier run and read the others again ({whole:?})"
     );
     // Ctrl-C: the one line names what is kept; a resume of another plan is refused.
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
-        .args(args)
-        .env("FERRY_DUCKDB_DRIVER", drivers.join("libduckdb.so"))
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(whole.mul_f64(0.6));
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(130) && err.contains("kept for --resume") {
+    let begun = std::time::Instant::now();
+    let (code, err) = killed_when(&args, "-INT", || begun.elapsed() >= whole.mul_f64(0.6));
+    if code == 130 && err.contains("kept for --resume") {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("\"t\" ("), "{err}");
         let other = format!("{}?partition_rows=50000", sqlite_url(&src));
-        let mut changed = args;
+        let mut changed = vec!["copy"];
+        changed.extend(args);
         changed[1] = other.as_str();
-        let out = crate::adbc::fx(&drivers)
-            .args(changed)
-            .arg("--resume")
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
+        changed.push("--resume");
+        let err = crate::support::stderr_of(&changed, 2);
         assert!(
             err.contains("cannot resume") && err.contains("are of another plan"),
             "{err}"

@@ -17,7 +17,7 @@ use arrow::record_batch::RecordBatch;
 use super::{AdbcSink, AdbcWriter, LoadPlan};
 use crate::adbc::{execute, query_text, quote_ident, quote_literal, Dialect};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sink::chunks::{GroupTarget, Groups};
+use crate::sink::chunks::{leftovers, other_plan, GroupTarget, Groups};
 use crate::sink::{
     chunked_staging_name, staging_name, staging_prefix, ChunkPlan, IfExists, LoadRecord, Resume,
     TableWriter, WriteStats, LOADS_TABLE, PROGRESS_SUFFIX,
@@ -241,51 +241,30 @@ fn drop_leftovers(
     .into_iter()
     .filter_map(|r| r.into_iter().next().flatten())
     .collect();
-    let progress_of = |t: &str| format!("{t}{PROGRESS_SUFFIX}");
-    for t in &names {
-        if own.is_some_and(|p| p.staging == *t || p.table == *t) {
-            continue;
-        }
-        // A progress table goes with its staging table (below), or alone if that is gone.
-        if t.ends_with(PROGRESS_SUFFIX) && names.iter().any(|s| progress_of(s) == *t) {
-            continue;
-        }
-        let progress = progress_of(t);
-        let chunks: u64 = if names.contains(&progress) {
-            query_text(
+    for (t, progress) in leftovers(&names, own.map(|p| p.staging.as_str())) {
+        let chunks: u64 = match &progress {
+            Some(p) => query_text(
                 settings,
                 conn,
-                &format!(
-                    "SELECT CAST(count(*) AS VARCHAR) FROM {}",
-                    sink.quoted(&progress)
-                ),
+                &format!("SELECT CAST(count(*) AS VARCHAR) FROM {}", sink.quoted(p)),
             )?
             .first()
             .and_then(|r| r.first().cloned().flatten())
             .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-        } else {
-            0
+            .unwrap_or(0),
+            None => 0,
         };
         if strict && chunks > 0 {
-            return Err(Error::invalid_args(format!(
-                "cannot resume: the {chunks} chunk(s) an earlier run committed (in {}) are of \
-                 another plan: the source's schema or size, the steps or the options changed \
-                 since; run without --resume to load the table again from the start",
-                sink.quoted(t)
-            )));
+            return Err(other_plan(chunks, &sink.quoted(&t)));
         }
         tracing::info!(table = %t, "dropping a staging table a killed run left behind");
-        execute(
-            settings,
-            conn,
-            &format!("DROP TABLE IF EXISTS {}", sink.quoted(t)),
-        )?;
-        execute(
-            settings,
-            conn,
-            &format!("DROP TABLE IF EXISTS {}", sink.quoted(&progress)),
-        )?;
+        for q in [t.clone(), format!("{t}{PROGRESS_SUFFIX}")] {
+            execute(
+                settings,
+                conn,
+                &format!("DROP TABLE IF EXISTS {}", sink.quoted(&q)),
+            )?;
+        }
     }
     Ok(())
 }

@@ -80,6 +80,8 @@ struct Column {
     /// table declares it `AUTO_INCREMENT` where InnoDB can (an integer primary key's first
     /// column); its counter passes the largest value loaded.
     identity: bool,
+    /// The source's default, declared by a new table.
+    default: Option<crate::types::defaults::ColumnDefault>,
 }
 
 impl Column {
@@ -110,6 +112,7 @@ impl Column {
             form,
             via,
             identity: false,
+            default: None,
         }
     }
 }
@@ -263,46 +266,32 @@ fn drop_leftover_staging(
             (db, &prefix, &prefix),
         )
         .map_err(ctx)?;
-    let progress_of = |staging: &str| format!("{staging}{}", super::PROGRESS_SUFFIX);
-    for t in &names {
-        if resuming.is_some_and(|p| p.staging == *t || progress_of(&p.staging) == *t) {
-            continue;
-        }
-        // A progress table goes with its staging table (below), or alone if that is gone.
-        if t.ends_with(super::PROGRESS_SUFFIX) && names.iter().any(|s| progress_of(s) == *t) {
-            continue;
-        }
-        let progress = progress_of(t);
-        let chunks: Option<u64> = if strict && names.contains(&progress) {
-            c.query_first(format!(
-                "SELECT COUNT(*) FROM {}.{}",
-                quote_ident(db),
-                quote_ident(&progress)
-            ))
-            .map_err(ctx)?
-        } else {
-            None
+    for (t, progress) in super::chunks::leftovers(&names, resuming.map(|p| p.staging.as_str())) {
+        let chunks: Option<u64> = match &progress {
+            Some(p) if strict => c
+                .query_first(format!(
+                    "SELECT COUNT(*) FROM {}.{}",
+                    quote_ident(db),
+                    quote_ident(p)
+                ))
+                .map_err(ctx)?,
+            _ => None,
         };
         if let Some(n) = chunks.filter(|n| *n > 0) {
-            return Err(Error::invalid_args(format!(
-                "{what}: cannot resume: the {n} chunk(s) an earlier run committed (in {}.{}) \
-                 are of another plan: the source's schema or size, the steps or the options \
-                 changed since; run without --resume to load the table again from the start",
-                quote_ident(db),
-                quote_ident(t)
-            )));
+            let shown = format!("{}.{}", quote_ident(db), quote_ident(&t));
+            return Err(super::chunks::other_plan(n, &shown).context(what.to_string()));
         }
         tracing::info!(table = %t, "dropping a staging table a killed run left behind");
         for sql in [
             format!(
                 "DROP TABLE IF EXISTS {}.{}",
                 quote_ident(db),
-                quote_ident(t)
+                quote_ident(&t)
             ),
             format!(
                 "DROP TABLE IF EXISTS {}.{}",
                 quote_ident(db),
-                quote_ident(&progress)
+                quote_ident(&format!("{t}{}", super::PROGRESS_SUFFIX))
             ),
         ] {
             exec(c, &sql, || format!("{what}: leftover staging tables"))?;
@@ -330,6 +319,7 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
             let declared = my_target_type(f)?;
             let mut c = Column::new(f.name(), declared, !f.is_nullable(), f.data_type());
             c.identity = crate::types::identity(f).is_some();
+            c.default = crate::types::defaults::ColumnDefault::of_field(f);
             Ok(c)
         })
         .collect()
@@ -421,8 +411,18 @@ fn create_sql(qualified: &str, cols: &[Column], key: &[String], collation: &str)
                 }
                 ""
             };
+            let default = match c.default.as_ref().filter(|_| auto.is_empty()) {
+                Some(d) => match d.to_mysql(t) {
+                    Ok(e) => format!(" DEFAULT {e}"),
+                    Err(why) => {
+                        tracing::warn!(column = %c.name, "default left out: {why}");
+                        String::new()
+                    }
+                },
+                None => String::new(),
+            };
             format!(
-                "{} {t}{}{auto}",
+                "{} {t}{}{auto}{default}",
                 quote_ident(&c.name),
                 if c.not_null || in_key.is_some() {
                     " NOT NULL"

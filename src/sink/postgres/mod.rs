@@ -74,6 +74,8 @@ struct Column {
     /// `ALWAYS` or `BY DEFAULT`: an identity column at the source (`serial`, `AUTO_INCREMENT`),
     /// made one in a new table once its rows are in, its sequence past the largest value.
     identity: Option<String>,
+    /// The source's default, set on a new table once its rows are in.
+    default: Option<crate::types::defaults::ColumnDefault>,
 }
 
 impl PgSink {
@@ -391,6 +393,7 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
                 name: f.name().clone(),
                 write: PgWrite::for_column(&declared, f.data_type()),
                 identity: identity.map(str::to_string),
+                default: crate::types::defaults::ColumnDefault::of_field(f),
                 declared,
                 not_null: !f.is_nullable(),
                 enum_type: PgEnum::of_field(f)?,
@@ -675,45 +678,31 @@ fn drop_leftover_staging(
         )
         .map_err(ctx)?;
     let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-    for t in &names {
-        let progress_of = |staging: &str| format!("{staging}{}", super::PROGRESS_SUFFIX);
-        if resuming.is_some_and(|p| p.staging == *t || progress_of(&p.staging) == *t) {
-            continue;
-        }
-        // A progress table goes with its staging table (below), or alone if that is gone.
-        if t.ends_with(super::PROGRESS_SUFFIX) && names.iter().any(|s| progress_of(s) == *t) {
-            continue;
-        }
-        let progress = progress_of(t);
-        let chunks: i64 = if names.contains(&progress) {
-            c.query_one(
-                &format!(
-                    "SELECT count(*) FROM {}.{} WHERE chunk <> ''",
-                    quote_ident(schema),
-                    quote_ident(&progress)
-                ),
-                &[],
-            )
-            .map_err(ctx)?
-            .get(0)
-        } else {
-            0
+    for (t, progress) in super::chunks::leftovers(&names, resuming.map(|p| p.staging.as_str())) {
+        let chunks: i64 = match &progress {
+            Some(p) => c
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM {}.{} WHERE chunk <> ''",
+                        quote_ident(schema),
+                        quote_ident(p)
+                    ),
+                    &[],
+                )
+                .map_err(ctx)?
+                .get(0),
+            None => 0,
         };
         if strict && chunks > 0 {
-            return Err(Error::invalid_args(format!(
-                "{settings}: {qualified}: cannot resume: the {chunks} chunk(s) an earlier run \
-                 committed (in {}.{}) are of another plan: the source's schema or size, the \
-                 steps or the options changed since; run without --resume to load the table \
-                 again from the start",
-                quote_ident(schema),
-                quote_ident(t)
-            )));
+            let shown = format!("{}.{}", quote_ident(schema), quote_ident(&t));
+            return Err(super::chunks::other_plan(chunks as u64, &shown)
+                .context(format!("{settings}: {qualified}")));
         }
         tracing::info!(table = %t, "dropping a staging table a killed run left behind");
         c.batch_execute(&format!(
             "DROP TABLE IF EXISTS {s}.{}; DROP TABLE IF EXISTS {s}.{}",
-            quote_ident(t),
-            quote_ident(&progress),
+            quote_ident(&t),
+            quote_ident(&format!("{t}{}", super::PROGRESS_SUFFIX)),
             s = quote_ident(schema),
         ))
         .map_err(ctx)?;
@@ -972,6 +961,7 @@ impl Publication {
                 .batch_execute(&sql)
                 .map_err(self.err("identity"))?;
         }
+        self.set_defaults(&sq)?;
         if let Some(p) = &self.progress {
             let record = p.record_sql();
             self.control
@@ -981,6 +971,41 @@ impl Publication {
                 .batch_execute("COMMIT")
                 .map_err(|e| pg_error(e, format!("{}: build", self.qualified)))?;
             self.built = true;
+        }
+        Ok(())
+    }
+
+    /// Sets the source's column defaults on the staging table `sq`. A default the target cannot
+    /// take (its type refuses it, or it is another dialect's expression) is left out and named;
+    /// a chunked build runs in a transaction, so each default is tried in a savepoint.
+    fn set_defaults(&mut self, sq: &str) -> Result<()> {
+        let in_transaction = self.progress.is_some();
+        for c in self.cols.iter().filter(|c| c.identity.is_none()) {
+            let Some(d) = &c.default else { continue };
+            let expr = match d.to_pg(&c.declared) {
+                Ok(e) => e,
+                Err(why) => {
+                    tracing::warn!(table = %self.qualified, column = %c.name, "default left out: {why}");
+                    continue;
+                }
+            };
+            let sql = format!(
+                "ALTER TABLE {sq} ALTER COLUMN {} SET DEFAULT {expr}",
+                quote_ident(&c.name)
+            );
+            let sql = if in_transaction {
+                format!("SAVEPOINT ferry_default; {sql}; RELEASE SAVEPOINT ferry_default")
+            } else {
+                sql
+            };
+            if let Err(e) = self.control.batch_execute(&sql) {
+                if in_transaction {
+                    self.control
+                        .batch_execute("ROLLBACK TO SAVEPOINT ferry_default")
+                        .map_err(self.err("default"))?;
+                }
+                tracing::warn!(table = %self.qualified, column = %c.name, "default {expr} left out: {}", crate::pg::pg_error(e, String::new()));
+            }
         }
         Ok(())
     }

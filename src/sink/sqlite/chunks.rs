@@ -18,7 +18,7 @@ use rusqlite::Connection;
 
 use super::{insert_batch, insert_sql, table_exists, Binder, SqliteSink};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sink::chunks::{GroupTarget, Groups};
+use crate::sink::chunks::{leftovers, other_plan, GroupTarget, Groups};
 use crate::sink::{
     chunked_staging_name, staging_prefix, ChunkPlan, IfExists, LoadRecord, Resume, TableWriter,
     WriteStats, PROGRESS_SUFFIX,
@@ -201,39 +201,25 @@ fn drop_leftovers(
             .map_err(sqlerr)?;
         rows.collect::<rusqlite::Result<_>>().map_err(sqlerr)?
     };
-    let progress_of = |t: &str| format!("{t}{PROGRESS_SUFFIX}");
-    for t in &names {
-        if own.is_some_and(|p| p.staging == *t || p.table == *t) {
-            continue;
-        }
-        // A progress table goes with its staging table (below), or alone if that is gone.
-        if t.ends_with(PROGRESS_SUFFIX) && names.iter().any(|s| progress_of(s) == *t) {
-            continue;
-        }
-        let progress = progress_of(t);
-        let chunks: i64 = if names.contains(&progress) {
-            c.query_row(
-                &format!("SELECT count(*) FROM {}", quote_ident(&progress)),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sqlerr)?
-        } else {
-            0
+    for (t, progress) in leftovers(&names, own.map(|p| p.staging.as_str())) {
+        let chunks: i64 = match &progress {
+            Some(p) => c
+                .query_row(
+                    &format!("SELECT count(*) FROM {}", quote_ident(p)),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sqlerr)?,
+            None => 0,
         };
         if strict && chunks > 0 {
-            return Err(Error::invalid_args(format!(
-                "{ctx}: cannot resume: the {chunks} chunk(s) an earlier run committed (in {}) \
-                 are of another plan: the source's schema or size, the steps or the options \
-                 changed since; run without --resume to load the table again from the start",
-                quote_ident(t)
-            )));
+            return Err(other_plan(chunks as u64, &quote_ident(&t)).context(ctx.to_string()));
         }
         tracing::info!(table = %t, "dropping a staging table a killed run left behind");
         c.execute_batch(&format!(
             "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {}",
-            quote_ident(t),
-            quote_ident(&progress)
+            quote_ident(&t),
+            quote_ident(&format!("{t}{PROGRESS_SUFFIX}"))
         ))
         .map_err(sqlerr)?;
     }

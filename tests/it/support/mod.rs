@@ -34,6 +34,20 @@ pub fn copy(from: &str, to: &str, extra: &[&str]) {
         .success();
 }
 
+/// `ferry copy FROM TO EXTRA` without `--quiet`, asserting success; its stderr (the warnings
+/// of what was left out included).
+pub fn copy_warnings(from: &str, to: &str, extra: &[&str]) -> String {
+    let out = ferry()
+        .args(["copy", from, to])
+        .args(extra)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
 /// The `sqlite://` URL of a path.
 pub fn sqlite_url(p: &Path) -> String {
     format!("sqlite://{}", p.display())
