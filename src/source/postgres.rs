@@ -206,9 +206,6 @@ impl PgSource {
                         (SELECT array_agg(l.enumlabel::text ORDER BY l.enumsortorder)
                          FROM pg_enum l WHERE l.enumtypid = e.oid),
                         coalesce(a.attidentity::text, ''),
-                        EXISTS (SELECT 1 FROM pg_attrdef d WHERE d.adrelid = a.attrelid
-                                AND d.adnum = a.attnum
-                                AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'),
                         CASE WHEN a.attgenerated = '' THEN
                             (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
                              WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum) END
@@ -248,12 +245,14 @@ impl PgSource {
                 }
                 // An identity column, or a `serial` (its default a sequence's nextval).
                 let identity: String = row.get(8);
-                let serial: bool = row.get(9);
+                let default: Option<String> = row.get(9);
+                let serial = default
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("nextval("));
                 match (identity.as_str(), serial) {
                     ("a", _) => field = with_identity(field, "ALWAYS"),
                     ("d", _) | (_, true) => field = with_identity(field, "BY DEFAULT"),
                     _ => {
-                        let default: Option<String> = row.get(10);
                         if let Some(d) = default.as_deref().and_then(ColumnDefault::from_pg) {
                             field = d.on_field(field);
                         }

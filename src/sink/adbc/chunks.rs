@@ -148,18 +148,16 @@ pub(super) fn prepare<'a>(
         } else {
             Vec::new()
         };
-        let mut sql = progress.drop_sql(sink).to_vec();
-        sql.push(format!("DROP TABLE IF EXISTS {}", sink.quoted(&side)));
+        let mut sql = vec![format!("DROP TABLE IF EXISTS {}", sink.quoted(&side))];
         if resumed.is_empty() {
             // Nothing to continue from: the staging table is made anew.
+            sql.extend(progress.drop_sql(sink));
             sql.push(sink.create_table(dialect, &staging, schema)?);
             sql.push(format!(
                 "CREATE TABLE {} (chunk VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL, \
                  row_count BIGINT NOT NULL, committed_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 sink.quoted(&progress.table)
             ));
-        } else {
-            sql.drain(..2);
         }
         for q in &sql {
             execute(settings, &mut conn, q)?;
