@@ -114,6 +114,11 @@ pub struct CopyOptions {
     pub limits: BatchLimits,
     /// Build the source's primary and foreign keys in the target (`--with-keys`).
     pub with_keys: bool,
+    /// Build the source's secondary indexes in a new target table (the default;
+    /// `--no-indexes` leaves them out).
+    pub indexes: bool,
+    /// Where the schema objects the run leaves out are noted (the sink's log too).
+    pub left_out: crate::report::LeftOutLog,
     /// Continue an interrupted run of the same plan from the chunks it committed (`--resume`,
     /// or a retry after a lost connection).
     pub resume: Resume,
@@ -136,6 +141,8 @@ impl Default for CopyOptions {
                 .unwrap_or(2),
             limits: BatchLimits::default(),
             with_keys: false,
+            indexes: true,
+            left_out: Default::default(),
             resume: Resume::No,
             chunks: true,
         }
@@ -201,6 +208,32 @@ impl CopyPlan {
                 output_schema = with_primary_key(&output_schema, &keys.primary_key)
                     .map_err(|e| e.context(format!("{source_name}: {table}: --with-keys")))?;
             }
+            // The source's secondary indexes the target builds after the load: those whose
+            // columns the steps kept (`--no-indexes`: none).
+            let (indexes, gone) = crate::types::indexes::still_readable(&output_schema);
+            for l in gone {
+                options.left_out.note(&target, "index", &l.index, &l.why);
+            }
+            let indexes = match (options.indexes, sink.builds_indexes()) {
+                (false, _) => Vec::new(),
+                (true, true) => indexes,
+                (true, false) => {
+                    if options.if_exists != IfExists::Append
+                        && options.if_exists != IfExists::Truncate
+                    {
+                        for ix in &indexes {
+                            options.left_out.note(
+                                &target,
+                                "index",
+                                &ix.describe(),
+                                &format!("{target_name} does not build indexes"),
+                            );
+                        }
+                    }
+                    Vec::new()
+                }
+            };
+            output_schema = crate::types::indexes::with_indexes(&output_schema, &indexes);
             // The snapshot table the rows come from, whatever the steps keep of the schema's
             // metadata: a database target records it (`_ferry_loads`).
             if let Some(id) = source.snapshot_table(&plan) {
@@ -359,7 +392,7 @@ impl<'a> Pipeline<'a> {
         if plan.options.with_keys {
             let started = Instant::now();
             plan.sink
-                .add_foreign_keys(&target_keys(&plan.tables))
+                .add_foreign_keys(&target_keys(&plan.tables, &plan.options.left_out))
                 .map_err(|e| e.context(format!("{}: --with-keys", plan.target_name)))?;
             tracing::info!(
                 seconds = started.elapsed().as_secs_f64(),
@@ -638,46 +671,56 @@ fn with_primary_key(schema: &SchemaRef, key: &[String]) -> Result<SchemaRef> {
 
 /// The keys of a run's target tables. A foreign key names the target of the table it references;
 /// one whose table is not part of the run is left out (its target may not exist).
-fn target_keys(jobs: &[TableJob]) -> Vec<TargetKeys> {
+fn target_keys(jobs: &[TableJob], left_out: &crate::report::LeftOutLog) -> Vec<TargetKeys> {
     let target_of = |source: &str| {
         jobs.iter().find_map(|j| match &j.source {
             TableRef::Table(t) if t == source => Some(j.target.clone()),
             _ => None,
         })
     };
-    // The primary key each table of the run gets: a foreign key must reference one (the
-    // unique keys it may reference at the source are not carried).
-    let primary_of = |source: &str| {
+    // The keys a foreign key may reference in a table of the run: its primary key and the
+    // unique indexes of plain columns it gets.
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    let unique_keys_of = |source: &str| {
         jobs.iter().find_map(|j| match &j.source {
-            TableRef::Table(t) if t == source => j.keys.as_ref().map(|k| k.primary_key.clone()),
+            TableRef::Table(t) if t == source => j.keys.as_ref().map(|k| {
+                let mut keys = vec![sorted(&k.primary_key)];
+                for ix in crate::types::indexes::indexes_of(&j.output_schema) {
+                    if ix.unique && ix.not_portable.is_none() {
+                        let cols: Vec<String> = ix.columns.into_iter().map(|c| c.name).collect();
+                        keys.push(sorted(&cols));
+                    }
+                }
+                keys
+            }),
             _ => None,
         })
     };
     jobs.iter()
         .filter_map(|j| {
             let mut keys = j.keys.clone()?;
-            keys.foreign_keys.retain(|fk| {
-                let sorted = |v: &[String]| {
-                    let mut v = v.to_vec();
-                    v.sort();
-                    v
-                };
-                match primary_of(&fk.table) {
-                    Some(pk) if sorted(&pk) != sorted(&fk.referenced) => {
-                        tracing::warn!(
-                            table = %j.target,
-                            references = %fk.table,
-                            "foreign key ({}) left out: it references ({}), which is not the \
-                             primary key of {} in the target",
-                            fk.columns.join(", "),
-                            fk.referenced.join(", "),
-                            target_of(&fk.table).unwrap_or_else(|| fk.table.clone())
+            keys.foreign_keys
+                .retain(|fk| match unique_keys_of(&fk.table) {
+                    Some(keys) if !keys.contains(&sorted(&fk.referenced)) => {
+                        left_out.note(
+                            &j.target,
+                            "foreign key",
+                            &format!("({})", fk.columns.join(", ")),
+                            &format!(
+                                "it references ({}), which is neither the primary key nor a \
+                                 unique index of {} in the target",
+                                fk.referenced.join(", "),
+                                target_of(&fk.table).unwrap_or_else(|| fk.table.clone())
+                            ),
                         );
                         false
                     }
                     _ => true,
-                }
-            });
+                });
             // A table not copied in this run is looked for in the target under its source
             // name; the sink leaves the key out if it is not there.
             for fk in &mut keys.foreign_keys {

@@ -66,6 +66,9 @@ pub struct RunReport {
     /// Relations of the source a run of all its tables leaves out (views, materialized views,
     /// foreign tables); `--table` copies one's rows.
     pub not_copied: Vec<NotCopied>,
+    /// The source's schema objects the target did not get (indexes, defaults, identities,
+    /// foreign keys), each with the reason.
+    pub left_out: Vec<LeftOut>,
     /// The transient failures (lost connections, server restarts, deadlocks) after which the
     /// run was tried again (`--retries`), in order; the figures are those of the last attempt.
     pub retried_after: Vec<String>,
@@ -120,6 +123,58 @@ impl LossyCounter {
 pub fn add_counts(into: &mut LossyCounts, more: &LossyCounts) {
     for (c, n) in more {
         *into.entry(c.clone()).or_default() += n;
+    }
+}
+
+/// A schema object of the source a run did not create in the target (an index, a default, an
+/// identity, a foreign key), and why: listed in the summary and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    /// The target table.
+    pub table: String,
+    /// `index`, `default`, `identity`, `foreign key`.
+    pub object: String,
+    /// The object's name (an index's, a key's), or its column.
+    pub name: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} of {}: {}",
+            self.object, self.name, self.table, self.why
+        )
+    }
+}
+
+/// Where the parts of a run note what they leave out: each note is logged as a warning when
+/// made and listed once in the run's report.
+#[derive(Debug, Clone, Default)]
+pub struct LeftOutLog(Arc<Mutex<Vec<LeftOut>>>);
+
+impl LeftOutLog {
+    /// Notes that `object` `name` of `table` is left out, and why; a note made again (a retried
+    /// run) is listed once.
+    pub fn note(&self, table: &str, object: &str, name: &str, why: &str) {
+        let item = LeftOut {
+            table: table.to_string(),
+            object: object.to_string(),
+            name: name.to_string(),
+            why: why.to_string(),
+        };
+        tracing::warn!(table, "{object} {name} left out: {why}");
+        if let Ok(mut all) = self.0.lock() {
+            if !all.contains(&item) {
+                all.push(item);
+            }
+        }
+    }
+
+    /// Everything noted so far, in order.
+    pub fn items(&self) -> Vec<LeftOut> {
+        self.0.lock().map(|a| a.clone()).unwrap_or_default()
     }
 }
 
@@ -234,6 +289,16 @@ impl RunReport {
         );
         if let Some(line) = not_copied_line(&self.not_copied) {
             let _ = writeln!(out, "{line}");
+        }
+        if !self.left_out.is_empty() {
+            let _ = writeln!(
+                out,
+                "left out: {} schema object(s) the target did not get:",
+                self.left_out.len()
+            );
+            for l in &self.left_out {
+                let _ = writeln!(out, "  {l}");
+            }
         }
         if let Some(last) = self.retried_after.last() {
             let _ = writeln!(

@@ -166,6 +166,13 @@ pub struct CopyArgs {
     /// record them for a later load.
     #[arg(long)]
     pub with_keys: bool,
+    /// Leave out the source's secondary indexes. By default a new or replaced table gets the
+    /// indexes of its database source (unique or not, multi-column, each column's order;
+    /// PostgreSQL expression, partial and GIN/GiST indexes into PostgreSQL), built after the
+    /// load; one the target cannot build is left out and named. `append` and `truncate` never
+    /// change an existing table's indexes.
+    #[arg(long)]
+    pub no_indexes: bool,
     /// What a float becomes where the target cannot hold it: SQLite keeps -0.0 as 0.0 and NaN
     /// as NULL; MySQL/MariaDB keep -0 as 0 and have no NaN or ±infinity. `error` fails naming
     /// the table, column, row and value; `replace` writes -0.0 as 0.0 and NaN (±infinity in

@@ -180,6 +180,7 @@ fn copy(args: CopyArgs) -> Result<()> {
         }?;
     };
     progress.finish();
+    report.left_out = plan.options.left_out.items();
     drop(plan);
     report.total(started.elapsed().as_secs_f64());
     match &result {

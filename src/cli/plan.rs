@@ -109,6 +109,7 @@ pub fn copy_plan(args: &CopyArgs, resume: ferry::sink::Resume) -> Result<CopyPla
             }
         }
     };
+    let left_out = ferry::report::LeftOutLog::default();
     let sink = ferry::sink::open_sink(
         &to,
         &ferry::sink::WriteOptions {
@@ -116,6 +117,7 @@ pub fn copy_plan(args: &CopyArgs, resume: ferry::sink::Resume) -> Result<CopyPla
             schema: args.read.schema.clone(),
             float_loss: args.float_loss,
             reload: args.reload,
+            left_out: left_out.clone(),
         },
     )?;
     let options = CopyOptions {
@@ -123,6 +125,8 @@ pub fn copy_plan(args: &CopyArgs, resume: ferry::sink::Resume) -> Result<CopyPla
         jobs,
         limits,
         with_keys: args.with_keys,
+        indexes: !args.no_indexes,
+        left_out,
         resume,
         chunks: !args.no_chunks,
     };

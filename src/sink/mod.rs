@@ -163,6 +163,12 @@ pub trait Sink: Send + Sync {
         let _ = chunks;
         self.prepare(table, schema, mode)
     }
+    /// Whether the target builds (or, a snapshot, records) the secondary indexes a schema
+    /// carries (`ferry.indexes`) in the tables it creates. Those of a target that does not are
+    /// left out, and named.
+    fn builds_indexes(&self) -> bool {
+        false
+    }
     /// Whether a killed or failed run into this target can be continued with `--resume`.
     fn resumes(&self) -> bool {
         false
@@ -370,6 +376,8 @@ pub struct WriteOptions {
     pub float_loss: FloatLoss,
     /// Append a snapshot table to a target table that already holds it (`--reload`).
     pub reload: bool,
+    /// Where the sink notes the schema objects it leaves out.
+    pub left_out: crate::report::LeftOutLog,
 }
 
 impl WriteOptions {
@@ -390,6 +398,7 @@ impl Default for WriteOptions {
             schema: None,
             float_loss: FloatLoss::default(),
             reload: false,
+            left_out: Default::default(),
         }
     }
 }
@@ -602,7 +611,8 @@ pub fn open_sink(endpoint: &Endpoint, options: &WriteOptions) -> Result<Box<dyn 
         Scheme::Sqlite => Box::new(
             sqlite::SqliteSink::try_new(endpoint)?
                 .with_float_loss(options.float_loss)
-                .with_reload(options.reload),
+                .with_reload(options.reload)
+                .with_left_out(options.left_out.clone()),
         ),
         Scheme::Parquet => Box::new(parquet::ParquetSink::try_new(endpoint)?),
         Scheme::Csv => Box::new(csv::CsvSink::try_new(endpoint)?),

@@ -178,6 +178,10 @@ impl Sink for ParquetSink {
     }
 
     /// A snapshot keeps the chunks a failed run committed; a single file does not.
+    fn builds_indexes(&self) -> bool {
+        true
+    }
+
     fn resumes(&self) -> bool {
         self.target.snapshot().is_some()
     }

@@ -28,6 +28,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{my_error, quote_ident, split_qualified, MySettings};
 use crate::transform::filter::SqlDialect;
+use crate::types::indexes::{IndexColumn, IndexDef, NativeIndex};
 use crate::types::mysql::{base_name, MyRead, DIALECT};
 use crate::types::{decimal, field_with_source, META_PRIMARY_KEY};
 
@@ -188,6 +189,100 @@ impl MySource {
                 ))
             })?;
         Ok((db, table))
+    }
+
+    /// The secondary indexes of `db`.`bare` (`information_schema.STATISTICS`, not `PRIMARY`):
+    /// portable when each part is a whole column of a B-tree (or hash) index; a prefix
+    /// (`name(10)`), FULLTEXT or SPATIAL index also verbatim, for a MySQL/MariaDB target. A
+    /// non-unique prefix index is portable as an index of the whole column.
+    fn indexes(&self, c: &mut Conn, db: &str, bare: &str, given: &str) -> Result<Vec<IndexDef>> {
+        type Row = (
+            String,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            String,
+        );
+        const FUNCTIONAL: &str = "a MySQL functional index";
+        let rows: Vec<Row> = c
+            .exec(
+                "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, COLLATION, SUB_PART, INDEX_TYPE
+                 FROM information_schema.STATISTICS
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME <> 'PRIMARY'
+                 ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+                (db, bare),
+            )
+            .map_err(|e| my_error(e, format!("{}: table {given}: indexes", self.settings)))?;
+        let mut out: Vec<IndexDef> = Vec::new();
+        let mut parts: Vec<String> = Vec::new();
+        let flush = |ix: Option<IndexDef>, parts: &mut Vec<String>, out: &mut Vec<IndexDef>| {
+            if let Some(mut ix) = ix {
+                let kind = ix.native.take().map(|n| n.definition).unwrap_or_default();
+                let body = format!("({})", parts.join(", "));
+                // A functional index has no definition to carry.
+                let functional = ix.not_portable.as_deref() == Some(FUNCTIONAL);
+                ix.native = (!functional).then(|| NativeIndex {
+                    dialect: "mysql".into(),
+                    definition: match kind.as_str() {
+                        "" => body,
+                        kind => format!("{kind} {body}"),
+                    },
+                });
+                if ix.not_portable.is_some() {
+                    ix.columns.clear();
+                }
+                out.push(ix);
+            }
+            parts.clear();
+        };
+        let mut current: Option<IndexDef> = None;
+        for (name, non_unique, column, collation, prefix, kind) in rows {
+            if current.as_ref().is_none_or(|ix| ix.name != name) {
+                flush(current.take(), &mut parts, &mut out);
+                let kind = kind.to_ascii_uppercase();
+                let special = matches!(kind.as_str(), "FULLTEXT" | "SPATIAL");
+                current = Some(IndexDef {
+                    name: name.clone(),
+                    unique: non_unique == 0,
+                    constraint: false,
+                    columns: Vec::new(),
+                    not_portable: special.then(|| format!("a MySQL {kind} index")),
+                    reads: Vec::new(),
+                    // The kind, until the parts are all read.
+                    native: special.then(|| NativeIndex {
+                        dialect: "mysql".into(),
+                        definition: kind.clone(),
+                    }),
+                });
+            }
+            let Some(ix) = current.as_mut() else { continue };
+            let Some(column) = column else {
+                // A functional key part (MySQL 8): its expression is not read.
+                ix.not_portable = Some(FUNCTIONAL.into());
+                parts.push("?".into());
+                continue;
+            };
+            let descending = collation.as_deref() == Some("D");
+            let mut part = quote_ident(&column);
+            if let Some(n) = prefix {
+                part.push_str(&format!("({n})"));
+                if ix.unique && ix.not_portable.is_none() {
+                    ix.not_portable = Some("a MySQL unique index of column prefixes".into());
+                }
+            }
+            if descending {
+                part.push_str(" DESC");
+            }
+            parts.push(part);
+            ix.reads.push(column.clone());
+            ix.columns.push(IndexColumn {
+                name: column,
+                descending,
+            });
+        }
+        flush(current.take(), &mut parts, &mut out);
+        Ok(out)
     }
 
     /// The columns of a table from `information_schema`, with their reads.
@@ -655,6 +750,7 @@ impl Source for MySource {
 
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         self.with_catalog(|c| {
+            let mut indexes = Vec::new();
             let (name, fields, pieces, rows) = match table {
                 TableRef::Table(name) => {
                     let (db, bare) = self.locate(name)?;
@@ -682,6 +778,10 @@ impl Source for MySource {
                     // TABLE_ROWS is InnoDB's estimate: for progress only.
                     // Named by the table alone: the target's default name.
                     let rows = (!view).then_some(rows as u64);
+                    indexes = match view {
+                        true => Vec::new(),
+                        false => self.indexes(c, &db, &bare, name)?,
+                    };
                     (bare.clone(), fields, pieces, rows)
                 }
                 TableRef::Query(sql) => {
@@ -695,12 +795,14 @@ impl Source for MySource {
                     )
                 }
             };
-            Ok(TablePlan::of_statements(
+            let mut plan = TablePlan::of_statements(
                 name,
                 fields.into_iter().map(|(f, _)| f).collect(),
                 pieces,
                 rows,
-            ))
+            );
+            plan.schema = crate::types::indexes::with_indexes(&plan.schema, &indexes);
+            Ok(plan)
         })
     }
 

@@ -32,6 +32,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, quote_literal, split_qualified, Connection, PgSettings};
 use crate::transform::filter::SqlDialect;
 use crate::types::defaults::ColumnDefault;
+use crate::types::indexes::{IndexColumn, IndexDef, NativeIndex};
 use crate::types::pg_numeric::Numeric;
 use crate::types::postgres::{PgEnum, PgRead, DIALECT};
 use crate::types::{field_with_source, quote_ident, temporal, with_identity, META_PRIMARY_KEY};
@@ -374,6 +375,106 @@ impl PgSource {
         Ok((name.clone(), fields, pieces, rows))
     }
 
+    /// The secondary indexes of a table (not its primary key, nor an exclusion constraint's,
+    /// nor an invalid one): portable when every key is a plain column of a B-tree index
+    /// without predicate or `INCLUDE`; each also verbatim (`pg_get_indexdef` after the table),
+    /// for a PostgreSQL target.
+    fn indexes(&self, c: &mut Client, given: &str) -> Result<Vec<IndexDef>> {
+        let (schema, bare) = split_qualified(given);
+        let schema = schema.unwrap_or_else(|| self.schema().to_string());
+        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&bare));
+        let rows = c
+            .query(
+                "SELECT ic.relname::text, ix.indisunique, am.amname::text,
+                        pg_get_indexdef(ix.indexrelid),
+                        quote_ident(ic.relname), quote_ident(n.nspname) || '.' || quote_ident(t.relname),
+                        ix.indexprs IS NOT NULL, ix.indpred IS NOT NULL,
+                        ix.indnkeyatts < ix.indnatts,
+                        EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid
+                                AND con.conrelid = ix.indrelid AND con.contype = 'u'),
+                        ARRAY(SELECT coalesce(a.attname::text, '') FROM unnest(ix.indkey::int2[]) WITH ORDINALITY k(att, n)
+                              LEFT JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.att
+                              WHERE k.n <= ix.indnkeyatts ORDER BY k.n),
+                        ARRAY(SELECT (o.opt & 1) = 1 FROM unnest(ix.indoption::int2[]) WITH ORDINALITY o(opt, n)
+                              ORDER BY o.n),
+                        ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = ix.indrelid
+                              AND a.attnum > 0 AND (a.attnum = ANY (ix.indkey::int2[]) OR EXISTS (
+                                  SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                                  AND d.objid = ix.indexrelid AND d.refclassid = 'pg_class'::regclass
+                                  AND d.refobjid = ix.indrelid AND d.refobjsubid = a.attnum))
+                              ORDER BY a.attnum)
+                 FROM pg_index ix
+                 JOIN pg_class ic ON ic.oid = ix.indexrelid
+                 JOIN pg_am am ON am.oid = ic.relam
+                 JOIN pg_class t ON t.oid = ix.indrelid
+                 JOIN pg_namespace n ON n.oid = t.relnamespace
+                 WHERE ix.indrelid = to_regclass($1) AND NOT ix.indisprimary AND ix.indisvalid
+                   AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = ix.indexrelid
+                                   AND con.contype = 'x')
+                 ORDER BY ic.relname",
+                &[&qualified],
+            )
+            .map_err(|e| pg_error(e, format!("{}: table {qualified}: indexes", self.settings)))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (name, unique, method, def): (String, bool, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let (quoted_name, quoted_table): (String, String) = (r.get(4), r.get(5));
+            let (exprs, pred, include, constraint): (bool, bool, bool, bool) =
+                (r.get(6), r.get(7), r.get(8), r.get(9));
+            let (keys, desc, reads): (Vec<String>, Vec<bool>, Vec<String>) =
+                (r.get(10), r.get(11), r.get(12));
+            // `CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING ...`: what follows the
+            // table, to build the same index on another table.
+            let head = format!(
+                "CREATE {}INDEX {quoted_name} ON ",
+                if unique { "UNIQUE " } else { "" }
+            );
+            let native = def
+                .strip_prefix(&head)
+                .map(|rest| rest.strip_prefix("ONLY ").unwrap_or(rest))
+                .and_then(|rest| rest.strip_prefix(&quoted_table))
+                .map(|rest| NativeIndex {
+                    dialect: "postgres".into(),
+                    definition: rest.trim_start().to_string(),
+                });
+            let not_portable = if native.is_none() {
+                Some(format!("its definition could not be read: {def}"))
+            } else if method != "btree" {
+                Some(format!("a PostgreSQL {method} index"))
+            } else if exprs {
+                Some("a PostgreSQL expression index".into())
+            } else if pred {
+                Some("a PostgreSQL partial index (WHERE ...)".into())
+            } else if include {
+                Some("a PostgreSQL index with INCLUDE columns".into())
+            } else {
+                None
+            };
+            let columns = match not_portable {
+                Some(_) => Vec::new(),
+                None => keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| IndexColumn {
+                        name: k.clone(),
+                        descending: desc.get(i).copied().unwrap_or(false),
+                    })
+                    .collect(),
+            };
+            out.push(IndexDef {
+                name,
+                unique,
+                constraint,
+                columns,
+                not_portable,
+                reads,
+                native,
+            });
+        }
+        Ok(out)
+    }
+
     /// Splits a table into partitions: predicates on ctid or on the partition key.
     fn partitions(
         &self,
@@ -645,12 +746,17 @@ impl Source for PgSource {
                     )
                 }
             };
-            Ok(TablePlan::of_statements(
+            let mut plan = TablePlan::of_statements(
                 name,
                 fields.into_iter().map(|(f, _)| f).collect(),
                 pieces,
                 rows,
-            ))
+            );
+            if let TableRef::Table(given) = table {
+                let indexes = self.indexes(c, given)?;
+                plan.schema = crate::types::indexes::with_indexes(&plan.schema, &indexes);
+            }
+            Ok(plan)
         })
     }
 

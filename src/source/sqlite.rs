@@ -27,6 +27,7 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transform::filter::SqlDialect;
+use crate::types::indexes::{IndexColumn, IndexDef};
 use crate::types::{
     decimal, field_with_source, quote_ident, sqlite_read, temporal, SqliteRead, META_PRIMARY_KEY,
 };
@@ -74,6 +75,83 @@ pub struct SqliteSource {
 }
 
 impl SqliteSource {
+    /// The indexes of `table` other than its primary key (`pragma_index_list`): portable when
+    /// every key is a column and the index has no `WHERE`; a `UNIQUE (...)` of the table
+    /// definition is recorded as a unique constraint.
+    fn indexes(&self, conn: &Connection, table: &str) -> Result<Vec<IndexDef>> {
+        let err = |e| self.err(table, e);
+        let mut list = conn
+            .prepare(
+                "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1) \
+                 WHERE origin <> 'pk' ORDER BY name",
+            )
+            .map_err(err)?;
+        let listed: Vec<(String, bool, String, bool)> = list
+            .query_map([table], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(err)?;
+        let mut parts = conn
+            .prepare(
+                "SELECT cid, name, \"desc\" FROM pragma_index_xinfo(?1) WHERE key = 1 ORDER BY seqno",
+            )
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for (name, unique, origin, partial) in listed {
+            let keys: Vec<(i64, Option<String>, bool)> = parts
+                .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(err)?;
+            let expression = keys.iter().any(|(cid, n, _)| *cid < 0 || n.is_none());
+            let not_portable = if expression {
+                Some("a SQLite expression index".to_string())
+            } else if partial {
+                Some("a SQLite partial index (WHERE ...)".to_string())
+            } else {
+                None
+            };
+            let columns: Vec<IndexColumn> = keys
+                .iter()
+                .filter_map(|(_, n, desc)| {
+                    n.clone().map(|name| IndexColumn {
+                        name,
+                        descending: *desc,
+                    })
+                })
+                .collect();
+            // A `UNIQUE (...)` of the table definition has SQLite's internal name, which no
+            // other index may take: it gets the name PostgreSQL would give the constraint.
+            let name = match name.starts_with("sqlite_autoindex_") {
+                true => format!(
+                    "{table}_{}_key",
+                    columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join("_")
+                ),
+                false => name,
+            };
+            out.push(IndexDef {
+                name,
+                unique,
+                constraint: origin == "u",
+                reads: columns.iter().map(|c| c.name.clone()).collect(),
+                columns: if not_portable.is_some() {
+                    Vec::new()
+                } else {
+                    columns
+                },
+                not_portable,
+                native: None,
+            });
+        }
+        Ok(out)
+    }
+
     /// Rows per rowid-range partition unless `?partition_rows=` says otherwise.
     pub const DEFAULT_PARTITION_ROWS: i64 = 250_000;
 
@@ -442,9 +520,13 @@ impl Source for SqliteSource {
                         }
                     }
                 };
+                let indexes = match kind {
+                    RelationKind::Table { .. } => self.indexes(&conn, name)?,
+                    _ => Vec::new(),
+                };
                 Ok(TablePlan {
                     name: name.clone(),
-                    schema: Arc::new(Schema::new(fields)),
+                    schema: crate::types::indexes::with_indexes(&Schema::new(fields), &indexes),
                     partitions,
                     rows,
                     lossy: Default::default(),

@@ -6,6 +6,7 @@ pub mod adbc;
 pub mod decimal;
 pub mod defaults;
 pub mod duckdb;
+pub mod indexes;
 pub mod mysql;
 pub mod pg_numeric;
 pub mod postgres;

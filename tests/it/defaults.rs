@@ -47,7 +47,9 @@ fn postgres_defaults_reach_postgres_and_mariadb() {
         &format!("{url}?schema=it_def_pg"),
     );
     assert!(
-        err.contains("default left out") && err.contains("date_part"),
+        err.contains("default of column")
+            && err.contains("left out: ")
+            && err.contains("date_part"),
         "the one default only PostgreSQL knows is named: {err}"
     );
     let got = pg_inserted(

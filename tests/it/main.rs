@@ -13,6 +13,7 @@ mod fidelity_types;
 mod foreign_keys;
 mod hard_types;
 mod identity;
+mod indexes;
 mod lossy;
 mod matrix;
 mod mysql;

@@ -38,6 +38,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{exec, my_error, quote_ident, MySettings};
 use crate::source::KeyAction;
 use crate::source::Origin;
+use crate::types::indexes::IndexDef;
 use crate::types::mysql::{
     base_name, fractional_digits, is_single_float, key_part, my_target_type, KeyPart,
 };
@@ -65,6 +66,8 @@ pub struct MySink {
     reload: bool,
     /// What a failed or cancelled run kept for `--resume`, one line per table.
     kept: Arc<Mutex<Vec<String>>>,
+    /// Where the schema objects it cannot create are noted.
+    left_out: crate::report::LeftOutLog,
 }
 
 /// A target column: its type and how its values travel.
@@ -199,6 +202,7 @@ impl MySink {
             run: Default::default(),
             float_loss: options.float_loss,
             reload: options.reload,
+            left_out: options.left_out.clone(),
             kept: Default::default(),
         })
     }
@@ -391,7 +395,15 @@ fn key_types(cols: &[Column], key: &[String]) -> Result<Vec<(String, String)>> {
 /// `CREATE TABLE` with the primary key, text in utf8mb4 with the binary `collation`, NO PAD
 /// where the server has one, so values distinct at the source (by case, by trailing blanks)
 /// stay distinct, in a key and in comparisons.
-fn create_sql(qualified: &str, cols: &[Column], key: &[String], collation: &str) -> Result<String> {
+/// What the table cannot carry (an AUTO_INCREMENT, a default) is noted in `left_out` under
+/// `table`.
+fn create_sql(
+    qualified: &str,
+    cols: &[Column],
+    key: &[String],
+    collation: &str,
+    (table, left_out): (&str, &crate::report::LeftOutLog),
+) -> Result<String> {
     let key_types = key_types(cols, key)?;
     let mut defs: Vec<String> = cols
         .iter()
@@ -407,7 +419,12 @@ fn create_sql(qualified: &str, cols: &[Column], key: &[String], collation: &str)
                 " AUTO_INCREMENT"
             } else {
                 if c.identity {
-                    tracing::warn!(column = %c.name, "AUTO_INCREMENT left out: InnoDB generates values only for the first column of an integer key");
+                    left_out.note(
+                        table,
+                        "identity",
+                        &format!("of column {}", c.name),
+                        "InnoDB generates AUTO_INCREMENT values only for the first column of an integer key",
+                    );
                 }
                 ""
             };
@@ -415,7 +432,7 @@ fn create_sql(qualified: &str, cols: &[Column], key: &[String], collation: &str)
                 Some(d) => match d.to_mysql(t) {
                     Ok(e) => format!(" DEFAULT {e}"),
                     Err(why) => {
-                        tracing::warn!(column = %c.name, "default left out: {why}");
+                        left_out.note(table, "default", &format!("of column {}", c.name), &why);
                         String::new()
                     }
                 },
@@ -487,10 +504,20 @@ impl Sink for MySink {
         // MySQL and MariaDB take identifiers of up to 64 characters.
         super::check_name_lengths(&self.settings.to_string(), table, schema, None, Some(64))?;
         let cols = columns_of(schema)?;
+        let indexes = crate::types::indexes::describe_builds(schema, |ix| {
+            ix.to_mysql(&quote_ident(&ix.name))
+                .map(|clause| format!("ALTER TABLE {q} {clause}"))
+        });
         Ok(format!(
             "{};\n-- loaded by {} LOAD DATA LOCAL INFILE stream(s) into a staging table, then \
-             swapped in with RENAME TABLE",
-            create_sql(&q, &cols, &key_columns(schema), self.collation)?,
+             swapped in with RENAME TABLE{indexes}",
+            create_sql(
+                &q,
+                &cols,
+                &key_columns(schema),
+                self.collation,
+                (table, &crate::report::LeftOutLog::default())
+            )?,
             self.jobs
         ))
     }
@@ -518,6 +545,10 @@ impl Sink for MySink {
         chunks: &ChunkPlan,
     ) -> Result<Box<dyn TableWriter + '_>> {
         self.prepare_with(table, schema, mode, Some(chunks))
+    }
+
+    fn builds_indexes(&self) -> bool {
+        true
     }
 
     fn resumes(&self) -> bool {
@@ -559,7 +590,12 @@ impl Sink for MySink {
                 };
                 if fk.on_delete == KeyAction::SetDefault || fk.on_update == KeyAction::SetDefault {
                     // InnoDB takes no SET DEFAULT action.
-                    tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: InnoDB has no ON DELETE/UPDATE SET DEFAULT", def.name);
+                    self.left_out.note(
+                        &t.table,
+                        "foreign key",
+                        &def.name,
+                        "InnoDB has no ON DELETE/UPDATE SET DEFAULT",
+                    );
                     continue;
                 }
                 let conn = match &mut conn {
@@ -567,7 +603,24 @@ impl Sink for MySink {
                     None => conn.insert(self.connect()?),
                 };
                 if !table_exists(conn, &def.ref_db, &def.ref_table, &what)? {
-                    tracing::warn!(table = %t.table, references = %fk.table, "foreign key {} left out: the referenced table is neither copied in this run nor in the target", def.name);
+                    self.left_out.note(
+                        &t.table,
+                        "foreign key",
+                        &def.name,
+                        "the referenced table is neither copied in this run nor in the target",
+                    );
+                } else if !referenceable(conn, &def, &what)? {
+                    self.left_out.note(
+                        &t.table,
+                        "foreign key",
+                        &def.name,
+                        &format!(
+                            "no B-tree index of {} starts with ({}) (a key on a text column \
+                             without a prefix length is a hash index)",
+                            def.ref_table,
+                            def.referenced.join(", ")
+                        ),
+                    );
                 } else if !foreign_keys::exists(conn, &def, &what)? {
                     foreign_keys::add(conn, &def, &what)?;
                 }
@@ -575,6 +628,37 @@ impl Sink for MySink {
         }
         Ok(())
     }
+}
+
+/// Whether InnoDB can check `def`: the referenced table has a B-tree index whose first
+/// columns are the referenced ones, in order.
+fn referenceable(conn: &mut Conn, def: &ForeignKeyDef, what: &str) -> Result<bool> {
+    // An index with a column prefix cannot check a key.
+    let rows: Vec<(String, String)> = conn
+        .exec(
+            "SELECT s.INDEX_NAME, s.COLUMN_NAME FROM information_schema.STATISTICS s
+             WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.INDEX_TYPE = 'BTREE'
+               AND NOT EXISTS (SELECT 1 FROM information_schema.STATISTICS p
+                   WHERE p.TABLE_SCHEMA = s.TABLE_SCHEMA AND p.TABLE_NAME = s.TABLE_NAME
+                     AND p.INDEX_NAME = s.INDEX_NAME AND p.SUB_PART IS NOT NULL)
+             ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX",
+            (&def.ref_db, &def.ref_table),
+        )
+        .map_err(|e| my_error(e, format!("{what}: indexes of {}", def.ref_table)))?;
+    let mut by_index: Vec<(String, Vec<String>)> = Vec::new();
+    for (index, column) in rows {
+        match by_index.last_mut() {
+            Some((i, cols)) if *i == index => cols.push(column),
+            _ => by_index.push((index, vec![column])),
+        }
+    }
+    Ok(by_index.iter().any(|(_, cols)| {
+        cols.len() >= def.referenced.len()
+            && cols
+                .iter()
+                .zip(&def.referenced)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+    }))
 }
 
 impl MySink {
@@ -713,8 +797,14 @@ impl MySink {
                         )?;
                         exec(&mut control, &p.forget_sql(), creating)?;
                     }
-                    let create = create_sql(&sq, &cols, &key_columns(schema), self.collation)
-                        .map_err(|e| e.context(what.clone()))?;
+                    let create = create_sql(
+                        &sq,
+                        &cols,
+                        &key_columns(schema),
+                        self.collation,
+                        (&name, &self.left_out),
+                    )
+                    .map_err(|e| e.context(what.clone()))?;
                     exec(&mut control, &create, creating)?;
                     if let Some(p) = &progress {
                         if chunks::transactional(&mut control, &db, &sname, &what)? {
@@ -728,7 +818,11 @@ impl MySink {
                     }
                 }
             }
-            (sq.clone(), Some(sq), self.jobs)
+            (sq.clone(), Some((sq, sname)), self.jobs)
+        };
+        let (staging, staging_name) = match staging {
+            Some((sq, sname)) => (Some(sq), sname),
+            None => (None, String::new()),
         };
         let sql = load_sql(&load_into, &cols);
         let (tx, rx) = bounded::<(usize, RecordBatch, Origin)>(workers * 2);
@@ -752,6 +846,9 @@ impl MySink {
                 name,
                 mode,
                 staging,
+                staging_name,
+                indexes: crate::types::indexes::indexes_of(schema),
+                left_out: self.left_out.clone(),
                 open: Vec::new(),
                 load,
                 progress: progress.clone(),
@@ -979,6 +1076,12 @@ struct Publication {
     mode: IfExists,
     /// The quoted staging table, when loading through one.
     staging: Option<String>,
+    /// The staging table's own name.
+    staging_name: String,
+    /// The source's secondary indexes, added to the staging table once it is loaded.
+    indexes: Vec<IndexDef>,
+    /// Where the indexes it cannot build are noted.
+    left_out: crate::report::LeftOutLog,
     /// The connections of an append or truncate, their transactions open.
     open: Vec<Conn>,
     /// The snapshot table the rows come from, recorded in [`LOADS_TABLE`] with the run.
@@ -988,6 +1091,66 @@ struct Publication {
     progress: Option<chunks::Progress>,
     /// Where a failed run's kept staging tables are listed.
     kept: Arc<Mutex<Vec<String>>>,
+}
+
+impl Publication {
+    /// Adds the source's secondary indexes to the loaded staging table, in one `ALTER TABLE`
+    /// (InnoDB builds them in one pass over the rows), or one by one when that is refused, so
+    /// an index the server cannot build (a text column without a prefix length, say) is left
+    /// out and named. Those an earlier run of a resumed plan added are there already.
+    fn build_indexes(&mut self) -> Result<()> {
+        let Some(sq) = self.staging.clone() else {
+            return Ok(());
+        };
+        let what = format!("{}: {}: indexes", self.settings, self.qualified);
+        let present: Vec<String> = self
+            .control
+            .exec(
+                "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (&self.db, &self.staging_name),
+            )
+            .map_err(|e| my_error(e, what.clone()))?;
+        let mut clauses = Vec::new();
+        for ix in &self.indexes {
+            if present.iter().any(|p| p.eq_ignore_ascii_case(&ix.name)) {
+                continue;
+            }
+            match ix.to_mysql(&quote_ident(&ix.name)) {
+                Ok(c) => clauses.push((ix, c)),
+                Err(why) => self
+                    .left_out
+                    .note(&self.name, "index", &ix.describe(), &why),
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let all = clauses
+            .iter()
+            .map(|(_, c)| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self
+            .control
+            .query_drop(format!("ALTER TABLE {sq} {all}"))
+            .is_err()
+        {
+            for (ix, clause) in &clauses {
+                if let Err(e) = self
+                    .control
+                    .query_drop(format!("ALTER TABLE {sq} {clause}"))
+                {
+                    let why = my_error(e, String::new()).to_string();
+                    self.left_out
+                        .note(&self.name, "index", &ix.describe(), &why);
+                }
+            }
+        }
+        tracing::info!(table = %self.qualified, indexes = clauses.len(), seconds = started.elapsed().as_secs_f64(), "indexes built");
+        Ok(())
+    }
 }
 
 impl Drop for Publication {
@@ -1378,6 +1541,8 @@ impl TableWriter for MyWriter<'_> {
             if self.appending {
                 // Committed with the run's other tables.
                 p.open = conns;
+            } else {
+                p.build_indexes()?;
             }
             self.sink
                 .run
@@ -1485,7 +1650,14 @@ mod tests {
     #[test]
     fn text_keys_get_a_length_that_fits() {
         let cols = vec![col("k", "longtext"), col("v", "longtext")];
-        let sql = create_sql("`t`", &cols, &["k".to_string()], "utf8mb4_nopad_bin").unwrap();
+        let sql = create_sql(
+            "`t`",
+            &cols,
+            &["k".to_string()],
+            "utf8mb4_nopad_bin",
+            ("t", &Default::default()),
+        )
+        .unwrap();
         assert!(sql.contains("`k` varchar(768) NOT NULL"), "{sql}");
         assert!(sql.contains("`v` longtext NULL"), "{sql}");
         assert!(sql.contains("PRIMARY KEY (`k`)"), "{sql}");

@@ -85,7 +85,7 @@ pub(super) fn restore(tx: &mut impl GenericClient, keys: &[Dependent], what: &st
 
 /// Adds `FOREIGN KEY (columns) REFERENCES parent (referenced)` and its `rules` (` ON DELETE
 /// ...`, ` DEFERRABLE`) to `child` unless a key of that name is there already, or the parent is
-/// not in the target (a warning).
+/// not in the target: then `false`, for the caller to note it left out.
 pub(super) fn add(
     tx: &mut impl GenericClient,
     child: &str,
@@ -94,7 +94,7 @@ pub(super) fn add(
     parent: &str,
     rules: &str,
     what: &str,
-) -> Result<()> {
+) -> Result<bool> {
     let context = |e| pg_error(e, format!("{what}: {child}: foreign key {name}"));
     let row = tx
         .query_one(
@@ -104,11 +104,8 @@ pub(super) fn add(
         )
         .map_err(context)?;
     let (present, parent_exists): (bool, bool) = (row.get(0), row.get(1));
-    if !parent_exists {
-        tracing::warn!(table = %child, references = %parent, "foreign key {name} left out: the referenced table is neither copied in this run nor in the target");
-    }
     if present || !parent_exists {
-        return Ok(());
+        return Ok(parent_exists);
     }
     let list = |cols: &[String]| {
         cols.iter()
@@ -122,5 +119,6 @@ pub(super) fn add(
         list(columns),
         list(referenced)
     ))
-    .map_err(context)
+    .map_err(context)?;
+    Ok(true)
 }

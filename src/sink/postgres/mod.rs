@@ -22,6 +22,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -36,6 +37,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, PgSettings};
 use crate::source::Origin;
+use crate::types::indexes::IndexDef;
 use crate::types::postgres::{pg_target_type, PgEnum, PgWrite};
 use crate::types::quote_ident;
 use copy_binary::{BatchEncoder, ColumnEncoding, HEADER, TRAILER};
@@ -60,6 +62,8 @@ pub struct PgSink {
     reload: bool,
     /// What a failed or cancelled run kept for `--resume`, one line per table.
     kept: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Where the schema objects it cannot create are noted.
+    left_out: crate::report::LeftOutLog,
 }
 
 /// A target column: its final type and how it travels.
@@ -95,6 +99,7 @@ impl PgSink {
             jobs: options.jobs.max(1),
             run: Default::default(),
             reload: options.reload,
+            left_out: options.left_out.clone(),
             kept: Default::default(),
         })
     }
@@ -210,7 +215,7 @@ impl PgSink {
                 }
             }
         }
-        let mut cols = columns_of(schema)?;
+        let mut cols = columns_of(schema, &name, &self.left_out)?;
         let appending = exists && matches!(mode, IfExists::Append | IfExists::Truncate);
         if appending {
             // The existing definition decides the encodings.
@@ -325,6 +330,7 @@ impl PgSink {
                 name,
                 cols,
                 key: primary_key(schema),
+                indexes: crate::types::indexes::indexes_of(schema),
                 mode,
                 appending,
                 staging,
@@ -332,6 +338,7 @@ impl PgSink {
                 progress: progress.clone(),
                 built,
                 kept: self.kept.clone(),
+                left_out: self.left_out.clone(),
             }),
             direct,
             bounds,
@@ -373,7 +380,13 @@ impl PgSink {
     }
 }
 
-fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
+/// The target columns of `schema`, for `table`; an identity PostgreSQL cannot carry is noted
+/// in `left_out`.
+fn columns_of(
+    schema: &SchemaRef,
+    table: &str,
+    left_out: &crate::report::LeftOutLog,
+) -> Result<Vec<Column>> {
     schema
         .fields()
         .iter()
@@ -385,7 +398,12 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
                     "smallint" | "integer" | "bigint" | "int2" | "int4" | "int8"
                 );
                 if !integer {
-                    tracing::warn!(column = %f.name(), "identity left out: PostgreSQL's identity columns are smallint, integer or bigint, not {declared}");
+                    left_out.note(
+                        table,
+                        "identity",
+                        &format!("of column {}", f.name()),
+                        &format!("PostgreSQL's identity columns are smallint, integer or bigint, not {declared}"),
+                    );
                 }
                 integer
             });
@@ -453,14 +471,17 @@ impl Sink for PgSink {
             Some(MAX_IDENTIFIER_BYTES),
             None,
         )?;
-        let cols = columns_of(schema)?;
+        let cols = columns_of(schema, table, &crate::report::LeftOutLog::default())?;
         let key = primary_key(schema);
         let types: String = enums_of(&cols)
             .iter()
             .map(|e| format!("{}; -- if missing\n", e.create_sql()))
             .collect();
+        let indexes = crate::types::indexes::describe_builds(schema, |ix| {
+            ix.to_pg(&q, &quote_ident(&ix.name))
+        });
         Ok(format!(
-            "{types}{};\n-- loaded by {} COPY (FORMAT binary) stream(s) into a staging table, then swapped in",
+            "{types}{};\n-- loaded by {} COPY (FORMAT binary) stream(s) into a staging table, then swapped in{indexes}",
             create_sql(&q, &cols, false, Some(&key)),
             self.jobs
         ))
@@ -492,6 +513,10 @@ impl Sink for PgSink {
         chunks: &ChunkPlan,
     ) -> Result<Box<dyn TableWriter + '_>> {
         self.prepare_with(table, schema, mode, Some(chunks))
+    }
+
+    fn builds_indexes(&self) -> bool {
+        true
     }
 
     fn resumes(&self) -> bool {
@@ -589,7 +614,7 @@ impl Sink for PgSink {
                         rules.push_str(" INITIALLY DEFERRED");
                     }
                 }
-                foreign_keys::add(
+                let added = foreign_keys::add(
                     &mut tx,
                     &child,
                     &key,
@@ -598,6 +623,14 @@ impl Sink for PgSink {
                     &rules,
                     &what,
                 )?;
+                if !added {
+                    self.left_out.note(
+                        &t.table,
+                        "foreign key",
+                        &key,
+                        "the referenced table is neither copied in this run nor in the target",
+                    );
+                }
             }
         }
         tx.commit()
@@ -887,6 +920,9 @@ struct Publication {
     name: String,
     cols: Vec<Column>,
     key: Vec<String>,
+    /// The source's secondary indexes, built on the staging table under temporary names
+    /// ([`index_temp_name`]) and renamed to theirs with the swap.
+    indexes: Vec<IndexDef>,
     mode: IfExists,
     appending: bool,
     /// (name, qualified name) of the staging table, when loading through one.
@@ -900,6 +936,8 @@ struct Publication {
     built: bool,
     /// Where a failed run's kept staging tables are listed.
     kept: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Where the defaults and indexes it cannot create are noted.
+    left_out: crate::report::LeftOutLog,
 }
 
 impl Publication {
@@ -962,6 +1000,7 @@ impl Publication {
                 .map_err(self.err("identity"))?;
         }
         self.set_defaults(&sq)?;
+        self.build_indexes(&sname, &sq)?;
         if let Some(p) = &self.progress {
             let record = p.record_sql();
             self.control
@@ -985,7 +1024,12 @@ impl Publication {
             let expr = match d.to_pg(&c.declared) {
                 Ok(e) => e,
                 Err(why) => {
-                    tracing::warn!(table = %self.qualified, column = %c.name, "default left out: {why}");
+                    self.left_out.note(
+                        &self.name,
+                        "default",
+                        &format!("of column {}", c.name),
+                        &why,
+                    );
                     continue;
                 }
             };
@@ -1004,8 +1048,99 @@ impl Publication {
                         .batch_execute("ROLLBACK TO SAVEPOINT ferry_default")
                         .map_err(self.err("default"))?;
                 }
-                tracing::warn!(table = %self.qualified, column = %c.name, "default {expr} left out: {}", crate::pg::pg_error(e, String::new()));
+                let why = format!("{expr}: {}", crate::pg::pg_error(e, String::new()));
+                self.left_out.note(
+                    &self.name,
+                    "default",
+                    &format!("of column {}", c.name),
+                    &why,
+                );
             }
+        }
+        Ok(())
+    }
+
+    /// Builds the source's secondary indexes on the staging table `sq` under temporary names,
+    /// a unique constraint's as a constraint on its index. One the target cannot build (another
+    /// dialect's, or refused by the server) is left out and named; a chunked build runs in a
+    /// transaction, so each is tried in a savepoint.
+    fn build_indexes(&mut self, sname: &str, sq: &str) -> Result<()> {
+        let in_transaction = self.progress.is_some();
+        for (i, ix) in self.indexes.iter().enumerate() {
+            let tmp = quote_ident(&index_temp_name(sname, i));
+            let mut sql = match ix.to_pg(sq, &tmp) {
+                Ok(sql) => sql,
+                Err(why) => {
+                    self.left_out
+                        .note(&self.name, "index", &ix.describe(), &why);
+                    continue;
+                }
+            };
+            if ix.constraint && ix.not_portable.is_none() {
+                sql.push_str(&format!(
+                    "; ALTER TABLE {sq} ADD CONSTRAINT {tmp} UNIQUE USING INDEX {tmp}"
+                ));
+            }
+            let started = Instant::now();
+            let sql = if in_transaction {
+                format!("SAVEPOINT ferry_index; {sql}; RELEASE SAVEPOINT ferry_index")
+            } else {
+                sql
+            };
+            if let Err(e) = self.control.batch_execute(&sql) {
+                if in_transaction {
+                    self.control
+                        .batch_execute("ROLLBACK TO SAVEPOINT ferry_index")
+                        .map_err(self.err("index"))?;
+                }
+                let why = crate::pg::pg_error(e, String::new()).to_string();
+                self.left_out
+                    .note(&self.name, "index", &ix.describe(), &why);
+                continue;
+            }
+            tracing::info!(table = %self.qualified, index = %ix.name, seconds = started.elapsed().as_secs_f64(), "index built");
+        }
+        Ok(())
+    }
+
+    /// Gives the indexes built on the swapped-in table their source names (where the schema
+    /// has the name free), in the run's transaction.
+    fn rename_indexes(&self, tx: &mut Client, sname: &str) -> Result<()> {
+        for (i, ix) in self.indexes.iter().enumerate() {
+            let tmp = index_temp_name(sname, i);
+            let row = tx
+                .query_one(
+                    "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NULL",
+                    &[
+                        &format!("{}.{}", self.schema, quote_ident(&tmp)),
+                        &format!("{}.{}", self.schema, quote_ident(&ix.name)),
+                    ],
+                )
+                .map_err(self.err("index name"))?;
+            let (built, free): (bool, bool) = (row.get(0), row.get(1));
+            if !built {
+                continue;
+            }
+            if !free {
+                tracing::warn!(table = %self.qualified, index = %ix.name, "index kept as {tmp}: the schema has another relation of its name");
+                continue;
+            }
+            let sql = match ix.constraint && ix.not_portable.is_none() {
+                // Renaming the constraint renames its index.
+                true => format!(
+                    "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                    self.qualified,
+                    quote_ident(&tmp),
+                    quote_ident(&ix.name)
+                ),
+                false => format!(
+                    "ALTER INDEX {}.{} RENAME TO {}",
+                    self.schema,
+                    quote_ident(&tmp),
+                    quote_ident(&ix.name)
+                ),
+            };
+            tx.batch_execute(&sql).map_err(self.err("index name"))?;
         }
         Ok(())
     }
@@ -1122,6 +1257,7 @@ impl Publication {
                 .map_err(self.err("index name"))?;
             }
         }
+        self.rename_indexes(tx, sname)?;
         for c in self.cols.iter().filter(|c| c.identity.is_some()) {
             // The identity's sequence takes the name PostgreSQL gives a new table's.
             let wanted = format!("{}_{}_seq", self.name, c.name);
@@ -1188,6 +1324,12 @@ impl Drop for Publication {
             }
         }
     }
+}
+
+/// The name secondary index `i` of staging table `sname` is built under: within PostgreSQL's
+/// 63 bytes (a staging name is at most 57), distinct from the target's own indexes.
+fn index_temp_name(sname: &str, i: usize) -> String {
+    format!("{sname}_i{i}")
 }
 
 /// `ALTER COLUMN ... TYPE ... USING` of the columns loaded as text.

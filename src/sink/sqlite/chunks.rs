@@ -157,6 +157,7 @@ pub(super) fn prepare<'a>(
     }
     let insert = insert_sql(&staging, schema);
     conn.prepare_cached(&insert).map_err(sqlerr)?;
+    sink.build_indexes_at_commit(table, schema)?;
     Ok(Box::new(ChunkedWriter {
         sink,
         into: Staging {

@@ -31,6 +31,7 @@ use super::{
 use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::source::Origin;
+use crate::types::indexes::IndexDef;
 use crate::types::{
     decimal, primary_key_position, quote_ident, sqlite_affinity, sqlite_target_type, temporal,
     Affinity,
@@ -61,6 +62,11 @@ pub struct SqliteSink {
     staged: Mutex<Vec<chunks::Staged>>,
     /// The chunked loads a failed run keeps for `--resume`, one line per table.
     kept: Mutex<Vec<String>>,
+    /// The secondary indexes of the run's new (or replaced) tables, built in the run's commit
+    /// once the tables have their names (SQLite's index names are the database's).
+    indexes: Mutex<Vec<(String, Vec<IndexDef>)>>,
+    /// Where the indexes it cannot build are noted.
+    left_out: crate::report::LeftOutLog,
 }
 
 impl SqliteSink {
@@ -89,6 +95,8 @@ impl SqliteSink {
             lock: Mutex::new(None),
             commit_bytes,
             staged: Mutex::new(Vec::new()),
+            indexes: Mutex::new(Vec::new()),
+            left_out: Default::default(),
             kept: Mutex::new(Vec::new()),
         })
     }
@@ -96,6 +104,12 @@ impl SqliteSink {
     /// Whether a snapshot table the target table holds already may be appended again.
     pub fn with_reload(mut self, reload: bool) -> Self {
         self.reload = reload;
+        self
+    }
+
+    /// Where the indexes SQLite cannot build are noted.
+    pub fn with_left_out(mut self, left_out: crate::report::LeftOutLog) -> Self {
+        self.left_out = left_out;
         self
     }
 
@@ -187,7 +201,11 @@ fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
 
 impl Sink for SqliteSink {
     fn describe_target(&self, table: &str, schema: &SchemaRef) -> Result<String> {
-        self.ddl(table, schema)
+        let q = quote_ident(table);
+        let indexes = crate::types::indexes::describe_builds(schema, |ix| {
+            ix.to_sqlite(&q, &quote_ident(&ix.name))
+        });
+        Ok(format!("{}{indexes}", self.ddl(table, schema)?))
     }
 
     fn exists(&self, table: &str) -> Result<bool> {
@@ -270,6 +288,9 @@ impl Sink for SqliteSink {
             (_, false) => ddl,
         };
         writer.conn.execute_batch(&setup).map_err(sqlerr)?;
+        if matches!((mode, exists), (IfExists::Replace, true) | (_, false)) {
+            self.build_indexes_at_commit(table, schema)?;
+        }
         writer.insert = insert_sql(table, schema);
         writer.conn.prepare_cached(&writer.insert).map_err(sqlerr)?;
         Ok(Box::new(writer))
@@ -297,6 +318,10 @@ impl Sink for SqliteSink {
         let binders = self.binders(schema, &ctx)?;
         self.lock_run()?;
         chunks::prepare(self, table, schema, mode, plan, binders)
+    }
+
+    fn builds_indexes(&self) -> bool {
+        true
     }
 
     fn resumes(&self) -> bool {
@@ -387,6 +412,55 @@ fn insert_batch(
 }
 
 impl SqliteSink {
+    /// Has the run's commit build the secondary indexes `schema` records on `table`, a table
+    /// the run creates or replaces.
+    pub(super) fn build_indexes_at_commit(&self, table: &str, schema: &SchemaRef) -> Result<()> {
+        let indexes = crate::types::indexes::indexes_of(schema);
+        let mut all = self
+            .indexes
+            .lock()
+            .map_err(|_| Error::internal("run state"))?;
+        // A table prepared again (a retry after a lost connection) is listed once.
+        all.retain(|(t, _)| t != table);
+        if !indexes.is_empty() {
+            all.push((table.to_string(), indexes));
+        }
+        Ok(())
+    }
+
+    /// Builds the new tables' secondary indexes, in the run's transaction on `conn`. One SQLite
+    /// cannot build (another dialect's, or a name another index of the database has) is left
+    /// out and named.
+    fn build_indexes(&self, conn: &Connection) -> Result<()> {
+        let tables = self
+            .indexes
+            .lock()
+            .map_err(|_| Error::internal("run state"))?
+            .clone();
+        for (table, indexes) in tables {
+            let q = quote_ident(&table);
+            for ix in indexes {
+                let sql = match ix.to_sqlite(&q, &quote_ident(&ix.name)) {
+                    Ok(sql) => sql,
+                    Err(why) => {
+                        self.left_out.note(&table, "index", &ix.describe(), &why);
+                        continue;
+                    }
+                };
+                let started = std::time::Instant::now();
+                match conn.execute_batch(&sql) {
+                    Ok(()) => {
+                        tracing::info!(table = %table, index = %ix.name, seconds = started.elapsed().as_secs_f64(), "index built")
+                    }
+                    Err(e) => self
+                        .left_out
+                        .note(&table, "index", &ix.describe(), &e.to_string()),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Commits the run: the staged tables renamed into place and the run's transaction (its
     /// `truncate` and `append` loads), every table at once, in one transaction.
     fn commit_run(&self) -> Result<()> {
@@ -423,6 +497,7 @@ impl SqliteSink {
                 conn.execute_batch("PRAGMA legacy_alter_table = ON")
                     .map_err(|e| Error::sqlite(format!("{}: commit", self.name), e))?;
                 chunks::publish(&conn, &self.name, &staged)?;
+                self.build_indexes(&conn)?;
                 let q = quote_ident(LOADS_TABLE);
                 for (i, load) in loads.iter().enumerate() {
                     let mut sql = Vec::new();
@@ -447,6 +522,9 @@ impl SqliteSink {
         }
         if let Ok(mut c) = self.committed.lock() {
             *c = true;
+        }
+        if let Ok(mut i) = self.indexes.lock() {
+            i.clear();
         }
         Ok(())
     }
