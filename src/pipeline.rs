@@ -114,6 +114,9 @@ pub struct CopyOptions {
     pub limits: BatchLimits,
     /// Build the source's primary and foreign keys in the target (`--with-keys`).
     pub with_keys: bool,
+    /// Add a database source's foreign keys to the tables the run creates (the default;
+    /// `--no-foreign-keys` leaves them out).
+    pub foreign_keys: bool,
     /// Build the source's secondary indexes in a new target table (the default;
     /// `--no-indexes` leaves them out).
     pub indexes: bool,
@@ -141,6 +144,7 @@ impl Default for CopyOptions {
                 .unwrap_or(2),
             limits: BatchLimits::default(),
             with_keys: false,
+            foreign_keys: true,
             indexes: true,
             left_out: Default::default(),
             resume: Resume::No,
@@ -200,40 +204,41 @@ impl CopyPlan {
             let mut output_schema = transforms
                 .output_schema(&plan.schema)
                 .map_err(|e| e.context(at()))?;
-            let keys = match options.with_keys {
-                true => Some(source.keys(&table, &plan)?),
-                false => None,
-            };
-            if let Some(keys) = &keys {
+            // `--with-keys` (TPC-H's keys, or a snapshot's recorded ones) builds the source's
+            // keys whatever the mode; a database source's declared foreign keys come with every
+            // table the run creates, unless `--no-foreign-keys`.
+            let creating = !matches!(options.if_exists, IfExists::Append | IfExists::Truncate);
+            let mut keys = if options.with_keys {
+                let keys = source.keys(&table, &plan)?;
                 output_schema = with_primary_key(&output_schema, &keys.primary_key)
                     .map_err(|e| e.context(format!("{source_name}: {table}: --with-keys")))?;
-            }
-            // The source's secondary indexes the target builds after the load: those whose
-            // columns the steps kept (`--no-indexes`: none).
-            let (indexes, gone) = crate::types::indexes::still_readable(&output_schema);
-            for l in gone {
-                options.left_out.note(&target, "index", &l.index, &l.why);
-            }
-            let indexes = match (options.indexes, sink.builds_indexes()) {
-                (false, _) => Vec::new(),
-                (true, true) => indexes,
-                (true, false) => {
-                    if options.if_exists != IfExists::Append
-                        && options.if_exists != IfExists::Truncate
-                    {
-                        for ix in &indexes {
-                            options.left_out.note(
-                                &target,
-                                "index",
-                                &ix.describe(),
-                                &format!("{target_name} does not build indexes"),
-                            );
-                        }
-                    }
-                    Vec::new()
-                }
+                Some(keys)
+            } else if options.foreign_keys && creating && source.declares_keys() {
+                let mut keys = source.keys(&table, &plan)?;
+                // The key the target gets, as the steps left it.
+                let mut key: Vec<(u32, String)> = output_schema
+                    .fields()
+                    .iter()
+                    .filter_map(|f| {
+                        crate::types::primary_key_position(f).map(|p| (p, f.name().clone()))
+                    })
+                    .collect();
+                key.sort();
+                keys.primary_key = key.into_iter().map(|(_, n)| n).collect();
+                Some(keys)
+            } else {
+                None
             };
-            output_schema = crate::types::indexes::with_indexes(&output_schema, &indexes);
+            if let Some(keys) = keys.as_mut().filter(|_| !options.foreign_keys) {
+                keys.foreign_keys.clear();
+            }
+            output_schema = schema_objects(
+                &output_schema,
+                &target,
+                &target_name,
+                sink.carries(),
+                &options,
+            );
             // The snapshot table the rows come from, whatever the steps keep of the schema's
             // metadata: a database target records it (`_ferry_loads`).
             if let Some(id) = source.snapshot_table(&plan) {
@@ -309,6 +314,16 @@ impl CopyPlan {
         }
         if let Some(line) = crate::report::not_copied_line(&self.not_copied) {
             out.push_str(&format!("\n{line}\n"));
+        }
+        let left_out = self.options.left_out.items();
+        if !left_out.is_empty() {
+            out.push_str(&format!(
+                "\nleft out: {} schema object(s) the target would not get:\n",
+                left_out.len()
+            ));
+            for l in left_out {
+                out.push_str(&format!("  {l}\n"));
+            }
         }
         out
     }
@@ -389,15 +404,13 @@ impl<'a> Pipeline<'a> {
                 .cancelled()
                 .unwrap_or_else(|| e.context(format!("{}: commit", plan.target_name))));
         }
-        if plan.options.with_keys {
+        if plan.tables.iter().any(|t| t.keys.is_some()) {
             let started = Instant::now();
             plan.sink
                 .add_foreign_keys(&target_keys(&plan.tables, &plan.options.left_out))
-                .map_err(|e| e.context(format!("{}: --with-keys", plan.target_name)))?;
-            tracing::info!(
-                seconds = started.elapsed().as_secs_f64(),
-                "foreign keys built"
-            );
+                .map_err(|e| e.context(format!("{}: foreign keys", plan.target_name)))?;
+            report.foreign_keys_seconds = started.elapsed().as_secs_f64();
+            tracing::info!(seconds = report.foreign_keys_seconds, "foreign keys built");
         }
         Ok(())
     }
@@ -534,13 +547,16 @@ impl<'a> Pipeline<'a> {
             }
             let _ = readers.join();
         });
-        bar.finish();
         if let Some(e) = failure {
+            bar.finish();
             drop(writer);
             return Err(e);
         }
+        bar.phase("rows in; committing, building keys and indexes");
         let t = Instant::now();
-        let stats = writer.finish()?;
+        let stats = writer.finish();
+        bar.finish();
+        let stats = stats?;
         write_time += t.elapsed();
         let wall = started.elapsed().as_secs_f64();
         let times = times.into_inner().unwrap_or_default();
@@ -561,6 +577,7 @@ impl<'a> Pipeline<'a> {
             read_seconds: times.read.as_secs_f64(),
             transform_seconds: times.transform.as_secs_f64(),
             write_seconds: write_time.as_secs_f64(),
+            schema_seconds: stats.schema_seconds,
             wall_seconds: wall,
             rows_per_second: if wall > 0.0 { rows as f64 / wall } else { 0.0 },
             mb_per_second: if wall > 0.0 {
@@ -669,6 +686,80 @@ fn with_primary_key(schema: &SchemaRef, key: &[String]) -> Result<SchemaRef> {
     ))
 }
 
+/// `schema` keeping the schema objects of the source (indexes, checks, comments) the target
+/// will create: those whose columns the steps kept, that the target carries (`carries`), and
+/// that the options ask for (`--no-indexes`). Each one left out is noted, when the table is
+/// created (`append` and `truncate` never change a table's objects).
+fn schema_objects(
+    schema: &SchemaRef,
+    target: &str,
+    target_name: &str,
+    carries: crate::sink::Carries,
+    options: &CopyOptions,
+) -> SchemaRef {
+    use crate::types::{constraints, indexes};
+    let creating = !matches!(options.if_exists, IfExists::Append | IfExists::Truncate);
+    let note = |object: &str, name: &str, why: &str| {
+        if creating {
+            options.left_out.note(target, object, name, why);
+        }
+    };
+    let (mut kept, gone) = indexes::still_readable(schema);
+    for l in gone {
+        note("index", &l.index, &l.why);
+    }
+    if !options.indexes {
+        kept.clear();
+    } else if !carries.indexes {
+        for ix in kept.drain(..) {
+            note(
+                "index",
+                &ix.describe(),
+                &format!("{target_name} does not build indexes"),
+            );
+        }
+    }
+    let schema = indexes::with_indexes(schema, &kept);
+    let (mut checks, gone) = constraints::checks_still_readable(&schema);
+    for (name, why) in gone {
+        note("check", &name, &why);
+    }
+    checks.retain(|c| match carries.checks {
+        Some("*") => true,
+        Some(dialect) => match c.for_dialect(dialect) {
+            Ok(_) => true,
+            Err(why) => {
+                note("check", &c.name, &why);
+                false
+            }
+        },
+        None => {
+            note(
+                "check",
+                &c.name,
+                &format!("{target_name} takes no CHECK constraints"),
+            );
+            false
+        }
+    });
+    let comment = constraints::table_comment(&schema).map(str::to_string);
+    if !carries.comments {
+        if comment.is_some() {
+            note("comment", "", &format!("{target_name} has no comments"));
+        }
+        for f in schema.fields() {
+            if constraints::column_comment(f).is_some() {
+                note(
+                    "comment",
+                    &format!("of column {}", f.name()),
+                    &format!("{target_name} has no comments"),
+                );
+            }
+        }
+    }
+    constraints::with_checks_and_comment(&schema, &checks, comment.as_deref())
+}
+
 /// The keys of a run's target tables. A foreign key names the target of the table it references;
 /// one whose table is not part of the run is left out (its target may not exist).
 fn target_keys(jobs: &[TableJob], left_out: &crate::report::LeftOutLog) -> Vec<TargetKeys> {
@@ -703,8 +794,33 @@ fn target_keys(jobs: &[TableJob], left_out: &crate::report::LeftOutLog) -> Vec<T
     jobs.iter()
         .filter_map(|j| {
             let mut keys = j.keys.clone()?;
-            keys.foreign_keys
-                .retain(|fk| match unique_keys_of(&fk.table) {
+            keys.foreign_keys.retain(|fk| {
+                // A column a step dropped or renamed, in the table or in the one it references.
+                let parent = jobs
+                    .iter()
+                    .find(|p| matches!(&p.source, TableRef::Table(t) if *t == fk.table));
+                let missing = fk
+                    .columns
+                    .iter()
+                    .find(|c| j.output_schema.field_with_name(c).is_err())
+                    .or_else(|| {
+                        let p = parent?;
+                        fk.referenced
+                            .iter()
+                            .find(|c| p.output_schema.field_with_name(c).is_err())
+                    });
+                if let Some(c) = missing {
+                    left_out.note(
+                        &j.target,
+                        "foreign key",
+                        &format!("({})", fk.columns.join(", ")),
+                        &format!(
+                            "its column {c} is not in the target (a step dropped or renamed it)"
+                        ),
+                    );
+                    return false;
+                }
+                match unique_keys_of(&fk.table) {
                     Some(keys) if !keys.contains(&sorted(&fk.referenced)) => {
                         left_out.note(
                             &j.target,
@@ -720,7 +836,8 @@ fn target_keys(jobs: &[TableJob], left_out: &crate::report::LeftOutLog) -> Vec<T
                         false
                     }
                     _ => true,
-                });
+                }
+            });
             // A table not copied in this run is looked for in the target under its source
             // name; the sink leaves the key out if it is not there.
             for fk in &mut keys.foreign_keys {

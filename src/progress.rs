@@ -90,6 +90,13 @@ impl TableProgress {
         ));
     }
 
+    /// Says what the table's writer does once every row is sent (committing, building keys
+    /// and indexes), the bar ticking meanwhile so a long build is not a silent 100%.
+    pub fn phase(&self, what: &str) {
+        self.bar.set_message(what.to_string());
+        self.bar.enable_steady_tick(Duration::from_millis(200));
+    }
+
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }

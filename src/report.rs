@@ -34,6 +34,9 @@ pub struct TableReport {
     /// Summed over the transforming threads.
     pub transform_seconds: f64,
     pub write_seconds: f64,
+    /// Of `write_seconds`: building the table's keys, indexes and checks once its rows were in
+    /// (PostgreSQL and MySQL/MariaDB targets).
+    pub schema_seconds: f64,
     pub wall_seconds: f64,
     pub rows_per_second: f64,
     pub mb_per_second: f64,
@@ -69,6 +72,8 @@ pub struct RunReport {
     /// The source's schema objects the target did not get (indexes, defaults, identities,
     /// foreign keys), each with the reason.
     pub left_out: Vec<LeftOut>,
+    /// Seconds spent adding the foreign keys once every table was in.
+    pub foreign_keys_seconds: f64,
     /// The transient failures (lost connections, server restarts, deadlocks) after which the
     /// run was tried again (`--retries`), in order; the figures are those of the last attempt.
     pub retried_after: Vec<String>,
@@ -141,11 +146,14 @@ pub struct LeftOut {
 
 impl std::fmt::Display for LeftOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {} of {}: {}",
-            self.object, self.name, self.table, self.why
-        )
+        match self.name.is_empty() {
+            true => write!(f, "{} of {}: {}", self.object, self.table, self.why),
+            false => write!(
+                f,
+                "{} {} of {}: {}",
+                self.object, self.name, self.table, self.why
+            ),
+        }
     }
 }
 
@@ -164,7 +172,10 @@ impl LeftOutLog {
             name: name.to_string(),
             why: why.to_string(),
         };
-        tracing::warn!(table, "{object} {name} left out: {why}");
+        match name.is_empty() {
+            true => tracing::warn!(table, "{object} left out: {why}"),
+            false => tracing::warn!(table, "{object} {name} left out: {why}"),
+        }
         if let Ok(mut all) = self.0.lock() {
             if !all.contains(&item) {
                 all.push(item);
@@ -259,6 +270,13 @@ impl RunReport {
                 t.transform_seconds,
                 t.write_seconds
             );
+            if t.schema_seconds >= 0.05 {
+                let _ = writeln!(
+                    out,
+                    "  keys, indexes and checks built in {:.2} s, after the load",
+                    t.schema_seconds
+                );
+            }
             if let Some(line) = lossy_line(&t.lossy_columns) {
                 let _ = writeln!(out, "  {line}");
             }
@@ -287,6 +305,13 @@ impl RunReport {
                 String::new()
             }
         );
+        if self.foreign_keys_seconds >= 0.05 {
+            let _ = writeln!(
+                out,
+                "foreign keys added in {:.2} s, once every table was in",
+                self.foreign_keys_seconds
+            );
+        }
         if let Some(line) = not_copied_line(&self.not_copied) {
             let _ = writeln!(out, "{line}");
         }

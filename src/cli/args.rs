@@ -160,10 +160,12 @@ pub struct CopyArgs {
     /// A TOML job file listing the tables to copy and each one's steps.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["tables", "query", "target_table"])]
     pub job: Option<PathBuf>,
-    /// Build the source's primary keys (and foreign keys where the target has them) in the
-    /// target. Databases that can add keys to a loaded table get them after the load, built
-    /// once; SQLite cannot, so its tables are created with their primary keys; file snapshots
-    /// record them for a later load.
+    /// Build the keys of a source that declares none in a catalog (TPC-H's primary and foreign
+    /// keys, a snapshot's recorded ones), and a database source's foreign keys even into tables
+    /// appended to. Databases that can add keys to a loaded table get them after the load,
+    /// built once; SQLite cannot, so its tables are created with their primary keys; file
+    /// snapshots record them for a later load. A database source's primary and foreign keys
+    /// come with the tables a run creates without it.
     #[arg(long)]
     pub with_keys: bool,
     /// Leave out the source's secondary indexes. By default a new or replaced table gets the
@@ -173,6 +175,12 @@ pub struct CopyArgs {
     /// change an existing table's indexes.
     #[arg(long)]
     pub no_indexes: bool,
+    /// Leave out the foreign keys of a database source. By default the tables a run creates or
+    /// replaces get them once every table is in (composite, self-referencing, with their ON
+    /// DELETE/UPDATE actions); one whose referenced table is neither in the run nor in the
+    /// target is left out and named. `append` and `truncate` never add one.
+    #[arg(long)]
+    pub no_foreign_keys: bool,
     /// What a float becomes where the target cannot hold it: SQLite keeps -0.0 as 0.0 and NaN
     /// as NULL; MySQL/MariaDB keep -0 as 0 and have no NaN or ±infinity. `error` fails naming
     /// the table, column, row and value; `replace` writes -0.0 as 0.0 and NaN (±infinity in

@@ -126,6 +126,7 @@ pub fn copy_plan(args: &CopyArgs, resume: ferry::sink::Resume) -> Result<CopyPla
         limits,
         with_keys: args.with_keys,
         indexes: !args.no_indexes,
+        foreign_keys: !args.no_foreign_keys,
         left_out,
         resume,
         chunks: !args.no_chunks,

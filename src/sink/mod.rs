@@ -46,6 +46,9 @@ pub struct WriteStats {
     /// Values the sink replaced because the user allowed it (`--float-loss replace`), by
     /// target column.
     pub lossy: crate::report::LossyCounts,
+    /// Seconds spent after the rows were in building the table's keys, indexes and checks
+    /// (where the sink builds them with the table).
+    pub schema_seconds: f64,
 }
 
 /// What a sink does with a float its target cannot hold: SQLite keeps -0.0 as 0.0 and NaN as
@@ -131,6 +134,17 @@ pub(crate) fn chunked_staging_name(qualified: &str, table: &str, fingerprint: &s
     )
 }
 
+/// The schema objects a target creates with a new table ([`Sink::carries`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carries {
+    /// Secondary indexes (`ferry.indexes`).
+    pub indexes: bool,
+    /// CHECK constraints of this dialect (`ferry.checks`); `Some("*")`: all (a snapshot).
+    pub checks: Option<&'static str>,
+    /// Table and column comments (`ferry.comment`).
+    pub comments: bool,
+}
+
 /// One target table's keys, for [`Sink::add_foreign_keys`]; foreign keys name target tables.
 #[derive(Debug, Clone)]
 pub struct TargetKeys {
@@ -163,11 +177,11 @@ pub trait Sink: Send + Sync {
         let _ = chunks;
         self.prepare(table, schema, mode)
     }
-    /// Whether the target builds (or, a snapshot, records) the secondary indexes a schema
-    /// carries (`ferry.indexes`) in the tables it creates. Those of a target that does not are
-    /// left out, and named.
-    fn builds_indexes(&self) -> bool {
-        false
+    /// Which of the schema objects a schema records (indexes, checks, comments) the target
+    /// creates (or, a snapshot, records) in the tables it creates. The others are left out, and
+    /// named.
+    fn carries(&self) -> Carries {
+        Carries::default()
     }
     /// Whether a killed or failed run into this target can be continued with `--resume`.
     fn resumes(&self) -> bool {

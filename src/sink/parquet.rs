@@ -178,8 +178,12 @@ impl Sink for ParquetSink {
     }
 
     /// A snapshot keeps the chunks a failed run committed; a single file does not.
-    fn builds_indexes(&self) -> bool {
-        true
+    fn carries(&self) -> super::Carries {
+        super::Carries {
+            indexes: true,
+            checks: Some("*"),
+            comments: true,
+        }
     }
 
     fn resumes(&self) -> bool {

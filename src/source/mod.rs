@@ -302,6 +302,13 @@ pub trait Source: Send + Sync {
         None
     }
 
+    /// Whether the source declares keys in a catalog (PostgreSQL, MySQL/MariaDB, SQLite): then
+    /// its foreign keys come with a copy into new tables by default. Others (TPC-H, files)
+    /// have keys only with `--with-keys`.
+    fn declares_keys(&self) -> bool {
+        false
+    }
+
     /// The keys of a planned table (`table` as planned), for `--with-keys`. By default the
     /// primary key recorded in the schema's field metadata (`ferry.primary_key`) and no
     /// foreign keys.

@@ -28,6 +28,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{my_error, quote_ident, split_qualified, MySettings};
 use crate::transform::filter::SqlDialect;
+use crate::types::constraints::CheckDef;
 use crate::types::indexes::{IndexColumn, IndexDef, NativeIndex};
 use crate::types::mysql::{base_name, MyRead, DIALECT};
 use crate::types::{decimal, field_with_source, META_PRIMARY_KEY};
@@ -189,6 +190,66 @@ impl MySource {
                 ))
             })?;
         Ok((db, table))
+    }
+
+    /// The CHECK constraints of `db`.`bare` (MySQL 8.0.16+, MariaDB 10.2+; none where the server
+    /// has no `CHECK_CONSTRAINTS`), but for MariaDB's `json_valid()` of its JSON columns, which
+    /// the column's type carries; its comment and its columns'.
+    fn checks_and_comments(
+        &self,
+        c: &mut Conn,
+        db: &str,
+        bare: &str,
+        given: &str,
+    ) -> Result<crate::types::constraints::Annotations> {
+        let ctx = |e| my_error(e, format!("{}: table {given}: comments", self.settings));
+        let columns: Vec<(String, String)> = c
+            .exec(
+                "SELECT COLUMN_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (db, bare),
+            )
+            .map_err(ctx)?;
+        let comment: Option<String> = c
+            .exec_first(
+                "SELECT TABLE_COMMENT FROM information_schema.TABLES
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (db, bare),
+            )
+            .map_err(ctx)?;
+        let clauses: Vec<(String, String)> = c
+            .exec(
+                "SELECT cc.CONSTRAINT_NAME, cc.CHECK_CLAUSE
+                 FROM information_schema.TABLE_CONSTRAINTS tc
+                 JOIN information_schema.CHECK_CONSTRAINTS cc
+                   ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA
+                  AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME
+                 WHERE tc.TABLE_SCHEMA = ? AND tc.TABLE_NAME = ? AND tc.CONSTRAINT_TYPE = 'CHECK'
+                 ORDER BY cc.CONSTRAINT_NAME",
+                (db, bare),
+            )
+            .unwrap_or_default();
+        let checks = clauses
+            .into_iter()
+            .filter(|(_, clause)| {
+                !columns.iter().any(|(col, _)| {
+                    clause.eq_ignore_ascii_case(&format!("json_valid({})", quote_ident(col)))
+                })
+            })
+            .map(|(name, clause)| CheckDef {
+                name,
+                dialect: DIALECT.into(),
+                // The columns it names, as the server prints them (quoted).
+                reads: columns
+                    .iter()
+                    .filter(|(col, _)| clause.contains(&quote_ident(col)))
+                    .map(|(col, _)| col.clone())
+                    .collect(),
+                definition: format!("CHECK ({clause})"),
+            })
+            .collect();
+        let comments = columns.into_iter().filter(|(_, c)| !c.is_empty()).collect();
+        Ok((checks, comment.filter(|c| !c.is_empty()), comments))
     }
 
     /// The secondary indexes of `db`.`bare` (`information_schema.STATISTICS`, not `PRIMARY`):
@@ -696,6 +757,10 @@ impl Source for MySource {
         })
     }
 
+    fn declares_keys(&self) -> bool {
+        true
+    }
+
     /// The primary key, and the foreign keys of `information_schema` (composite and
     /// self-referencing, with their `ON DELETE` / `ON UPDATE` rules); a referenced table of the
     /// same database by its bare name, as `tables()` lists it.
@@ -751,6 +816,7 @@ impl Source for MySource {
     fn plan(&self, table: &TableRef) -> Result<TablePlan> {
         self.with_catalog(|c| {
             let mut indexes = Vec::new();
+            let mut annotations = None;
             let (name, fields, pieces, rows) = match table {
                 TableRef::Table(name) => {
                     let (db, bare) = self.locate(name)?;
@@ -778,10 +844,10 @@ impl Source for MySource {
                     // TABLE_ROWS is InnoDB's estimate: for progress only.
                     // Named by the table alone: the target's default name.
                     let rows = (!view).then_some(rows as u64);
-                    indexes = match view {
-                        true => Vec::new(),
-                        false => self.indexes(c, &db, &bare, name)?,
-                    };
+                    if !view {
+                        indexes = self.indexes(c, &db, &bare, name)?;
+                        annotations = Some(self.checks_and_comments(c, &db, &bare, name)?);
+                    }
                     (bare.clone(), fields, pieces, rows)
                 }
                 TableRef::Query(sql) => {
@@ -802,6 +868,14 @@ impl Source for MySource {
                 rows,
             );
             plan.schema = crate::types::indexes::with_indexes(&plan.schema, &indexes);
+            if let Some((checks, comment, comments)) = annotations {
+                plan.schema = crate::types::constraints::annotate(
+                    &plan.schema,
+                    &checks,
+                    comment.as_deref(),
+                    &comments,
+                );
+            }
             Ok(plan)
         })
     }

@@ -31,6 +31,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, quote_literal, split_qualified, Connection, PgSettings};
 use crate::transform::filter::SqlDialect;
+use crate::types::constraints::CheckDef;
 use crate::types::defaults::ColumnDefault;
 use crate::types::indexes::{IndexColumn, IndexDef, NativeIndex};
 use crate::types::pg_numeric::Numeric;
@@ -375,6 +376,66 @@ impl PgSource {
         Ok((name.clone(), fields, pieces, rows))
     }
 
+    /// A table's CHECK constraints (`pg_get_constraintdef`, ` NOT VALID` kept), its comment and
+    /// its columns' comments.
+    fn checks_and_comments(
+        &self,
+        c: &mut Client,
+        given: &str,
+    ) -> Result<crate::types::constraints::Annotations> {
+        let (schema, bare) = split_qualified(given);
+        let schema = schema.unwrap_or_else(|| self.schema().to_string());
+        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&bare));
+        let ctx = |e| pg_error(e, format!("{}: table {qualified}: checks", self.settings));
+        let checks = c
+            .query(
+                "SELECT con.conname::text, pg_get_constraintdef(con.oid, true), con.convalidated,
+                        ARRAY(SELECT a.attname::text FROM pg_attribute a
+                              WHERE a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)
+                              ORDER BY a.attnum)
+                 FROM pg_constraint con
+                 WHERE con.conrelid = to_regclass($1) AND con.contype = 'c'
+                 ORDER BY con.conname",
+                &[&qualified],
+            )
+            .map_err(ctx)?
+            .iter()
+            .map(|r| {
+                let (name, def, valid, reads): (String, String, bool, Vec<String>) =
+                    (r.get(0), r.get(1), r.get(2), r.get(3));
+                CheckDef {
+                    name,
+                    dialect: DIALECT.into(),
+                    definition: match valid || def.ends_with(" NOT VALID") {
+                        true => def,
+                        false => format!("{def} NOT VALID"),
+                    },
+                    reads,
+                }
+            })
+            .collect();
+        let comment: Option<String> = c
+            .query_one(
+                "SELECT obj_description(to_regclass($1), 'pg_class')",
+                &[&qualified],
+            )
+            .map_err(ctx)?
+            .get(0);
+        let comments = c
+            .query(
+                "SELECT a.attname::text, col_description(a.attrelid, a.attnum)
+                 FROM pg_attribute a
+                 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+                   AND col_description(a.attrelid, a.attnum) IS NOT NULL",
+                &[&qualified],
+            )
+            .map_err(ctx)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        Ok((checks, comment, comments))
+    }
+
     /// The secondary indexes of a table (not its primary key, nor an exclusion constraint's,
     /// nor an invalid one): portable when every key is a plain column of a B-tree index
     /// without predicate or `INCLUDE`; each also verbatim (`pg_get_indexdef` after the table),
@@ -674,6 +735,10 @@ impl Source for PgSource {
         Ok(out)
     }
 
+    fn declares_keys(&self) -> bool {
+        true
+    }
+
     /// The primary key, and the foreign keys of `pg_constraint`: composite and self-referencing,
     /// with their actions and deferrability; a referenced table named as `tables()` lists it.
     fn keys(&self, table: &TableRef, plan: &TablePlan) -> Result<super::TableKeys> {
@@ -682,6 +747,7 @@ impl Source for PgSource {
             return Ok(keys);
         };
         let (schema, bare) = split_qualified(given);
+        let given_qualified = schema.is_some();
         let schema = schema.unwrap_or_else(|| self.schema().to_string());
         let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&bare));
         let rows = self.with_client(|c| {
@@ -706,8 +772,11 @@ impl Source for PgSource {
         })?;
         for r in rows {
             let (ns, rel): (String, String) = (r.get(1), r.get(2));
-            // As `relations` lists it, so the run finds it among its tables.
-            let table = if ns == "public" && self.schema() == "public" {
+            // As `relations` lists it, or bare when the table was named bare (`--table child`)
+            // and the referenced one is in its schema, so the run finds it among its tables.
+            let table = if (ns == "public" && self.schema() == "public")
+                || (ns == schema && !given_qualified)
+            {
                 quote_part(&rel)
             } else {
                 format!("{}.{}", quote_part(&ns), quote_part(&rel))
@@ -755,6 +824,13 @@ impl Source for PgSource {
             if let TableRef::Table(given) = table {
                 let indexes = self.indexes(c, given)?;
                 plan.schema = crate::types::indexes::with_indexes(&plan.schema, &indexes);
+                let (checks, comment, comments) = self.checks_and_comments(c, given)?;
+                plan.schema = crate::types::constraints::annotate(
+                    &plan.schema,
+                    &checks,
+                    comment.as_deref(),
+                    &comments,
+                );
             }
             Ok(plan)
         })

@@ -329,6 +329,10 @@ fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl Source for SqliteSource {
+    fn declares_keys(&self) -> bool {
+        true
+    }
+
     /// The primary key, and the foreign keys of `PRAGMA foreign_key_list` (composite and
     /// self-referencing, with their actions); a key that names no referenced columns references
     /// the parent's primary key.

@@ -3,6 +3,7 @@
 //! [`mapping_markdown`] and a test keeps the two equal.
 
 pub mod adbc;
+pub mod constraints;
 pub mod decimal;
 pub mod defaults;
 pub mod duckdb;

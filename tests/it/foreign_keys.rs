@@ -266,3 +266,32 @@ fn sqlite_foreign_keys_reach_postgres_with_their_actions() {
     );
     pg_behaviour(&mut c, "it_fk_fromsqlite", false);
 }
+
+#[test]
+fn database_foreign_keys_come_by_default_and_no_foreign_keys_leaves_them_out() {
+    let Some((url, mut c)) = crate::postgres::pg() else {
+        return;
+    };
+    pg_source(&mut c, "it_fk_default_src");
+    crate::postgres::fresh_schema(&mut c, "it_fk_default");
+    let (from, to) = (
+        format!("{url}?schema=it_fk_default_src"),
+        format!("{url}?schema=it_fk_default"),
+    );
+    crate::support::copy_warnings(&from, &to, &[]);
+    assert_eq!(pg_keys(&mut c, "it_fk_default").len(), 4);
+    pg_behaviour(&mut c, "it_fk_default", true);
+    crate::support::copy_warnings(&from, &to, &["--if-exists", "replace", "--no-foreign-keys"]);
+    assert!(pg_keys(&mut c, "it_fk_default").is_empty());
+    // A key to a table neither in the run nor in the target is left out and named.
+    crate::postgres::fresh_schema(&mut c, "it_fk_default");
+    let err = crate::support::copy_warnings(&from, &to, &["--table", "parent", "--table", "child"]);
+    assert!(
+        err.contains("foreign key child_a_b_fkey left out: the referenced table is neither copied in this run nor in the target"),
+        "{err}"
+    );
+    assert_eq!(
+        pg_keys(&mut c, "it_fk_default"),
+        ["child: FOREIGN KEY (parent_id) REFERENCES it_fk_default.parent(id) ON DELETE CASCADE"]
+    );
+}

@@ -5,6 +5,7 @@ mod atomic;
 mod cleanup;
 mod cli;
 mod concurrent;
+mod constraints;
 mod defaults;
 mod docs;
 mod failures;

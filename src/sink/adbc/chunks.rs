@@ -414,6 +414,7 @@ impl TableWriter for ChunkedWriter<'_> {
             rows: self.groups.rows,
             bytes: self.groups.bytes,
             files: Vec::new(),
+            schema_seconds: 0.0,
             lossy: self.w.lossy.counts(),
         })
     }

@@ -38,6 +38,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::mysql::{exec, my_error, quote_ident, MySettings};
 use crate::source::KeyAction;
 use crate::source::Origin;
+use crate::types::constraints::CheckDef;
 use crate::types::indexes::IndexDef;
 use crate::types::mysql::{
     base_name, fractional_digits, is_single_float, key_part, my_target_type, KeyPart,
@@ -85,6 +86,8 @@ struct Column {
     identity: bool,
     /// The source's default, declared by a new table.
     default: Option<crate::types::defaults::ColumnDefault>,
+    /// The source's comment on the column, declared by a new table.
+    comment: Option<String>,
 }
 
 impl Column {
@@ -116,6 +119,7 @@ impl Column {
             via,
             identity: false,
             default: None,
+            comment: None,
         }
     }
 }
@@ -324,6 +328,7 @@ fn columns_of(schema: &SchemaRef) -> Result<Vec<Column>> {
             let mut c = Column::new(f.name(), declared, !f.is_nullable(), f.data_type());
             c.identity = crate::types::identity(f).is_some();
             c.default = crate::types::defaults::ColumnDefault::of_field(f);
+            c.comment = crate::types::constraints::column_comment(f).map(str::to_string);
             Ok(c)
         })
         .collect()
@@ -395,14 +400,31 @@ fn key_types(cols: &[Column], key: &[String]) -> Result<Vec<(String, String)>> {
 /// `CREATE TABLE` with the primary key, text in utf8mb4 with the binary `collation`, NO PAD
 /// where the server has one, so values distinct at the source (by case, by trailing blanks)
 /// stay distinct, in a key and in comparisons.
-/// What the table cannot carry (an AUTO_INCREMENT, a default) is noted in `left_out` under
-/// `table`.
+/// A comment as a MySQL string literal (ferry's sessions escape with backslashes), or why
+/// MySQL cannot take it: longer than `max` characters (1024 for a column, 2048 for a table),
+/// or holding NUL.
+fn comment_literal(comment: &str, max: usize) -> std::result::Result<String, String> {
+    if comment.chars().count() > max {
+        return Err(format!("longer than MySQL's {max} characters"));
+    }
+    if comment.contains('\0') {
+        return Err("it holds a NUL character".into());
+    }
+    Ok(format!(
+        "'{}'",
+        comment.replace('\\', "\\\\").replace('\'', "''")
+    ))
+}
+
+/// What the table cannot carry (an AUTO_INCREMENT, a default, a comment) is noted in
+/// `left_out` under `table`; `comment` is the table's.
 fn create_sql(
     qualified: &str,
     cols: &[Column],
     key: &[String],
     collation: &str,
     (table, left_out): (&str, &crate::report::LeftOutLog),
+    comment: Option<&str>,
 ) -> Result<String> {
     let key_types = key_types(cols, key)?;
     let mut defs: Vec<String> = cols
@@ -438,8 +460,16 @@ fn create_sql(
                 },
                 None => String::new(),
             };
+            let comment = match c.comment.as_deref().map(|c| comment_literal(c, 1024)) {
+                Some(Ok(lit)) => format!(" COMMENT {lit}"),
+                Some(Err(why)) => {
+                    left_out.note(table, "comment", &format!("of column {}", c.name), &why);
+                    String::new()
+                }
+                None => String::new(),
+            };
             format!(
-                "{} {t}{}{auto}{default}",
+                "{} {t}{}{auto}{default}{comment}",
                 quote_ident(&c.name),
                 if c.not_null || in_key.is_some() {
                     " NOT NULL"
@@ -458,8 +488,16 @@ fn create_sql(
                 .join(", ")
         ));
     }
+    let comment = match comment.map(|c| comment_literal(c, 2048)) {
+        Some(Ok(lit)) => format!(" COMMENT {lit}"),
+        Some(Err(why)) => {
+            left_out.note(table, "comment", "", &why);
+            String::new()
+        }
+        None => String::new(),
+    };
     Ok(format!(
-        "CREATE TABLE {qualified} (\n  {}\n) DEFAULT CHARACTER SET utf8mb4 COLLATE {collation}",
+        "CREATE TABLE {qualified} (\n  {}\n) DEFAULT CHARACTER SET utf8mb4 COLLATE {collation}{comment}",
         defs.join(",\n  ")
     ))
 }
@@ -504,10 +542,18 @@ impl Sink for MySink {
         // MySQL and MariaDB take identifiers of up to 64 characters.
         super::check_name_lengths(&self.settings.to_string(), table, schema, None, Some(64))?;
         let cols = columns_of(schema)?;
-        let indexes = crate::types::indexes::describe_builds(schema, |ix| {
+        let mut indexes = crate::types::indexes::describe_builds(schema, |ix| {
             ix.to_mysql(&quote_ident(&ix.name))
                 .map(|clause| format!("ALTER TABLE {q} {clause}"))
         });
+        for ck in crate::types::constraints::checks_of(schema) {
+            if let Ok(def) = ck.for_dialect(crate::types::mysql::DIALECT) {
+                indexes.push_str(&format!(
+                    "\nALTER TABLE {q} ADD CONSTRAINT {} {def};",
+                    quote_ident(&ck.name)
+                ));
+            }
+        }
         Ok(format!(
             "{};\n-- loaded by {} LOAD DATA LOCAL INFILE stream(s) into a staging table, then \
              swapped in with RENAME TABLE{indexes}",
@@ -516,7 +562,8 @@ impl Sink for MySink {
                 &cols,
                 &key_columns(schema),
                 self.collation,
-                (table, &crate::report::LeftOutLog::default())
+                (table, &crate::report::LeftOutLog::default()),
+                crate::types::constraints::table_comment(schema),
             )?,
             self.jobs
         ))
@@ -547,8 +594,12 @@ impl Sink for MySink {
         self.prepare_with(table, schema, mode, Some(chunks))
     }
 
-    fn builds_indexes(&self) -> bool {
-        true
+    fn carries(&self) -> super::Carries {
+        super::Carries {
+            indexes: true,
+            checks: Some(crate::types::mysql::DIALECT),
+            comments: true,
+        }
     }
 
     fn resumes(&self) -> bool {
@@ -803,6 +854,7 @@ impl MySink {
                         &key_columns(schema),
                         self.collation,
                         (&name, &self.left_out),
+                        crate::types::constraints::table_comment(schema),
                     )
                     .map_err(|e| e.context(what.clone()))?;
                     exec(&mut control, &create, creating)?;
@@ -848,6 +900,7 @@ impl MySink {
                 staging,
                 staging_name,
                 indexes: crate::types::indexes::indexes_of(schema),
+                checks: crate::types::constraints::checks_of(schema),
                 left_out: self.left_out.clone(),
                 open: Vec::new(),
                 load,
@@ -1080,7 +1133,9 @@ struct Publication {
     staging_name: String,
     /// The source's secondary indexes, added to the staging table once it is loaded.
     indexes: Vec<IndexDef>,
-    /// Where the indexes it cannot build are noted.
+    /// The source's CHECK constraints (MySQL's), added to the staging table once loaded.
+    checks: Vec<CheckDef>,
+    /// Where the indexes and checks it cannot add are noted.
     left_out: crate::report::LeftOutLog,
     /// The connections of an append or truncate, their transactions open.
     open: Vec<Conn>,
@@ -1094,6 +1149,44 @@ struct Publication {
 }
 
 impl Publication {
+    /// Adds the source's CHECK constraints to the loaded staging table (those an earlier run of
+    /// a resumed plan added are there already). One the server refuses (MySQL's check names
+    /// are the database's, so a replaced table's own stand in the way) is left out and named.
+    fn add_checks(&mut self) -> Result<()> {
+        let Some(sq) = self.staging.clone() else {
+            return Ok(());
+        };
+        if self.checks.is_empty() {
+            return Ok(());
+        }
+        let what = format!("{}: {}: checks", self.settings, self.qualified);
+        let present: Vec<String> = self
+            .control
+            .exec(
+                "SELECT CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_TYPE = 'CHECK'",
+                (&self.db, &self.staging_name),
+            )
+            .map_err(|e| my_error(e, what.clone()))?;
+        for ck in &self.checks {
+            let Ok(def) = ck.for_dialect(crate::types::mysql::DIALECT) else {
+                continue;
+            };
+            if present.iter().any(|p| p.eq_ignore_ascii_case(&ck.name)) {
+                continue;
+            }
+            let sql = format!(
+                "ALTER TABLE {sq} ADD CONSTRAINT {} {def}",
+                quote_ident(&ck.name)
+            );
+            if let Err(e) = self.control.query_drop(sql) {
+                let why = my_error(e, String::new()).to_string();
+                self.left_out.note(&self.name, "check", &ck.name, &why);
+            }
+        }
+        Ok(())
+    }
+
     /// Adds the source's secondary indexes to the loaded staging table, in one `ALTER TABLE`
     /// (InnoDB builds them in one pass over the rows), or one by one when that is refused, so
     /// an index the server cannot build (a text column without a prefix length, say) is left
@@ -1534,6 +1627,7 @@ impl TableWriter for MyWriter<'_> {
                 ),
             ));
         }
+        let mut schema_seconds = 0.0;
         if let Some(mut p) = self.publication.take() {
             if let Some(load) = &mut p.load {
                 load.rows = rows;
@@ -1542,7 +1636,10 @@ impl TableWriter for MyWriter<'_> {
                 // Committed with the run's other tables.
                 p.open = conns;
             } else {
+                let started = std::time::Instant::now();
                 p.build_indexes()?;
+                p.add_checks()?;
+                schema_seconds = started.elapsed().as_secs_f64();
             }
             self.sink
                 .run
@@ -1557,6 +1654,7 @@ impl TableWriter for MyWriter<'_> {
             bytes: self.bytes,
             files: Vec::new(),
             lossy: self.encoder.lossy(),
+            schema_seconds,
         })
     }
 }
@@ -1656,6 +1754,7 @@ mod tests {
             &["k".to_string()],
             "utf8mb4_nopad_bin",
             ("t", &Default::default()),
+            None,
         )
         .unwrap();
         assert!(sql.contains("`k` varchar(768) NOT NULL"), "{sql}");

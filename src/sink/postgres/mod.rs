@@ -37,6 +37,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pg::{pg_error, PgSettings};
 use crate::source::Origin;
+use crate::types::constraints::CheckDef;
 use crate::types::indexes::IndexDef;
 use crate::types::postgres::{pg_target_type, PgEnum, PgWrite};
 use crate::types::quote_ident;
@@ -331,6 +332,8 @@ impl PgSink {
                 cols,
                 key: primary_key(schema),
                 indexes: crate::types::indexes::indexes_of(schema),
+                checks: crate::types::constraints::checks_of(schema),
+                comments: Comments::of(schema),
                 mode,
                 appending,
                 staging,
@@ -477,9 +480,31 @@ impl Sink for PgSink {
             .iter()
             .map(|e| format!("{}; -- if missing\n", e.create_sql()))
             .collect();
-        let indexes = crate::types::indexes::describe_builds(schema, |ix| {
+        let mut indexes = crate::types::indexes::describe_builds(schema, |ix| {
             ix.to_pg(&q, &quote_ident(&ix.name))
         });
+        for ck in crate::types::constraints::checks_of(schema) {
+            if let Ok(def) = ck.for_dialect(crate::types::postgres::DIALECT) {
+                indexes.push_str(&format!(
+                    "\nALTER TABLE {q} ADD CONSTRAINT {} {def};",
+                    quote_ident(&ck.name)
+                ));
+            }
+        }
+        let comments = Comments::of(schema);
+        if let Some(c) = &comments.table {
+            indexes.push_str(&format!(
+                "\nCOMMENT ON TABLE {q} IS {};",
+                crate::pg::quote_literal(c)
+            ));
+        }
+        for (column, c) in &comments.columns {
+            indexes.push_str(&format!(
+                "\nCOMMENT ON COLUMN {q}.{} IS {};",
+                quote_ident(column),
+                crate::pg::quote_literal(c)
+            ));
+        }
         Ok(format!(
             "{types}{};\n-- loaded by {} COPY (FORMAT binary) stream(s) into a staging table, then swapped in{indexes}",
             create_sql(&q, &cols, false, Some(&key)),
@@ -515,8 +540,12 @@ impl Sink for PgSink {
         self.prepare_with(table, schema, mode, Some(chunks))
     }
 
-    fn builds_indexes(&self) -> bool {
-        true
+    fn carries(&self) -> super::Carries {
+        super::Carries {
+            indexes: true,
+            checks: Some(crate::types::postgres::DIALECT),
+            comments: true,
+        }
     }
 
     fn resumes(&self) -> bool {
@@ -923,6 +952,10 @@ struct Publication {
     /// The source's secondary indexes, built on the staging table under temporary names
     /// ([`index_temp_name`]) and renamed to theirs with the swap.
     indexes: Vec<IndexDef>,
+    /// The source's CHECK constraints (PostgreSQL's), added to the staging table once loaded.
+    checks: Vec<CheckDef>,
+    /// The table's comment and its columns', set on the staging table.
+    comments: Comments,
     mode: IfExists,
     appending: bool,
     /// (name, qualified name) of the staging table, when loading through one.
@@ -1001,6 +1034,8 @@ impl Publication {
         }
         self.set_defaults(&sq)?;
         self.build_indexes(&sname, &sq)?;
+        self.add_checks(&sq)?;
+        self.set_comments(&sq)?;
         if let Some(p) = &self.progress {
             let record = p.record_sql();
             self.control
@@ -1101,6 +1136,58 @@ impl Publication {
             tracing::info!(table = %self.qualified, index = %ix.name, seconds = started.elapsed().as_secs_f64(), "index built");
         }
         Ok(())
+    }
+
+    /// Adds the source's CHECK constraints to the staging table `sq` (validating every row, or
+    /// `NOT VALID` as at the source). One the server refuses (a step changed its column's
+    /// type, say) is left out and named; in a chunked build's transaction, in a savepoint.
+    fn add_checks(&mut self, sq: &str) -> Result<()> {
+        let in_transaction = self.progress.is_some();
+        for ck in &self.checks {
+            let Ok(def) = ck.for_dialect(crate::types::postgres::DIALECT) else {
+                continue;
+            };
+            let sql = format!(
+                "ALTER TABLE {sq} ADD CONSTRAINT {} {def}",
+                quote_ident(&ck.name)
+            );
+            let sql = match in_transaction {
+                true => format!("SAVEPOINT ferry_check; {sql}; RELEASE SAVEPOINT ferry_check"),
+                false => sql,
+            };
+            if let Err(e) = self.control.batch_execute(&sql) {
+                if in_transaction {
+                    self.control
+                        .batch_execute("ROLLBACK TO SAVEPOINT ferry_check")
+                        .map_err(self.err("check"))?;
+                }
+                let why = crate::pg::pg_error(e, String::new()).to_string();
+                self.left_out.note(&self.name, "check", &ck.name, &why);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the table's and its columns' comments on the staging table `sq`.
+    fn set_comments(&mut self, sq: &str) -> Result<()> {
+        let lit = crate::pg::quote_literal;
+        let mut sql = Vec::new();
+        if let Some(c) = &self.comments.table {
+            sql.push(format!("COMMENT ON TABLE {sq} IS {}", lit(c)));
+        }
+        for (column, c) in &self.comments.columns {
+            sql.push(format!(
+                "COMMENT ON COLUMN {sq}.{} IS {}",
+                quote_ident(column),
+                lit(c)
+            ));
+        }
+        if sql.is_empty() {
+            return Ok(());
+        }
+        self.control
+            .batch_execute(&sql.join("; "))
+            .map_err(self.err("comments"))
     }
 
     /// Gives the indexes built on the swapped-in table their source names (where the schema
@@ -1322,6 +1409,28 @@ impl Drop for Publication {
             if let Err(e) = self.control.batch_execute(&sql) {
                 tracing::warn!("cannot drop the staging table {sq}: {e}");
             }
+        }
+    }
+}
+
+/// A table's comment and its columns', as a schema records them.
+#[derive(Debug, Default)]
+struct Comments {
+    table: Option<String>,
+    /// (column, comment).
+    columns: Vec<(String, String)>,
+}
+
+impl Comments {
+    fn of(schema: &SchemaRef) -> Comments {
+        use crate::types::constraints::{column_comment, table_comment};
+        Comments {
+            table: table_comment(schema).map(str::to_string),
+            columns: schema
+                .fields()
+                .iter()
+                .filter_map(|f| Some((f.name().clone(), column_comment(f)?.to_string())))
+                .collect(),
         }
     }
 }
@@ -1548,8 +1657,11 @@ impl TableWriter for PgWriter<'_> {
                     .map_err(|e| pg_error(e, format!("{settings}: {qualified}: commit")))?;
             }
         }
+        let mut schema_seconds = 0.0;
         if let Some(mut p) = self.publication.take() {
+            let started = Instant::now();
             p.build()?;
+            schema_seconds = started.elapsed().as_secs_f64();
             if let Some(load) = &mut p.load {
                 load.rows = rows;
             }
@@ -1559,6 +1671,7 @@ impl TableWriter for PgWriter<'_> {
         Ok(WriteStats {
             rows,
             bytes: self.bytes,
+            schema_seconds,
             ..Default::default()
         })
     }

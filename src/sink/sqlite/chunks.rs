@@ -357,6 +357,7 @@ impl TableWriter for ChunkedWriter<'_> {
             rows: self.groups.rows,
             bytes: self.groups.bytes,
             files: Vec::new(),
+            schema_seconds: 0.0,
             lossy: self
                 .into
                 .binders

@@ -320,8 +320,12 @@ impl Sink for SqliteSink {
         chunks::prepare(self, table, schema, mode, plan, binders)
     }
 
-    fn builds_indexes(&self) -> bool {
-        true
+    fn carries(&self) -> super::Carries {
+        super::Carries {
+            indexes: true,
+            checks: None,
+            comments: false,
+        }
     }
 
     fn resumes(&self) -> bool {
@@ -610,6 +614,7 @@ impl TableWriter for SqliteTableWriter<'_> {
             rows: self.rows,
             bytes: self.bytes,
             files: Vec::new(),
+            schema_seconds: 0.0,
             lossy: self.binders.iter().filter_map(Binder::replaced).collect(),
         })
     }
