@@ -867,15 +867,11 @@ impl Source for MySource {
                 pieces,
                 rows,
             );
-            plan.schema = crate::types::indexes::with_indexes(&plan.schema, &indexes);
-            if let Some((checks, comment, comments)) = annotations {
-                plan.schema = crate::types::constraints::annotate(
-                    &plan.schema,
-                    &checks,
-                    comment.as_deref(),
-                    &comments,
-                );
-            }
+            plan.schema = crate::types::constraints::record(
+                &plan.schema,
+                &indexes,
+                &annotations.unwrap_or_default(),
+            );
             Ok(plan)
         })
     }

@@ -823,14 +823,9 @@ impl Source for PgSource {
             );
             if let TableRef::Table(given) = table {
                 let indexes = self.indexes(c, given)?;
-                plan.schema = crate::types::indexes::with_indexes(&plan.schema, &indexes);
-                let (checks, comment, comments) = self.checks_and_comments(c, given)?;
-                plan.schema = crate::types::constraints::annotate(
-                    &plan.schema,
-                    &checks,
-                    comment.as_deref(),
-                    &comments,
-                );
+                let annotations = self.checks_and_comments(c, given)?;
+                plan.schema =
+                    crate::types::constraints::record(&plan.schema, &indexes, &annotations);
             }
             Ok(plan)
         })

@@ -83,6 +83,21 @@ pub fn annotate(
     with_checks_and_comment(&with_fields, checks, table)
 }
 
+/// `schema` recording the secondary indexes and the annotations a database source read of
+/// its table.
+pub fn record(
+    schema: &Schema,
+    indexes: &[super::indexes::IndexDef],
+    (checks, comment, columns): &Annotations,
+) -> SchemaRef {
+    annotate(
+        &super::indexes::with_indexes(schema, indexes),
+        checks,
+        comment.as_deref(),
+        columns,
+    )
+}
+
 /// The table's comment a schema records.
 pub fn table_comment(schema: &Schema) -> Option<&str> {
     schema.metadata().get(META_COMMENT).map(String::as_str)

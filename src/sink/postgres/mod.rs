@@ -1072,18 +1072,9 @@ impl Publication {
                 "ALTER TABLE {sq} ALTER COLUMN {} SET DEFAULT {expr}",
                 quote_ident(&c.name)
             );
-            let sql = if in_transaction {
-                format!("SAVEPOINT ferry_default; {sql}; RELEASE SAVEPOINT ferry_default")
-            } else {
-                sql
-            };
-            if let Err(e) = self.control.batch_execute(&sql) {
-                if in_transaction {
-                    self.control
-                        .batch_execute("ROLLBACK TO SAVEPOINT ferry_default")
-                        .map_err(self.err("default"))?;
-                }
-                let why = format!("{expr}: {}", crate::pg::pg_error(e, String::new()));
+            let context = format!("{}: {}: default", self.settings, self.qualified);
+            if let Err(e) = try_step(&mut self.control, in_transaction, &sql, &context)? {
+                let why = format!("{expr}: {e}");
                 self.left_out.note(
                     &self.name,
                     "default",
@@ -1117,18 +1108,8 @@ impl Publication {
                 ));
             }
             let started = Instant::now();
-            let sql = if in_transaction {
-                format!("SAVEPOINT ferry_index; {sql}; RELEASE SAVEPOINT ferry_index")
-            } else {
-                sql
-            };
-            if let Err(e) = self.control.batch_execute(&sql) {
-                if in_transaction {
-                    self.control
-                        .batch_execute("ROLLBACK TO SAVEPOINT ferry_index")
-                        .map_err(self.err("index"))?;
-                }
-                let why = crate::pg::pg_error(e, String::new()).to_string();
+            let context = format!("{}: {}: index", self.settings, self.qualified);
+            if let Err(why) = try_step(&mut self.control, in_transaction, &sql, &context)? {
                 self.left_out
                     .note(&self.name, "index", &ix.describe(), &why);
                 continue;
@@ -1151,17 +1132,8 @@ impl Publication {
                 "ALTER TABLE {sq} ADD CONSTRAINT {} {def}",
                 quote_ident(&ck.name)
             );
-            let sql = match in_transaction {
-                true => format!("SAVEPOINT ferry_check; {sql}; RELEASE SAVEPOINT ferry_check"),
-                false => sql,
-            };
-            if let Err(e) = self.control.batch_execute(&sql) {
-                if in_transaction {
-                    self.control
-                        .batch_execute("ROLLBACK TO SAVEPOINT ferry_check")
-                        .map_err(self.err("check"))?;
-                }
-                let why = crate::pg::pg_error(e, String::new()).to_string();
+            let context = format!("{}: {}: check", self.settings, self.qualified);
+            if let Err(why) = try_step(&mut self.control, in_transaction, &sql, &context)? {
                 self.left_out.note(&self.name, "check", &ck.name, &why);
             }
         }
@@ -1409,6 +1381,32 @@ impl Drop for Publication {
             if let Err(e) = self.control.batch_execute(&sql) {
                 tracing::warn!("cannot drop the staging table {sq}: {e}");
             }
+        }
+    }
+}
+
+/// Runs `sql`, a step of a table's build the server may refuse without failing the run (a
+/// default, an index, a check): in a chunked build's transaction, inside a savepoint, so a
+/// refusal leaves the transaction going. `Ok(Err(why))`: refused.
+fn try_step(
+    control: &mut Client,
+    in_transaction: bool,
+    sql: &str,
+    context: &str,
+) -> Result<std::result::Result<(), String>> {
+    let sql = match in_transaction {
+        true => format!("SAVEPOINT ferry_step; {sql}; RELEASE SAVEPOINT ferry_step"),
+        false => sql.to_string(),
+    };
+    match control.batch_execute(&sql) {
+        Ok(()) => Ok(Ok(())),
+        Err(e) => {
+            if in_transaction {
+                control
+                    .batch_execute("ROLLBACK TO SAVEPOINT ferry_step")
+                    .map_err(|e| pg_error(e, context.to_string()))?;
+            }
+            Ok(Err(pg_error(e, String::new()).to_string()))
         }
     }
 }
